@@ -1,0 +1,21 @@
+"""Shared fixtures. Tests run on CPU with few threads (CI has 2 cores)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(2)
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+@pytest.fixture
+def shared_mnist() -> Path:
+    """``../shared/data/mnist`` when it exists; the test is skipped (with the reason shown) otherwise."""
+    if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
+        pytest.skip(f"shared MNIST not found at {SHARED_MNIST} (only present beside the project checkout)")
+    return SHARED_MNIST
