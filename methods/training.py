@@ -74,8 +74,7 @@ class TrainLoop:
         self._bar = tqdm(total=self.steps, initial=self.start, desc=self.desc, disable=not self.ctx.progress,
                          dynamic_ncols=True, leave=False)
         try:
-            for step in range(self.start, self.steps):
-                yield step
+            yield from range(self.start, self.steps)
             if self.steps > self.start or not self.path.exists():
                 self.save(self.steps)
         finally:
