@@ -65,7 +65,8 @@ def compose_run(overrides: list[str] | None = None) -> DictConfig:
 
 
 def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[str, Any]:
-    """Effective parameters of a method at a scale: ``params`` updated by ``presets[scale]``."""
+    """Effective parameters of a method at a scale: ``params``, updated by ``presets[scale]``, then by ``override``
+    (e.g. ``+methods.munit.override.steps=10`` sets the steps whatever the scale)."""
     cfg = OmegaConf.create(method_cfg) if isinstance(method_cfg, dict) else method_cfg
     base = OmegaConf.to_container(cfg.get("params") or OmegaConf.create({}), resolve=True)
     presets = cfg.get("presets") or {}
@@ -73,7 +74,8 @@ def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[s
         raise BenchError(f"method config {cfg.get('name')!r} has no preset for scale {scale!r}",
                          hint=f"add presets.{scale} to its configs/methods/<name>.yaml")
     preset = OmegaConf.to_container(presets[scale] or OmegaConf.create({}), resolve=True)
-    merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(preset))
+    override = OmegaConf.to_container(cfg.get("override") or OmegaConf.create({}), resolve=True)
+    merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(preset), OmegaConf.create(override))
     return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
 
 
