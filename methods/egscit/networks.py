@@ -29,11 +29,23 @@ from methods.common.blocks import ConvBlock, ResBlock
 Modulate = Callable[[torch.Tensor], torch.Tensor]
 
 
+@torch.no_grad()
+def truncated_normal_(weight: torch.Tensor, std: float) -> torch.Tensor:
+    """N(0, std²) truncated at ±2σ by redrawing the values outside (TF's ``truncated_normal_initializer``); much
+    faster on CPU than ``nn.init.trunc_normal_``'s inverse-CDF sampling."""
+    weight.normal_(0.0, std)
+    outside = weight.abs() > 2 * std
+    while outside.any():
+        weight[outside] = torch.randn(int(outside.sum()), dtype=weight.dtype, device=weight.device) * std
+        outside = weight.abs() > 2 * std
+    return weight
+
+
 def init_generator(net: nn.Module, std: float = 0.02) -> nn.Module:
     """The official ``normal_weight_init``: truncated normal (±2σ) for conv kernels, zero biases."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-            nn.init.trunc_normal_(m.weight, 0.0, std, -2 * std, 2 * std)
+            truncated_normal_(m.weight, std)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
     return net
