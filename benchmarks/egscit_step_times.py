@@ -23,9 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.config import load_method_config, method_params
-from datasets.base import TensorImageSet
+from datasets.base import TensorImageSet, TrainData
 from methods import create_method
-from methods.common.training import UnpairedBatches
+from methods.egscit import paired_streams
 
 IDLE_YARDSTICK = 173.0  # img/s, VGG-19 fwd+bwd at 32 px on this machine when idle (issue 5)
 
@@ -82,7 +82,7 @@ def main() -> None:
     g = torch.Generator().manual_seed(0)
     a, b = TensorImageSet(torch.rand(256, 3, 28, 28, generator=g)), TensorImageSet(torch.rand(256, 3, 28, 28,
                                                                                                generator=g))
-    batches = UnpairedBatches(a, b, int(params["batch_size"]), seed=0)
+    batches = paired_streams(TrainData(a, b, "unpaired"), int(params["batch_size"]), seed=0)
     load_before = os.getloadavg()[0]
     # Interleave the yardstick with each measurement so that both see the same load; project each measurement to
     # an idle machine by its own yardstick ratio and keep the median.

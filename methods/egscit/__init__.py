@@ -14,7 +14,8 @@ resumed run continues in the stage it was in:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -23,12 +24,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.errors import BenchError
-from datasets.base import TrainData
+from datasets.base import TrainData, infinite_batches
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit
 from methods.common.schedules import poly_decay
-from methods.common.training import UnpairedBatches, seeded, set_requires_grad
+from methods.common.training import seeded, set_requires_grad
 from methods.egscit.augment import flip_and_zoom_crop
 from methods.egscit.conditioning import ADAIN_VARIANTS, channel_moments, exemplar_adain, feature_mask
 from methods.egscit.losses import VGGFeatures, kl_mean_square, lsgan_d, lsgan_g, perceptual_losses
@@ -102,6 +103,16 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     return p
 
 
+def paired_streams(data: TrainData, batch_size: int, seed: int, skip: int = 0
+                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Endless (A, B) image batches, each domain shuffled independently and reproducibly from ``seed``; ``skip``
+    fast-forwards that many batches without loading them."""
+    stream_a = infinite_batches(data.a, batch_size, seed=seed, skip=skip)
+    stream_b = infinite_batches(data.b, batch_size, seed=seed + 1, skip=skip)
+    for batch_a, batch_b in zip(stream_a, stream_b, strict=True):
+        yield batch_a["image"], batch_b["image"]
+
+
 def _l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (x - y).abs().mean()
 
@@ -117,6 +128,15 @@ class EGSCIT(Method):
     def __init__(self, **params: Any) -> None:
         p = resolve_params(params)
         super().__init__(**p)
+        self.vgg: VGGFeatures | None = None
+        self.calibrated = True
+        if p["perceptual"] and (p["style_weight"] or p["content_weight"]):
+            self.vgg, self.calibrated = load_vgg(bool(p["allow_uncalibrated"]))
+        self._build()
+
+    def _build(self) -> None:
+        """All networks (initialised from the current torch RNG), their optimisers and lr schedules."""
+        p = self.params
         ngf, n_down, n_res, n_shared = int(p["ngf"]), int(p["n_down"]), int(p["n_res"]), int(p["n_shared"])
         # stage 0: per-domain autoencoders and their discriminators
         self.vae_a, self.vae_b = (init_generator(VAEGAN(ngf, n_down, n_res, n_shared)) for _ in range(2))
@@ -128,11 +148,8 @@ class EGSCIT(Method):
         self.shared_gen = init_generator(ResStack(ch, n_shared))
         self.dec_a, self.dec_b = (init_generator(Decoder(ngf, n_down, n_res)) for _ in range(2))
         self.dis_a, self.dis_b = (init_discriminator(Discriminator(int(p["ndf"]), int(p["n_dis"]))) for _ in range(2))
-
-        self.vgg: VGGFeatures | None = None
-        self.calibrated = True
-        if p["perceptual"] and (p["style_weight"] or p["content_weight"]):
-            self.vgg, self.calibrated = load_vgg(bool(p["allow_uncalibrated"]))
+        for net in self.networks().values():
+            net.to(self.device)
 
         betas = (float(p["beta1"]), float(p["beta2"]))
         self.opt_g0 = torch.optim.Adam(self._params(self.vae_a, self.vae_b), lr=float(p["lr"]), betas=betas)
@@ -206,32 +223,32 @@ class EGSCIT(Method):
 
     # -- training ------------------------------------------------------------------------------------------------
     def fit(self, data: TrainData, ctx: FitContext) -> None:
+        """Stage 0 checkpoints in ``<workdir>/stage0``, stage 1 in ``<workdir>`` (its ``last.pt`` is the run's last
+        checkpoint); a resumed run skips a finished stage 0 and continues where it stopped."""
         p = self.params
         meta_name = (data.meta or {}).get("name")
         if meta_name and meta_name != p["dataset_preset"]:
-            import logging
-
             logging.getLogger("bench").warning(
                 "egscit: training on %r with the Table-6 settings of %r (dataset_preset)", meta_name,
                 p["dataset_preset"])
+        with seeded(ctx.seed, self.device):  # the same initial weights for every fit with this seed
+            self._build()
         torch.manual_seed(ctx.seed)
-        self._run_stage(0, data, ctx, int(p["stage0_steps"]), int(p["stage0_g_updates"]))
+        self._run_stage(0, data, replace(ctx, workdir=ctx.workdir / "stage0"), int(p["stage0_steps"]),
+                        int(p["stage0_g_updates"]))
         self._run_stage(1, data, ctx, int(p["steps"]), int(p["g_updates"]))
         self.eval_mode()
 
     def _run_stage(self, stage: int, data: TrainData, ctx: FitContext, steps: int, g_updates: int) -> None:
         p = self.params
-        loop = TrainLoop(self, replace(ctx, workdir=ctx.workdir / f"stage{stage}"), steps=steps,
-                         checkpoint_every=int(p["checkpoint_every"]), log_every=int(p["log_every"]),
-                         desc=f"egscit stage {stage}")
-        batches = UnpairedBatches(data.a, data.b, int(p["batch_size"]), seed=ctx.seed + 1000 * stage)
+        loop = TrainLoop(self, ctx, steps=steps, checkpoint_every=int(p["checkpoint_every"]),
+                         log_every=int(p["log_every"]), desc=f"egscit stage {stage}")
         draws = 1 + g_updates  # the official input queue yields a fresh batch to every D and G update
         self._set_stage(stage)
-        fast_forwarded = False
+        batches: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
         for step in loop:
-            if not fast_forwarded:  # resumed: skip the batches the interrupted run already drew
-                batches.skip(step * draws)
-                fast_forwarded = True
+            if batches is None:  # a resumed run skips the batches the interrupted one already drew
+                batches = paired_streams(data, int(p["batch_size"]), ctx.seed + 1000 * stage, skip=step * draws)
             losses = self._step0(batches, g_updates) if stage == 0 else self._step1(batches, g_updates)
             for name in ("g0", "d0") if stage == 0 else ("g", "d"):
                 self.schedulers[name].step()
@@ -246,7 +263,7 @@ class EGSCIT(Method):
             for net in stage0_nets:
                 net.eval()
 
-    def _batch(self, batches: UnpairedBatches) -> tuple[torch.Tensor, torch.Tensor]:
+    def _batch(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
         p = self.params
         a, b = next(batches)
         if p["augment"]:
@@ -254,7 +271,7 @@ class EGSCIT(Method):
             b = flip_and_zoom_crop(b, float(p["crop_probability"]), float(p["min_crop"]))
         return to_signed(a.to(self.device)), to_signed(b.to(self.device))
 
-    def _step0(self, batches: UnpairedBatches, g_updates: int) -> dict[str, torch.Tensor]:
+    def _step0(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], g_updates: int) -> dict[str, torch.Tensor]:
         p = self.params
         x_a, x_b = self._batch(batches)
         with torch.no_grad():
@@ -300,7 +317,7 @@ class EGSCIT(Method):
             out["mu_bab"], out["mu_aba"] = mu2.chunk(2)
         return out
 
-    def _step1(self, batches: UnpairedBatches, g_updates: int) -> dict[str, torch.Tensor]:
+    def _step1(self, batches: Iterator[tuple[torch.Tensor, torch.Tensor]], g_updates: int) -> dict[str, torch.Tensor]:
         p = self.params
         x_a, x_b = self._batch(batches)
         with torch.no_grad():

@@ -85,7 +85,7 @@ def test_stage1_leaves_the_frozen_stage0_weights_unchanged(tmp_path: Path) -> No
         assert all(torch.equal(final[k], stage0[name][k]) for k in final), f"{name} changed in stage 1"
     changed = [k for k, v in method.enc_a.state_dict().items() if not torch.equal(v, stage0["enc_a"][k])]
     assert changed, "stage 1 did not train the translator"
-    assert (tmp_path / "stage1" / "last.pt").exists()
+    assert (tmp_path / "last.pt").exists()  # stage 1 checkpoints at the workdir root
 
 
 def test_translate_shapes_range_and_exemplar_dependence(tmp_path: Path) -> None:
@@ -136,7 +136,7 @@ def test_resumed_run_continues_in_stage1_and_matches_an_uninterrupted_run(tmp_pa
 
     with pytest.raises(Crash):
         fit(create_method("egscit", **params), tmp_path / "resumed", log=crash_in_stage1)
-    assert torch.load(tmp_path / "resumed" / "stage1" / "last.pt", weights_only=False)["step"] == 2
+    assert torch.load(tmp_path / "resumed" / "last.pt", weights_only=False)["step"] == 2
     torch.manual_seed(123)  # a fresh process: other initial weights, which the checkpoints must override
     resumed_steps: list[int] = []
     resumed = fit(create_method("egscit", **params), tmp_path / "resumed",
