@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -36,3 +38,17 @@ def test_directions_use_their_own_generator() -> None:
     torch.testing.assert_close(method.translate(a, None, "AB"), want_ab)
     torch.testing.assert_close(method.translate(b, None, "BA"), want_ba)
     assert method.capabilities.guidance == "none"
+
+
+def test_misspelt_parameters_and_wrong_data_are_refused(tmp_path: Path) -> None:
+    from bench.errors import BenchError, DataError
+    from methods.base import FitContext
+
+    with pytest.raises(BenchError, match="lamda_a"):
+        create_method("cyclegan", lamda_a=5.0)
+    method = create_method("cyclegan", **preset_params("cyclegan", "smoke"))
+    empty = TrainData(TensorImageSet(torch.rand(0, 3, 28, 28)), TensorImageSet(torch.rand(2, 3, 28, 28)), "unpaired")
+    with pytest.raises(DataError, match="empty"):
+        method.fit(empty, FitContext(workdir=tmp_path, progress=False))
+    with pytest.raises(BenchError, match="30×30"):
+        method.check_image_size(30, 30)  # 2 downsamplings need sides divisible by 4
