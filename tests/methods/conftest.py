@@ -15,6 +15,16 @@ from datasets.base import TensorImageSet, TrainData
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "methods"
 
 
+@pytest.fixture(autouse=True, scope="package")
+def _one_thread() -> Any:
+    # On a shared 2-core machine, 2 OpenMP threads spin-wait on each other and make these tiny convolutions ~20×
+    # slower than one thread (OMP_WAIT_POLICY=PASSIVE also avoids it, but must be set before torch loads).
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def toy_domains(n: int, size: int = 28, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """A: a white square on black or the inverse (binary, like MNIST-Single A); B: a square in one pure RGB colour on
     another (like MNIST-Single B). Squares vary in position and size."""

@@ -28,15 +28,6 @@ NAMES = list_methods()
 SIZE = 28
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Any:
-    # With 2 threads on a shared 2-core machine OpenMP spin-waits make tiny convolutions ~20× slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def is_learned(name: str) -> bool:
     return METHODS.get(name).capabilities.training != "none"
 
