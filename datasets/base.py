@@ -36,7 +36,7 @@ class TensorImageSet(Dataset):
         image = self.images[index]
         return image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def _select(self, index: Any) -> dict[str, torch.Tensor]:
         item = {"image": self.image(index)}
         if self.label_maps is not None:
             item["label_map"] = self.label_maps[index]
@@ -44,14 +44,12 @@ class TensorImageSet(Dataset):
             item["class_id"] = self.class_ids[index]
         return item
 
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self._select(index)
+
     def get_batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """Vectorised ``collate([self[i] for i in indices])``."""
-        batch = {"image": self.image(indices)}
-        if self.label_maps is not None:
-            batch["label_map"] = self.label_maps[indices]
-        if self.class_ids is not None:
-            batch["class_id"] = self.class_ids[indices]
-        return batch
+        return self._select(indices)
 
     def all_images(self) -> torch.Tensor:
         return self.image(slice(None))
@@ -74,9 +72,10 @@ class TrainData:
         return self.a if name == "A" else self.b
 
 
-def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bool = True
+def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bool = True, skip: int = 0
                      ) -> Iterator[dict[str, torch.Tensor]]:
-    """Endless shuffled batches, reproducible from ``seed`` (a new permutation every epoch)."""
+    """Endless shuffled batches, reproducible from ``seed`` (a new permutation every epoch). ``skip`` fast-forwards
+    past that many batches without loading them (resuming a run draws exactly the batches it would have)."""
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
         raise ValueError("cannot draw batches from an empty dataset")
@@ -86,6 +85,9 @@ def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bo
         order = torch.randperm(n, generator=generator)
         stop = n - batch_size + 1 if drop_last else n
         for start in range(0, stop, batch_size):
+            if skip > 0:
+                skip -= 1
+                continue
             indices = order[start:start + batch_size]
             get_batch = getattr(dataset, "get_batch", None)
             yield get_batch(indices) if get_batch else collate([dataset[int(i)] for i in indices])
