@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
+from bench.config import load_method_config, method_params
 from datasets.base import TensorImageSet, TrainData
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "methods"
@@ -51,14 +51,12 @@ def toy_train_data(n: int = 2, size: int = 28, seed: int = 0) -> TrainData:
 
 
 def method_config(name: str) -> Any:
-    path = CONFIG_DIR / f"{name}.yaml"
-    if not path.exists():
-        pytest.fail(f"method {name!r} has no config {path}")
-    return OmegaConf.load(path)
+    """``configs/methods/<name>.yaml`` as the runner reads it (variants merged over their base)."""
+    if not (CONFIG_DIR / f"{name}.yaml").exists():
+        pytest.fail(f"method {name!r} has no config {CONFIG_DIR / f'{name}.yaml'}")
+    return load_method_config(name)
 
 
 def preset_params(name: str, preset: str = "smoke", **overrides: Any) -> dict[str, Any]:
     """``params`` merged with ``presets[preset]`` and ``overrides``, as the runner builds a method."""
-    cfg = method_config(name)
-    merged = OmegaConf.merge(cfg.params, cfg.presets[preset], OmegaConf.create(overrides))
-    return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+    return {**method_params(method_config(name), preset), **overrides}
