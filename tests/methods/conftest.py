@@ -45,16 +45,24 @@ def toy_domains(n: int, size: int = 28, seed: int = 0) -> tuple[torch.Tensor, to
     return a, b
 
 
-def toy_train_data(n: int = 2, size: int = 28, seed: int = 0) -> TrainData:
+def toy_labels(images: torch.Tensor) -> torch.Tensor:
+    """A label map per toy image: class 1 where the pixel is bright, 0 elsewhere ([N,H,W], long)."""
+    return (images.mean(1) > 0.5).long()
+
+
+def toy_train_data(n: int = 2, size: int = 28, seed: int = 0, kind: str = "unpaired",
+                   label_maps: bool = False) -> TrainData:
+    """``kind="paired"`` reads a[i]→b[i] as input and target; ``label_maps`` gives A's items a ``label_map``."""
     a, b = toy_domains(n, size, seed)
-    return TrainData(TensorImageSet(a), TensorImageSet(b), kind="unpaired")
+    return TrainData(TensorImageSet(a, label_maps=toy_labels(a) if label_maps else None), TensorImageSet(b),
+                     kind=kind)  # type: ignore[arg-type]
 
 
 def method_config(name: str) -> Any:
-    """``configs/methods/<name>.yaml`` as the runner reads it (variants merged over their base)."""
-    if not (CONFIG_DIR / f"{name}.yaml").exists():
-        pytest.fail(f"method {name!r} has no config {CONFIG_DIR / f'{name}.yaml'}")
-    return load_method_config(name)
+    path = CONFIG_DIR / f"{name}.yaml"
+    if not path.exists():
+        pytest.fail(f"method {name!r} has no config {path}")
+    return load_method_config(name)  # resolves a variant's `defaults: [<base>@_here_, _self_]`
 
 
 def preset_params(name: str, preset: str = "smoke", **overrides: Any) -> dict[str, Any]:
