@@ -200,3 +200,21 @@ def test_table6_rows_follow_the_protocol() -> None:
     assert (multi["dataset_preset"], multi["n_down"], multi["style_weight"], multi["content_weight"]) == (
         "mnist_multiple", 3, 1e4, 1e2)
     assert multi["adain"] == "none"
+
+
+@pytest.mark.parametrize("variant", ["egscit_no_feature_mask", "egscit_no_adain", "egscit_no_perceptual"])
+def test_ablation_variants_fit_and_translate(variant: str, tmp_path: Path) -> None:
+    """The registry-wide tests cover `egscit`; its ablations are configs, checked here at a shortened smoke preset."""
+    params = method_params(load_method_config(variant), "smoke") | {"steps": 2, "stage0_steps": 1}
+    method = fit(create_method("egscit", **params), tmp_path, data=tiny_data(size=28))
+    data = tiny_data(size=28, seed=1)
+    content, exemplars = data.a.get_batch(torch.arange(4))["image"], data.b.get_batch(torch.arange(4))["image"]
+    for direction, (x, e) in {"AB": (content, exemplars), "BA": (exemplars, content)}.items():
+        out = method.translate(x, e, direction=direction)
+        assert out.shape == x.shape and torch.isfinite(out).all() and 0 <= out.min() <= out.max() <= 1
+    other = method.translate(content, exemplars.flip(0))
+    if variant == "egscit_no_adain":
+        assert torch.equal(method.translate(content, exemplars), other)
+    else:
+        assert not torch.equal(method.translate(content, exemplars), other)
+    assert (method.vgg is None) == (variant == "egscit_no_perceptual")
