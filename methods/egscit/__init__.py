@@ -1,7 +1,7 @@
 """``egscit``: Exemplar Guided & Semantically Consistent I2I translation (Ma et al., ICLR 2019). See README.md.
 
-Two stages, each a ``TrainLoop`` with its own checkpoint folder (``<workdir>/stage0``, ``<workdir>/stage1``), so a
-resumed run continues in the stage it was in:
+Two stages, each a ``TrainLoop`` with its own checkpoint (``<workdir>/stage0/last.pt``, then ``<workdir>/last.pt``),
+so a resumed run continues in the stage it was in:
 
 0. per-domain VAE-GAN autoencoders (GAN + L1 reconstruction + KL), one D update and one G update per iteration;
 1. the UNIT-style translator (per-domain encoders → shared encoder block → z = μ + N(0, I) → shared generator block →
