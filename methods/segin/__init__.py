@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "image_size": 256,
     "ngf": 64,
     "ndf": 64,
+    "d_layers": 3,  # PatchGAN depth (3 = 70×70 receptive field)
     "n_nonlocal": 3,
     "non_local": True,
     "multi_task": True,
@@ -70,6 +71,21 @@ DEFAULTS: dict[str, Any] = {
     "log_every": 50,
 }
 MATCH_MODES = ("semantic", "warp", "random")
+
+
+_VGG_CACHE: dict[tuple[bool, int], tuple[nn.Sequential, bool]] = {}
+
+
+def shared_vgg19(allow_uncalibrated: bool, seed: int) -> tuple[nn.Sequential, bool]:
+    """VGG-19 features (frozen, eval), built once per process and setting: building torchvision's VGG-19 (with its
+    unused 100M-parameter classifier) dominates the start-up of a small run, and the frozen features are shared
+    safely between SEGIN instances (matching and L_F never change them)."""
+    key = (bool(allow_uncalibrated), int(seed))
+    if key not in _VGG_CACHE:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            _VGG_CACHE[key] = vgg19_features(allow_uncalibrated=bool(allow_uncalibrated))
+    return _VGG_CACHE[key]
 
 
 def _signed(images: torch.Tensor) -> torch.Tensor:
@@ -132,9 +148,7 @@ class Segin(Method):
         if int(p["image_size"]) % SeginGenerator.DOWNSAMPLING:
             raise BenchError(f"segin image_size={p['image_size']} must be a multiple of "
                              f"{SeginGenerator.DOWNSAMPLING}")
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(p["vgg_seed"]))
-            vgg, self.calibrated = vgg19_features(allow_uncalibrated=bool(p["allow_uncalibrated"]))
+        vgg, self.calibrated = shared_vgg19(bool(p["allow_uncalibrated"]), int(p["vgg_seed"]))
         self.matcher = SemanticMatcher(vgg, p["match_layer"], int(p["match_patch"]), int(p["match_chunk"]))
         self.feature_net = vgg[: VGG19_RELU[p["feature_layer"]] + 1]
         self.postprocess = PostProcess(**dict(p["postprocess"]))
@@ -143,7 +157,7 @@ class Segin(Method):
         self.multi_task = bool(p["multi_task"])
         self.G = SeginGenerator(6, int(p["ngf"]), int(p["n_nonlocal"]), bool(p["non_local"]), self.multi_task)
         self.use_gan = float(p["w_gan"]) > 0
-        self.D = SpectralPatchDiscriminator(6, int(p["ndf"])) if self.use_gan else None
+        self.D = SpectralPatchDiscriminator(6, int(p["ndf"]), int(p["d_layers"])) if self.use_gan else None
         betas = tuple(float(b) for b in p["betas"])
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=float(p["lr_g"]), betas=betas)  # type: ignore
         self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=float(p["lr_d"]), betas=betas)  # type: ignore
