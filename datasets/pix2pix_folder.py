@@ -225,11 +225,11 @@ def download_pix2pix(name: str, root: str | Path, timeout: float = 20.0) -> Path
         except (OSError, ValueError) as exc:
             tmp.unlink(missing_ok=True)
             raise DataError(f"could not download {archive.url} ({archive.approx_bytes}): {exc}",
-                            hint=f"download it on a machine with internet, extract it and point data.root at the "
-                                 f"folder holding train/ and val/ (or use the offline stand-in: "
-                                 f"data.source=edges2objects)") from exc
+                            hint="download it on a machine with internet, extract it and point data.root at the "
+                                 "folder holding train/ and val/ (or use the offline stand-in: "
+                                 "data.source=edges2objects)") from exc
         tmp.replace(target)
-    md5 = hashlib.md5()  # noqa: S324 - the archive's recorded digest is an md5
+    md5 = hashlib.md5()
     with open(target, "rb") as handle:
         while block := handle.read(1 << 22):
             md5.update(block)

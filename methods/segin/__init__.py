@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "match_patch": 3,
     "match_chunk": 1024,
     "match_at_test": "semantic",  # semantic | warp | random (matching-swap ablation)
+    "cache_matches": True,  # keep each training pair's W(x, y) correspondence (the match is fixed per pair)
     "postprocess": {},  # PostProcess fields
     "feature_layer": "relu3_2",
     "feature_reduction": "sum",
@@ -122,7 +123,7 @@ class PairedBatches:
 
     def get_batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         a, b = self._fetch(self.a, indices), self._fetch(self.b, indices)
-        batch = {"x": a["image"], "y": b["image"]}
+        batch = {"x": a["image"], "y": b["image"], "index": torch.as_tensor(indices).long()}
         if "mask" in b:
             batch["mask"] = b["mask"]
         return batch
@@ -155,6 +156,7 @@ class Segin(Method):
         self.weights = LossWeights(recon=p["w_recon"], feature=p["w_feature"], gan=p["w_gan"], seg=p["w_seg"],
                                    seg_att=p["w_seg_att"], tv=p["w_tv"])
         self.multi_task = bool(p["multi_task"])
+        self._match_cache: dict[int, torch.Tensor] = {}
         self.G = SeginGenerator(6, int(p["ngf"]), int(p["n_nonlocal"]), bool(p["non_local"]), self.multi_task)
         self.use_gan = float(p["w_gan"]) > 0
         self.D = SpectralPatchDiscriminator(6, int(p["ndf"]), int(p["d_layers"])) if self.use_gan else None
@@ -212,6 +214,23 @@ class Segin(Method):
             xi, _ = self.postprocess(xi, hw, generator)
         return warp(r, xi, hw, patch)
 
+    def training_match(self, x: torch.Tensor, y: torch.Tensor, index: torch.Tensor | None
+                       ) -> tuple[torch.Tensor, tuple[int, int]]:
+        """ξ of W(x, y) for a training batch. The match of a pair never changes (no augmentation; the paper runs it
+        as a separate pre-process), so with ``cache_matches`` each pair is matched once and its ξ kept (int16/32)."""
+        hw = self.feature_hw(x.shape[-1])
+        if index is None or not self.params["cache_matches"]:
+            return self.matcher.match(x, y)
+        keys = [int(i) for i in index]
+        missing = [k for k, key in enumerate(keys) if key not in self._match_cache]
+        if missing:
+            xi_new, hw = self.matcher.match(x[missing], y[missing])
+            dtype = torch.int16 if hw[0] * hw[1] <= torch.iinfo(torch.int16).max else torch.int32
+            for k, row in zip(missing, xi_new.cpu().to(dtype), strict=True):
+                self._match_cache[keys[k]] = row
+        xi = torch.stack([self._match_cache[key] for key in keys]).long().to(x.device)
+        return xi, hw
+
     # -- training -------------------------------------------------------------------------------------------------
     def fit(self, data: TrainData, ctx: FitContext) -> None:
         if data.kind != "paired":
@@ -247,7 +266,9 @@ class Segin(Method):
         x, y, mask = self._prepare(batch)
         generator = torch.Generator().manual_seed(seed)
         with torch.no_grad():
-            aux = self.auxiliary(x, y, "semantic", generator, perturb=True)
+            xi, hw = self.training_match(x, y, batch.get("index"))
+            xi, _ = self.postprocess(xi, hw, generator)
+            aux = warp(y, xi, hw, self.matcher.patch)
         xs, ys = _signed(x), _signed(y)
         fake, seg = self.G(xs, _signed(aux))
         losses: dict[str, torch.Tensor] = {}

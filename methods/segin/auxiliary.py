@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 def _bbox(mask: torch.Tensor) -> torch.Tensor:
     """[B,H,W] bool → [B,4] (x0, y0, x1, y1) in [-1,1] (align_corners=False); the whole image when empty."""
-    b, h, w = mask.shape
+    _, h, w = mask.shape
     rows, cols = mask.any(dim=2), mask.any(dim=1)
     ar_h, ar_w = torch.arange(h, device=mask.device), torch.arange(w, device=mask.device)
     y0 = torch.where(rows, ar_h, h).min(dim=1).values

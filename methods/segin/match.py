@@ -46,7 +46,7 @@ def warp(reference: torch.Tensor, xi: torch.Tensor, feature_hw: tuple[int, int],
     ``reference`` [B,3,H,W] with H = δ·h, W = δ·w for the feature size (h, w); ``xi`` [B, h·w] indices into the
     reference's feature positions.
     """
-    b, c, height, width = reference.shape
+    height, width = reference.shape[-2:]
     fh, fw = feature_hw
     if height % fh or width % fw or height // fh != width // fw:
         raise ValueError(f"image {height}×{width} is not an integer multiple δ of the feature map {fh}×{fw}")

@@ -32,8 +32,8 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
-from datasets.edges2objects import Edges2ObjectsSplit, load_edges2objects
 from datasets.base import TrainData
+from datasets.edges2objects import Edges2ObjectsSplit, load_edges2objects
 from datasets.paired import PairedData, to_tensor
 from datasets.pix2pix_folder import load_pix2pix
 from methods.base import Method

@@ -80,13 +80,13 @@ def test_near_white_rule_keeps_enclosed_white_and_outlined_white_objects() -> No
 
 
 def test_layout_errors_name_the_problem(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="train/ and val/"):
+    with pytest.raises(DataError, match="train/ and val/ sub-folders"):
         Pix2PixFolder(tmp_path / "missing", "train")
     (tmp_path / "bad" / "val").mkdir(parents=True)
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(tmp_path / "bad" / "val" / "1_AB.jpg")
     with pytest.raises(DataError, match="twice as wide"):
         Pix2PixFolder(tmp_path / "bad", "val").load([0])
-    with pytest.raises(DataError, match="data.root"):
+    with pytest.raises(DataError, match=r"data\.root"):
         load_pix2pix("edges2shoes", None)
 
 

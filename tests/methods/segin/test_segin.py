@@ -19,8 +19,8 @@ from methods import FitContext, create_method
 from methods.segin import Segin
 
 # Small enough for a loaded 2-core CI machine: 16×16 images, VGG up to relu2_1 for the match and L_F.
-TINY = {"allow_uncalibrated": True, "image_size": 16, "ngf": 4, "ndf": 4, "d_layers": 1, "batch_size": 4, "log_every": 1,
-        "checkpoint_every": 0, "match_chunk": 256, "match_layer": "relu2_1", "feature_layer": "relu2_1",
+TINY = {"allow_uncalibrated": True, "image_size": 16, "ngf": 4, "ndf": 4, "d_layers": 1, "batch_size": 4,
+        "log_every": 1, "checkpoint_every": 0, "match_chunk": 256, "match_layer": "relu2_1", "feature_layer": "relu2_1",
         "w_feature": 1e-3}
 VARIANTS = ["segin_no_gan", "segin_no_recon", "segin_no_feature", "segin_no_tv", "segin_no_nonlocal",
             "segin_no_multitask", "segin_match_warp", "segin_match_random"]
@@ -118,3 +118,14 @@ def test_warp_and_random_auxiliaries_differ_from_the_semantic_match() -> None:
     # the plain warp puts the reference's object where the input's outline is
     inside = x.min(1).values < 0.5
     assert plain.min(1).values[inside].mean() < 0.9
+
+
+def test_training_matches_are_cached_per_pair_and_equal_a_fresh_match(data: TrainData) -> None:
+    method = create_method("segin", **TINY)
+    x = torch.nn.functional.interpolate(data.a.get_batch(torch.arange(3))["image"], size=16, mode="bilinear")
+    y = torch.nn.functional.interpolate(data.b.get_batch(torch.arange(3))["image"], size=16, mode="bilinear")
+    fresh, hw = method.matcher.match(x, y)
+    first, _ = method.training_match(x, y, torch.tensor([5, 6, 7]))
+    assert torch.equal(first, fresh) and set(method._match_cache) == {5, 6, 7}
+    again, hw2 = method.training_match(x[[2, 0]], y[[2, 0]], torch.tensor([7, 5]))
+    assert hw2 == hw and torch.equal(again, fresh[[2, 0]])
