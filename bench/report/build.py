@@ -275,7 +275,8 @@ def _tuning_section(client, runs: list[RunInfo], opts: ReportOptions, figures_di
     for study in studies:
         name = study.tags.get("bench.study", study.name)
         section.heading(f"Study {name}", anchor=f"study-{slug(name)}")
-        best = {k.removeprefix("best."): v for k, v in study.params.items() if k.startswith("best.")}
+        best = {k.removeprefix("best."): v for k, v in study.tags.items()
+                if k.startswith("best.") and k != "best.trial"}
         trials = {k.removeprefix("trials."): int(v) for k, v in study.metrics.items() if k.startswith("trials.")}
         tag = {k.removeprefix("bench."): v for k, v in study.tags.items()}
         section.text(f"protocol {tag.get('protocol', '?')} · method {tag.get('method', '?')} · scale "
