@@ -13,12 +13,12 @@ SUMMARY = "Optuna search over a method's loss weights (shared storage, pruning, 
 
 
 def main(argv: list[str]) -> int:
-    from bench.tune.study import compose_tune, run_tune
-
     if any(a in {"-h", "--help"} for a in argv):
         print(__doc__.strip(), "\n\nOptions:\n")
         print((CONFIGS / "tune.yaml").read_text())
         return 0
+    from bench.tune.study import compose_tune, run_tune
+
     logging.basicConfig(level=logging.INFO, format="[%(name)s] %(message)s")
     logging.getLogger("optuna").setLevel(logging.WARNING)
     cfg, run = compose_tune(argv)

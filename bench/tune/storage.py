@@ -102,22 +102,28 @@ def open_storage(spec: str | None, results: Path, study_name: str, lock_file: st
 
         path = Path(spec.removeprefix("journal:")).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(path)))
-        return StudyStorage(storage, FileLock(Path(lock_file or f"{path}.bench.lock")), f"journal:{path}", "journal")
+        lock = FileLock(Path(lock_file or f"{path}.bench.lock"))
+        with lock:
+            storage = JournalStorage(JournalFileBackend(str(path)))
+        return StudyStorage(storage, lock, f"journal:{path}", "journal")
     if spec.startswith("sqlite:///"):
         path = Path(spec.removeprefix("sqlite:///")).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        # workers wait for each other's writes instead of failing with "database is locked"
-        storage = optuna.storages.RDBStorage(f"sqlite:///{path}", engine_kwargs={"connect_args": {"timeout": 120}})
-        return StudyStorage(storage, FileLock(Path(lock_file or f"{path}.bench.lock")), f"sqlite:///{path}", "sqlite")
+        lock = FileLock(Path(lock_file or f"{path}.bench.lock"))
+        with lock:  # workers starting together on a new file would race to create its tables
+            # timeout: workers wait for each other's writes instead of failing with "database is locked"
+            storage = optuna.storages.RDBStorage(f"sqlite:///{path}",
+                                                 engine_kwargs={"connect_args": {"timeout": 120}})
+        return StudyStorage(storage, lock, f"sqlite:///{path}", "sqlite")
     if re.match(r"^(postgresql|mysql)(\+\w+)?://", spec):
         try:
-            storage = optuna.storages.RDBStorage(spec)
+            lock = FileLock(Path(lock_file)) if lock_file else AdvisoryLock(spec, f"bench-tune:{study_name}")
+            with lock:
+                storage = optuna.storages.RDBStorage(spec)
         except Exception as exc:
             raise BenchError(f"cannot open the Optuna storage {redact(spec)}: {exc}",
                              hint="check the URL and that the database driver (psycopg2 / pymysql) is installed"
                              ) from exc
-        lock = FileLock(Path(lock_file)) if lock_file else AdvisoryLock(spec, f"bench-tune:{study_name}")
         return StudyStorage(storage, lock, redact(spec), "rdb")
     raise BenchError(f"unsupported Optuna storage {redact(spec)!r}",
                      hint="use sqlite:///file.db, journal:/path/study.log, or postgresql://user@host/db")

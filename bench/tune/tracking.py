@@ -10,10 +10,11 @@ run carries the best value (metric ``best_value``), the best parameters (tags ``
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
-from typing import Any
 
 import optuna
+from mlflow.entities import Metric, Param, RunTag
 from optuna.trial import FrozenTrial, TrialState
 
 from bench.tracking import Tracker
@@ -49,9 +50,6 @@ class StudyRuns(Hooks):
         except Exception:  # recorded by a worker that used another MLflow store
             return False
 
-    def trial_started(self, ctx: TrialContext, params: dict[str, Any]) -> None:
-        ctx.trial.set_user_attr("bench.mlflow_parent_run_id", self.parent_id)
-
     def trial_finished(self, ctx: TrialContext, trial: FrozenTrial) -> None:
         if not self.tracker.enabled:
             return
@@ -64,13 +62,15 @@ class StudyRuns(Hooks):
         run_id = ctx.run_id
         if not run_id:  # the objective made no MLflow run of its own
             run_id = self.tracker.start(f"{self.study.study_name}-trial-{trial.number}",
-                                        {**self.tags, "bench.kind": "trial"}, parent_id=self.parent_id)
-        self.tracker.set_tags(run_id, tags)
-        self.tracker.log_params(run_id, {f"trial.{k}": v for k, v in trial.params.items()})
-        for step, value in sorted(trial.intermediate_values.items()):
-            self.tracker.log_metrics(run_id, {"objective.intermediate": value}, step=step)
+                                        {**self.tags, **tags, "bench.kind": "trial"}, parent_id=self.parent_id)
+        # one write for everything: SQLite stores are shared by all workers
+        now = int(time.time() * 1000)
+        metrics = [Metric("objective.intermediate", v, now, s) for s, v in sorted(trial.intermediate_values.items())]
         if trial.value is not None:
-            self.tracker.log_metrics(run_id, {"objective": trial.value})
+            metrics.append(Metric("objective", trial.value, now, 0))
+        self.tracker.client.log_batch(
+            run_id, metrics=metrics, params=[Param(f"trial.{k}", str(v)) for k, v in trial.params.items()],
+            tags=[RunTag(k, str(v)) for k, v in tags.items()] if ctx.run_id else [])
         if not ctx.run_id:
             status = {TrialState.COMPLETE: "FINISHED", TrialState.PRUNED: "KILLED"}.get(trial.state, "FAILED")
             self.tracker.finish(run_id, status)

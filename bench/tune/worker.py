@@ -102,8 +102,7 @@ class _Heartbeat:
                 log.debug("heartbeat of trial %d failed: %s", self.trial.number, exc)
 
     def __enter__(self) -> _Heartbeat:
-        self.trial.set_user_attr(HEARTBEAT, time.time())
-        self._thread.start()
+        self._thread.start()  # until the first beat, the trial's start time stands in for it
         return self
 
     def __exit__(self, *exc: Any) -> None:
