@@ -244,7 +244,14 @@ def _ablation_section(agg: pd.DataFrame, opts: ReportOptions, tables_dir: Path, 
         section.text("No ablation variants (method configs that declare `variant_of`) in the selected runs.")
         return section
     files.append(write_csv_atomic(frame, tables_dir / "ablations.long.csv"))
-    for (protocol, phash), g in frame.groupby(["protocol", "protocol_hash"], sort=True):
+    ours = frame[frame["source"] == "ours"]
+    groups = list(dict.fromkeys(zip(ours["protocol"], ours["protocol_hash"], strict=True)))
+    reported = frame[frame["source"] != "ours"]
+    groups += [(p, "reported") for p in dict.fromkeys(reported["protocol"]) if p not in {q for q, _ in groups}]
+    for protocol, phash in sorted(groups):
+        # a paper's ablation rows are shown with every setting of its protocol, like the protocol tables do
+        g = frame[(frame["protocol"] == protocol)
+                  & (((frame["source"] == "ours") & (frame["protocol_hash"] == phash)) | (frame["source"] != "ours"))]
         table: Table = ablation_table(g, protocol, phash, opts.digits)
         table.slug = slug("ablation", protocol, phash)
         written = table.write(tables_dir)

@@ -80,7 +80,7 @@ def ablation_chart(frame: pd.DataFrame, title: str, path: Path) -> Path | None:
         return None
     pairs = list(dict.fromkeys(zip(data["metric"], data["translation"], strict=True)))
     nrows, ncols = _grid(len(pairs), 3)
-    height = 0.4 * data["variant"].nunique() + 1.4
+    height = 0.4 * len(data[["variant", "source"]].drop_duplicates()) + 1.4
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.8 * ncols, height * nrows), squeeze=False)
     for ax, (metric, translation) in zip(axes.flat, pairs, strict=False):
         g = data[(data["metric"] == metric) & (data["translation"] == translation)]
@@ -88,7 +88,9 @@ def ablation_chart(frame: pd.DataFrame, title: str, path: Path) -> Path | None:
         y = np.arange(len(g))
         ax.barh(y, g["delta"], color=colours)
         ax.axvline(0, color="#333", linewidth=0.8)
-        ax.set_yticks(y, [f"{v} vs {f}" for v, f in zip(g["variant"], g["full_method"], strict=True)], fontsize=7)
+        labels = [f"{v} vs {f}" + ("" if src == "ours" else " (rep.)")
+                  for v, f, src in zip(g["variant"], g["full_method"], g["source"], strict=True)]
+        ax.set_yticks(y, labels, fontsize=7)
         ax.set_title(f"Δ {column_label(metric, translation)}", fontsize=9)
         ax.tick_params(axis="x", labelsize=7)
     for ax in list(axes.flat)[len(pairs):]:

@@ -170,10 +170,12 @@ def _normalise(frame: pd.DataFrame, run: RunInfo) -> pd.DataFrame:
     return frame
 
 
-def _variant_of(label: str, method_class: str, tags: dict[str, str], configs_dir: Path | None) -> str:
+def _variant_of(label: str, method_class: str, tags: dict[str, str], configs_dir: Path | None,
+                reported: bool = False) -> str:
     """The full method a variant row ablates: the run's ``bench.variant_of`` tag, else the method config's
-    ``variant_of`` key. A row whose label equals its registered class is the full method itself."""
-    if not label or label == method_class:
+    ``variant_of`` key. Our row whose label equals its registered class is the full method itself; a paper's
+    reported ablation row is a variant when our config of the same label declares it one."""
+    if not label or (label == method_class and not reported):
         return ""
     if tags.get("bench.variant_of"):
         return tags["bench.variant_of"]
@@ -208,7 +210,7 @@ def collect_rows(client, runs: list[RunInfo], configs_dir: Path | None = None) -
             child_tags[(r.parent_id, r.tags.get("bench.method", ""))] = r.tags
             child_tags[(r.run_id, r.tags.get("bench.method", ""))] = r.tags
     rows["variant_of"] = [
-        "" if src != "ours" else _variant_of(m, mc, child_tags.get((rid, m), {}), configs_dir)
+        _variant_of(m, mc, child_tags.get((rid, m), {}) if src == "ours" else {}, configs_dir, src != "ours")
         for m, mc, src, rid in zip(rows["method"], rows["method_class"], rows["source"], rows["run_id"], strict=True)
     ]
     return rows

@@ -220,42 +220,51 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
 
 # -- ablations --------------------------------------------------------------------------------------------------------
 def ablation_frame(agg: pd.DataFrame) -> pd.DataFrame:
-    """Long format: every variant × metric column with the full method's value and the delta."""
-    ours = agg[(agg["source"] == "ours") & (agg["metric"] != "")]
+    """Long format: every variant × metric column with its full method's value and the delta. Our variants are
+    compared with our full method (same setting, scale and calibration); a paper's reported ablation rows with the
+    paper's full-method row from the same source, so both deltas can be read side by side."""
+    rows = agg[(agg["metric"] != "") & agg["status"].isin(["ok", "reported", "failed", "refused"])]
     records = []
-    for _, v in ours[ours["variant_of"] != ""].iterrows():
-        full = ours[(ours["method"] == v["variant_of"]) & (ours["metric"] == v["metric"])
-                    & (ours["translation"] == v["translation"]) & (ours["scale"] == v["scale"])
-                    & (ours["calibrated"] == v["calibrated"])]
-        full_value = float(full["value"].iloc[0]) if len(full) and full["status"].iloc[0] == "ok" else np.nan
-        value = float(v["value"]) if v["status"] == "ok" else np.nan
+    for _, v in rows[rows["variant_of"] != ""].iterrows():
+        same = (rows["method"] == v["variant_of"]) & (rows["metric"] == v["metric"]) \
+            & (rows["translation"] == v["translation"]) & (rows["source"] == v["source"])
+        if v["source"] == "ours":
+            same &= (rows["scale"] == v["scale"]) & (rows["calibrated"] == v["calibrated"])
+        full = rows[same]
+        usable = {"ok", "reported"}
+        full_value = float(full["value"].iloc[0]) if len(full) and full["status"].iloc[0] in usable else np.nan
+        value = float(v["value"]) if v["status"] in usable else np.nan
         delta = value - full_value
         better = (delta > 0) if v["direction"] == "higher" else (delta < 0) if v["direction"] == "lower" else None
-        records.append({"protocol": v["protocol"], "protocol_hash": v["protocol_hash"], "variant": v["method"],
-                        "full_method": v["variant_of"], "scale": v["scale"], "calibrated": v["calibrated"],
-                        "metric": v["metric"], "translation": v["translation"], "direction": v["direction"],
-                        "full_value": full_value, "variant_value": value, "delta": delta,
-                        "better": None if math.isnan(delta) else better,
-                        "note": "" if len(full) else f"full method {v['variant_of']!r} not run in this setting"})
-    return pd.DataFrame(records, columns=["protocol", "protocol_hash", "variant", "full_method", "scale", "calibrated",
-                                          "metric", "translation", "direction", "full_value", "variant_value",
-                                          "delta", "better", "note"])
+        records.append({"protocol": v["protocol"], "protocol_hash": v["protocol_hash"], "source": v["source"],
+                        "variant": v["method"], "full_method": v["variant_of"], "scale": v["scale"],
+                        "calibrated": v["calibrated"], "metric": v["metric"], "translation": v["translation"],
+                        "direction": v["direction"], "full_value": full_value, "variant_value": value,
+                        "delta": delta, "better": None if math.isnan(delta) else better,
+                        "note": "" if len(full) else f"full method {v['variant_of']!r} not in this setting"})
+    return pd.DataFrame(records, columns=["protocol", "protocol_hash", "source", "variant", "full_method", "scale",
+                                          "calibrated", "metric", "translation", "direction", "full_value",
+                                          "variant_value", "delta", "better", "note"])
 
 
 def ablation_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digits: int = 3) -> Table:
-    """Rows: each full method, then its variants with ``value (Δ delta ▲/▼)``; ▲ = better than the full method."""
+    """Rows: each full method, then its variants with ``value (Δ delta ▲/▼)``; ▲ = better than the full method.
+    Our rows first, then the paper's reported ablation (its own full method and deltas)."""
     pairs = list(dict.fromkeys(zip(frame["metric"], frame["translation"], strict=True)))
     columns = [column_label(m, t) for m, t in pairs]
     rows: list[Row] = []
-    for full_method, g in frame.groupby("full_method", sort=True):
-        full = Row(label=f"{full_method} (full)", cells={}, classes=["ours"])
+    ordered = sorted(frame.groupby(["source", "full_method"], sort=False), key=lambda kv: (kv[0][0] != "ours", kv[0]))
+    for (source, full_method), g in ordered:
+        suffix = "" if source == "ours" else f" ({source})"
+        classes = ["ours"] if source == "ours" else ["reported"]
+        full = Row(label=f"{full_method} (full){suffix}", cells={}, classes=classes)
         for _, r in g.drop_duplicates(["metric", "translation"]).iterrows():
             value = r["full_value"]
             text = "—" if math.isnan(value) else f"{value:.{digits}f}"
             full.cells[column_label(r["metric"], r["translation"])] = text
         rows.append(full)
         for variant, vg in g.groupby("variant", sort=True):
-            row = Row(label=variant, cells={}, classes=["ours", "variant"],
+            row = Row(label=f"{variant}{suffix}", cells={}, classes=[*classes, "variant"],
                       extra={"note": "; ".join(dict.fromkeys(n for n in vg["note"] if n))})
             for _, r in vg.iterrows():
                 column = column_label(r["metric"], r["translation"])
@@ -269,8 +278,8 @@ def ablation_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digit
             rows.append(row)
     return Table(title=f"Ablations: {protocol} — setting {protocol_hash}",
                  slug=f"ablation__{protocol}__{protocol_hash}", columns=columns, rows=rows, extra_columns=["note"],
-                 caption="Δ = variant − full method under the same setting; ▲ better, ▼ worse (by the metric's "
-                         "direction).")
+                 caption="Δ = variant − full method under the same setting (ours) or in the same paper table "
+                         "(reported); ▲ better, ▼ worse (by the metric's direction).")
 
 
 # -- leaderboard ------------------------------------------------------------------------------------------------------

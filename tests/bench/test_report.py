@@ -115,7 +115,10 @@ def test_rows_rebuilt_from_method_runs_when_metrics_csv_is_missing(report):
 
 def test_ablation_deltas_against_the_full_method(report):
     frame = frame_of(report.out_dir / "tables" / "ablations.long.csv")
-    frame = frame.set_index(["variant", "metric", "translation"])
+    paper = frame[frame["source"] == REPORTED_SOURCE]  # the paper's own ablation, beside ours
+    assert paper[["variant", "full_method"]].values.tolist() == [["toy_no_cycle", "toy"]]
+    assert float(paper["delta"].iloc[0]) == pytest.approx(-0.05)
+    frame = frame[frame["source"] == "ours"].set_index(["variant", "metric", "translation"])
     # toy_no_cycle is declared in its method config, toy_no_mask by the run tag bench.variant_of
     assert set(frame.index.get_level_values(0)) == {"toy_no_cycle", "toy_no_mask"}
     cycle_ab = frame.loc[("toy_no_cycle", "ssim", "A→B")]
@@ -124,6 +127,7 @@ def test_ablation_deltas_against_the_full_method(report):
     assert str(frame.loc[("toy_no_mask", "psnr", "A→B"), "better"]) == "True"
     table = frame_of(report.out_dir / "tables" / f"ablation__mnist_single__{H1}.csv").set_index("method")
     assert table.loc["toy_no_cycle", "SSIM A→B"] == "0.510 (Δ -0.100 ▼)"
+    assert table.loc[f"toy_no_cycle ({REPORTED_SOURCE})", "SSIM A→B"] == "0.650 (Δ -0.050 ▼)"
     assert (report.out_dir / "figures" / f"ablation__mnist_single__{H1}.png").stat().st_size > 1000
 
 
