@@ -21,7 +21,7 @@ ROW_KEY = ["protocol", "protocol_hash", "method", "method_class", "variant_of", 
 REPORTED_KEY = ["protocol", "method", "metric", "translation", "source"]
 
 
-def _as_list(value) -> list[str]:
+def as_list(value) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
@@ -40,11 +40,11 @@ def apply_filters(rows: pd.DataFrame, protocol=None, method=None, scale=None, in
     keep = pd.Series(True, index=rows.index)
     if not include_tuning and "tuning" in rows:
         keep &= ~rows["tuning"].astype(bool)
-    if protocols := _as_list(protocol):
+    if protocols := as_list(protocol):
         keep &= rows["protocol"].isin(protocols)
-    if methods := {m.lower() for m in _as_list(method)}:
+    if methods := {m.lower() for m in as_list(method)}:
         keep &= rows["method"].str.lower().isin(methods) | rows["method_class"].str.lower().isin(methods)
-    if scales := _as_list(scale):
+    if scales := as_list(scale):
         keep &= rows["scale"].isin(scales) | (rows["source"] != "ours")
     return rows[keep]
 
@@ -55,7 +55,7 @@ def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataF
     Reported rows are deduplicated (the newest copy of each published number)."""
     if mode not in {"latest", "all"}:
         raise BenchError(f"unknown run selection {mode!r}", hint="use select=latest or select=all")
-    if picked := _as_list(runs):
+    if picked := as_list(runs):
         rows = rows[rows["run_id"].isin(picked) | rows["run_name"].isin(picked)]
         if rows.empty:
             raise BenchError(f"none of the runs {picked} is in the store (after filters)",

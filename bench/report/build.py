@@ -14,7 +14,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.report import figures
-from bench.report.aggregate import aggregate, apply_filters, select_runs
+from bench.report.aggregate import aggregate, apply_filters, as_list, select_runs
 from bench.report.html import Section, render_index
 from bench.report.source import RunInfo, collect_rows, connect, default_tracking_uri, download, list_images, load_runs
 from bench.report.tables import (
@@ -99,7 +99,12 @@ def load_store(opts: ReportOptions) -> Store:
     uri = opts.tracking_uri or default_tracking_uri()
     client = connect(uri)
     runs = load_runs(client, list(opts.experiments) or None)
-    rows = collect_rows(client, runs, opts.configs_dir)
+    protocols = as_list(opts.protocol)
+    rows = collect_rows(client, runs, opts.configs_dir, protocols or None)
+    if rows.empty and protocols:
+        known = sorted({r.tags["bench.protocol"] for r in runs if r.kind == "run" and "bench.protocol" in r.tags})
+        raise BenchError(f"no results match the filters (protocol {', '.join(protocols)})",
+                         hint=f"protocols in the store: {', '.join(known) or 'none'}")
     if rows.empty:
         raise BenchError(f"the MLflow store {uri} holds no `bench run` results",
                          hint="run `python -m bench run protocol=... method=...` first")
@@ -150,10 +155,15 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
                                  protocols_section, out_dir, files)
             groups.append(group)
 
+    data = Section("Data files", "data")
+    data.text("Every aggregated number in long format (one row per method × metric × translation × setting), and "
+              "a manifest of this report (options, settings, files).")
+    data.links({"aggregated.long.csv": tables_dir / "aggregated.long.csv", "manifest.json": out_dir / "manifest.json"},
+               out_dir)
     sections = [_leaderboard_section(agg, tables_dir, out_dir, files), protocols_section,
                 _ablation_section(agg, opts, tables_dir, figures_dir, out_dir, files),
                 _tuning_section(client, runs, opts, figures_dir, out_dir, files),
-                _runs_section(by_id, selected)]
+                _runs_section(by_id, selected), data]
     index = render_index("Exemplar-guided I2I benchmark report", header, sections, out_dir / "index.html")
     write_csv_atomic(agg, tables_dir / "aggregated.long.csv")
     manifest = {"tracking_uri": uri, "options": {k: str(v) for k, v in asdict(opts).items()}, "groups": groups,
@@ -269,13 +279,11 @@ def _ablation_section(agg: pd.DataFrame, opts: ReportOptions, tables_dir: Path, 
 def _tuning_section(client, runs: list[RunInfo], opts: ReportOptions, figures_dir: Path, out_dir: Path,
                     files: list[Path]) -> Section:
     """One block per ``bench tune`` study: objective, best value and parameters, and Optuna's plots."""
-    from bench.report.aggregate import _as_list
-
     section = Section("Loss-weight searches (bench tune)", "tuning")
     studies = [r for r in runs if r.kind == "tune"]
-    if protocols := _as_list(opts.protocol):
+    if protocols := as_list(opts.protocol):
         studies = [r for r in studies if r.tags.get("bench.protocol") in protocols]
-    if methods := _as_list(opts.method):
+    if methods := as_list(opts.method):
         studies = [r for r in studies if r.tags.get("bench.method") in methods]
     if not studies:
         section.text("No tuning studies in the store.")

@@ -42,7 +42,7 @@ class Section:
 
     def table(self, table: Table, files: dict[str, Path], root: Path) -> None:
         self.parts.append(table.to_html(table_id=table.slug))
-        self.links({k: files[k] for k in ("csv", "md", "html") if k in files}, root)
+        self.links(files, root)
 
     def links(self, files: dict[str, Path], root: Path) -> None:
         items = " · ".join(f'<a href="{html.escape(_rel(p, root))}">{html.escape(k)}</a>' for k, p in files.items())

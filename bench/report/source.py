@@ -189,13 +189,17 @@ def _variant_of(label: str, method_class: str, tags: dict[str, str], configs_dir
     return ""
 
 
-def collect_rows(client, runs: list[RunInfo], configs_dir: Path | None = None) -> pd.DataFrame:
-    """All result rows of every ``bench run`` in ``runs`` (long format, ``ResultRow`` columns + run columns)."""
+def collect_rows(client, runs: list[RunInfo], configs_dir: Path | None = None, protocols: list[str] | None = None
+                 ) -> pd.DataFrame:
+    """All result rows of every ``bench run`` in ``runs`` (long format, ``ResultRow`` columns + run columns).
+    ``protocols`` skips other protocols' runs before downloading anything (large stores)."""
     by_id = {r.run_id: r for r in runs}
     frames: list[pd.DataFrame] = []
     with tempfile.TemporaryDirectory(prefix="bench-report-") as tmp:
         scratch = Path(tmp)
         for run in runs:
+            if protocols and run.tags.get("bench.protocol") not in protocols:
+                continue
             if run.kind == "run":
                 frames += _rows_of_parent(client, run, scratch)
             elif run.kind == "method" and (run.parent_id not in by_id or by_id[run.parent_id].kind != "run"):
