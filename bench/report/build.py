@@ -113,7 +113,7 @@ def load_store(opts: ReportOptions) -> Store:
 
 def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResult:
     """Write the report; ``store`` (from ``load_store``) avoids re-reading MLflow when building several views."""
-    out_dir = Path(opts.out_dir)
+    out_dir = Path(opts.out_dir).resolve()  # artifacts download to absolute paths; links are made relative to it
     store = store or load_store(opts)
     uri, client, runs, rows = store.uri, store.client, store.runs, store.rows
     by_id = {r.run_id: r for r in runs}
@@ -226,7 +226,11 @@ def _qualitative(client, by_id: dict[str, RunInfo], raw: pd.DataFrame, name: str
     if not images or run is None:
         section.text("No image artifacts in the runs of this setting.")
         return None
-    grid = figures.image_grid(images, f"{title} — images of run {run.name}", figures_dir / f"qualitative__{name}.png")
+    if len(images) == 1:  # a protocol's own figure (already a grid): show it at its size, not redrawn smaller
+        grid = images[0][1]
+    else:
+        grid = figures.image_grid(images, f"{title} — images of run {run.name}",
+                                  figures_dir / f"qualitative__{name}.png")
     section.figure(grid, out_dir, f"qualitative grid {title}")
     section.links({label: path for label, path in images}, out_dir)
     return grid

@@ -189,10 +189,11 @@ def test_clear_errors(store, tmp_path):
         build(store, tmp_path, select="best")
 
 
-def test_cli(store, tmp_path, capsys):
+def test_cli(store, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     out = tmp_path / "cli-report"
-    code = cli(["report", f"tracking.uri={store['uri']}", f"out_dir={out}", f"configs_dir={store['configs']}",
-                "protocol=edges_shoes,mnist_single", "scale=paper", "figures=false"])
+    code = cli(["report", f"tracking.uri={store['uri']}", "out_dir=cli-report", f"configs_dir={store['configs']}",
+                "protocol=edges_shoes,mnist_single", "scale=paper"])
     assert code == 0, capsys.readouterr()
     assert (out / "index.html").exists() and (out / f"tables/edges_shoes__{H3}.md").exists()
     assert not (out / f"tables/mnist_single__{H1}.md").exists()
