@@ -107,11 +107,14 @@ def aggregate(rows: pd.DataFrame, uncertainty: str = "std", n_resamples: int = 2
             record["status"] = "ok"
             record["value"] = float(values.mean())
             if len(values) >= 2:
+                # select=all may hold repeated runs of one seed: say runs, not seeds, when they differ
+                ok_seeds = len(set(ok["seed"].dropna()))
+                over = f"{len(values)} seeds" if len(values) == ok_seeds else f"{len(values)} runs ({ok_seeds} seeds)"
                 record["std"] = float(values.std(ddof=1))
-                record["err_kind"] = f"σ over {len(values)} seeds"
+                record["err_kind"] = f"σ over {over}"
                 if uncertainty == "ci95":
                     record["ci_low"], record["ci_high"] = bootstrap_ci(values, n_resamples, seed=seed)
-                    record["err_kind"] = f"95% bootstrap CI over {len(values)} seeds"
+                    record["err_kind"] = f"95% bootstrap CI over {over}"
             elif ok["std"].notna().any():
                 record["std"] = float(ok["std"].iloc[0])
                 record["err_kind"] = "σ over samples (1 seed)"

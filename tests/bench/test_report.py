@@ -86,6 +86,7 @@ def test_select_all_and_run_picking(rows):
     toy = value(view(rows, select="all"), "toy", "ssim", "A→B")
     stale = SEED0["toy"][3][("ssim", "A→B")] + STALE_SHIFT
     assert toy.seeds == 3 and toy.value == pytest.approx((stale + 0.60 + 0.62) / 3)
+    assert toy.err_kind == "σ over 3 runs (2 seeds)"
     assert value(view(rows, runs=["r1"]), "toy", "ssim", "A→B").value == pytest.approx(stale)
 
 
