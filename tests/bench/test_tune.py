@@ -19,6 +19,7 @@ from bench.tune.space import SearchSpace
 from bench.tune.storage import open_storage, redact
 from bench.tune.study import compose_tune, run_tune, sigterm_as_interrupt
 from bench.tune.worker import ERROR, HEARTBEAT, RETRY_OF, budget_used, run_worker
+from tests.bench.fixtures.mlflow_store import experiment
 from tests.bench.fixtures.tune_objectives import quadratic
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -133,6 +134,7 @@ def test_best_overrides_summary_and_plots(tmp_path):
 
 def test_study_and_trials_form_an_mlflow_hierarchy_reused_on_resume(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment(uri, "tune-test", tmp_path)
     cfg = tune_cfg(tmp_path, "n_trials=2", "tracking.enabled=true", f"tracking.uri={uri}",
                    "tracking.experiment=tune-test", "protocol=mnist_single", "method=toy")
     first = run_tune(cfg, quadratic)

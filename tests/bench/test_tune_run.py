@@ -11,12 +11,14 @@ from mlflow.tracking import MlflowClient
 from bench.errors import BenchError
 from bench.report import ReportOptions, build_report
 from bench.tune.study import compose_tune, run_tune
+from tests.bench.fixtures.mlflow_store import experiment
 
 pytestmark = pytest.mark.slow
 
 
 def test_tune_with_bench_run_trials_then_report(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    experiment(uri, "mnist_single", tmp_path)  # the experiment `bench run` and the study use for this protocol
     # input_copy learns nothing: the fake weight must still arrive in the method's params, and every trial scores
     # the same SSIM (a flat objective is fine for checking the plumbing)
     cfg, run_overrides = compose_tune([

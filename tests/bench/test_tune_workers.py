@@ -13,10 +13,10 @@ import optuna
 from mlflow.tracking import MlflowClient
 from optuna.trial import TrialState
 
-from bench.tracking import Tracker
 from bench.tune.space import SearchSpace
 from bench.tune.storage import open_storage
 from bench.tune.worker import WORKER, run_worker
+from tests.bench.fixtures.mlflow_store import experiment
 from tests.bench.fixtures.tune_objectives import quadratic
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,7 +33,7 @@ def test_two_worker_processes_share_one_study(tmp_path):
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     barrier = tmp_path / "barrier"
     barrier.mkdir()
-    Tracker(tmp_path, uri, "tune-test")  # the store exists before the workers start (as after any `bench run`)
+    experiment(uri, "tune-test", tmp_path)  # the store exists before the workers start (as after any `bench run`)
     command = [sys.executable, "-m", "bench", "tune", "study_name=shared", f"n_trials={N_TRIALS}",
                f"results={tmp_path}", "objective.callable=tests.bench.fixtures.tune_objectives:quadratic",
                "objective.metric=score", "objective.direction=maximize", "search_space={x: {low: 0.0, high: 4.0}}",
