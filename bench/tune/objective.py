@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -65,11 +66,22 @@ class RunObjective:
             base.append(f"scale={self.scale}")
         return [*base, *self.run_overrides, *SearchSpace.overrides(self.method, params)]
 
+    def pick(self, values: dict[tuple[str, str], Any]) -> float:
+        """The objective from intermediate ``{(metric, translation): MetricValue or float}``."""
+        picked = [getattr(v, "value", v) for (metric, translation), v in values.items()
+                  if metric == self.metric and (not self.translation or translation == self.translation)]
+        return sum(picked) / len(picked) if picked else float("nan")
+
     def __call__(self, params: dict[str, Any], ctx: TrialContext) -> float:
         from bench.config import compose_run
         from bench.runner import execute
 
         cfg = compose_run(self.overrides(params, ctx.number))
-        outcome = execute(cfg, parent_run_id=ctx.parent_run_id or None)
+        kwargs: dict[str, Any] = {}
+        if "intermediate" in inspect.signature(execute).parameters:
+            # pruning: a runner that evaluates during training calls this with {(metric, translation): value};
+            # ctx.report raises optuna.TrialPruned, which the runner lets through (see the tune notes)
+            kwargs["intermediate"] = lambda step, values: ctx.report(step, self.pick(values))
+        outcome = execute(cfg, parent_run_id=ctx.parent_run_id or None, **kwargs)
         ctx.run_id = outcome.run_id or None
         return objective_value(outcome.rows, self.method, self.metric, self.translation)

@@ -7,6 +7,7 @@ import math
 import os
 import signal
 import time
+from types import SimpleNamespace
 
 import optuna
 import pytest
@@ -172,3 +173,34 @@ def test_sigterm_is_handled_like_ctrl_c():
     with pytest.raises(KeyboardInterrupt), sigterm_as_interrupt():
         os.kill(os.getpid(), signal.SIGTERM)
         time.sleep(5)  # the handler raises as soon as the signal arrives
+
+
+def test_run_objective_forwards_intermediate_values_when_the_runner_accepts_them(monkeypatch):
+    """Pruning of `bench run` trials rides on a runner hook `execute(..., intermediate=fn)`; until the runner has
+    it the objective calls execute without it."""
+    import bench.config
+    import bench.runner
+    from bench.results import ResultRow
+    from bench.tune.objective import RunObjective
+
+    seen = {}
+
+    rows = [ResultRow("p", "m", "ssim", t, v, None, 4, "higher", "h", True, "ok") for t, v in
+            [("A→B", 0.2), ("B→A", 0.4)]]
+    outcome = SimpleNamespace(run_id="r", rows=rows)
+
+    def execute(cfg, parent_run_id=None, intermediate=None):
+        seen["cfg"] = cfg
+        intermediate(1, {("ssim", "A→B"): 0.1, ("ssim", "B→A"): 0.3, ("psnr", "A→B"): 9.0})
+        return outcome
+
+    monkeypatch.setattr(bench.config, "compose_run", lambda overrides: overrides)
+    monkeypatch.setattr(bench.runner, "execute", execute)
+
+    reports = []
+    ctx = SimpleNamespace(number=3, parent_run_id="study", run_id=None,
+                          report=lambda step, value: reports.append((step, value)))
+    value = RunObjective("p", "m", "smoke", "ssim", None, "s", ["seed=1"])({"w": 0.5}, ctx)
+    assert value == pytest.approx(0.3) and reports == [(1, pytest.approx(0.2))] and ctx.run_id == "r"
+    assert seen["cfg"] == ["protocol=p", "methods=[m]", "run_name=s-t3", "scale=smoke", "seed=1",
+                           "++methods.m.override.w=0.5"]
