@@ -22,6 +22,7 @@ Modes:
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -70,7 +71,9 @@ class LPIPSNetwork:
         heads = weights.require(f"lpips_{net}_v{version}")  # bundled with the package: never uncalibrated
         self.heads_sha256 = weights.digest_of(heads)
         self.backbone: Pretrained = NETS[net](allow_uncalibrated=allow_uncalibrated, seed=seed)
-        with forbid_downloads(), seeded(seed):
+        with forbid_downloads(), seeded(seed), warnings.catch_warnings():
+            # lpips passes torchvision's deprecated ``pretrained=`` flag (False here: pnet_rand=True)
+            warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
             model = lpips.LPIPS(pretrained=True, net=net, version=version, pnet_rand=True, verbose=False,
                                 model_path=str(heads))
         copy_backbone(model.net, self.backbone.module)
