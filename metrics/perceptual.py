@@ -41,7 +41,7 @@ VERSIONS = ("0.1", "0.0")
 
 
 def copy_backbone(lpips_net: nn.Module, features: nn.Sequential) -> None:
-    """Copy torchvision ``features`` weights into lpips' sliced backbone (slices hold ``features[i]`` under ``str(i)``)."""
+    """Copy torchvision ``features`` weights into lpips' sliced backbone (children are ``features[int(name)]``)."""
     copied = set()
     for slice_module in lpips_net.children():
         for index, layer in slice_module.named_children():

@@ -201,7 +201,7 @@ class StyleRelevance(_VGGMetric):
     def settings(self) -> dict[str, Any]:
         return super().settings() | {
             "definition": "CoCosNet style relevance: cosine(statistic(VGG_l(out)), statistic(VGG_l(exemplar)))",
-            "aspects": {k: {"layer": l, "statistic": s} for k, (l, s) in self.aspects.items()},
+            "aspects": {k: {"layer": layer, "statistic": s} for k, (layer, s) in self.aspects.items()},
             "regions": "per class present in both label maps (nearest-resized), mean over classes; whole image "
                        "without label maps", "reference": "exemplar"}
 
