@@ -112,9 +112,13 @@ class _InceptionSetMetric(SetMetric):
 
     def __init__(self, dims: int = 2048, allow_uncalibrated: bool = False, quantize: bool = True,
                  batch_size: int = 50, device: str | None = None, cache: bool = True,
-                 cache_dir: str | Path | None = None, seed: int = 0) -> None:
-        self.extractor = InceptionFeatures(dims=dims, allow_uncalibrated=allow_uncalibrated, quantize=quantize,
-                                           batch_size=batch_size, device=device, seed=seed)
+                 cache_dir: str | Path | None = None, seed: int = 0,
+                 extractor: InceptionFeatures | None = None) -> None:
+        # ``extractor`` shares one network between metric objects (FID and KID of one evaluation); its own settings
+        # then replace the feature arguments above.
+        self.extractor = extractor or InceptionFeatures(dims=dims, allow_uncalibrated=allow_uncalibrated,
+                                                        quantize=quantize, batch_size=batch_size, device=device,
+                                                        seed=seed)
         self.cache = ArrayCache(self.cache_namespace, cache_dir) if cache else None
         self.seed = seed
         self.last_reference: ReferenceFeatures | None = None
@@ -205,10 +209,10 @@ class FID(_InceptionSetMetric):
         return frechet_distance_from_features(fake, ref.features)
 
     def _kid(self) -> KID:
-        # Share this FID's extractor and cache instead of building a second Inception network.
-        kid = KID.__new__(KID)
-        kid.extractor, kid.cache, kid.seed, kid.last_reference = self.extractor, self.cache, self.seed, None
-        kid.subsets, kid.subset_size, kid.degree, kid.coef0 = self.kid_subsets, self.kid_subset_size, 3, 1.0
+        # Share this FID's extractor instead of building a second Inception network.
+        kid = KID(subsets=self.kid_subsets, subset_size=self.kid_subset_size, seed=self.seed,
+                  extractor=self.extractor, cache=False)
+        kid.cache = self.cache
         return kid
 
     def from_features(self, fake: np.ndarray, ref: ReferenceFeatures) -> MetricValue:
