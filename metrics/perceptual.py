@@ -132,10 +132,11 @@ class LPIPS(PairedMetric):
 
     def __init__(self, net: str = "alex", lpips_version: str = "0.1", reference: str = "ground_truth",
                  allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 32,
-                 seed: int = 0) -> None:
+                 seed: int = 0, network: LPIPSNetwork | None = None) -> None:
         if reference not in self.REFERENCES:
             raise ValueError(f"unknown LPIPS reference {reference!r}; valid: {', '.join(self.REFERENCES)}")
-        self.network = LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
+        # ``network`` shares one built LPIPS between metric objects; its own settings then apply.
+        self.network = network or LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
         self.reference, self.batch_size = reference, batch_size
 
     @property
@@ -169,9 +170,9 @@ class LPIPSDiversity(Metric):
 
     def __init__(self, net: str = "alex", lpips_version: str = "0.1", pairs: str = "all",
                  allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 32,
-                 seed: int = 0) -> None:
+                 seed: int = 0, network: LPIPSNetwork | None = None) -> None:
         pair_indices(2, pairs)  # validates the name
-        self.network = LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
+        self.network = network or LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
         self.pairs, self.batch_size = pairs, batch_size
 
     @property
