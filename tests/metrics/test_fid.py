@@ -78,7 +78,7 @@ def test_kid_subsets_are_seeded_and_clipped_to_the_set_size() -> None:
 # -- the metric objects (random Inception weights: allow_uncalibrated; 64-d features keep CPU tests fast) ---------
 
 @pytest.fixture(scope="module")
-def fid64(module_env: Path):  # noqa: ANN201
+def fid64(module_env: Path):
     return create_metric("fid", dims=64, allow_uncalibrated=True, device="cpu", kid_subsets=10)
 
 
@@ -88,7 +88,7 @@ def test_fid_refuses_without_weights_and_names_the_file() -> None:
     assert "python -m bench weights download inception_fid" in str(info.value)
 
 
-def test_uncalibrated_fid_is_marked_and_reports_kid_beside_small_samples(fid64) -> None:  # noqa: ANN001
+def test_uncalibrated_fid_is_marked_and_reports_kid_beside_small_samples(fid64) -> None:
     fake, real = smooth_images(10, seed=1), smooth_images(12, seed=2)
     value = fid64(fake, real)
     assert value.calibrated is False and any("uncalibrated" in w for w in value.warnings)
@@ -101,13 +101,13 @@ def test_uncalibrated_fid_is_marked_and_reports_kid_beside_small_samples(fid64) 
     assert value.value > 1e-6
 
 
-def test_sample_counts_change_the_protocol_hash(fid64) -> None:  # noqa: ANN001
+def test_sample_counts_change_the_protocol_hash(fid64) -> None:
     real = smooth_images(12, seed=2)
     a, b = fid64(smooth_images(10, seed=1), real), fid64(smooth_images(11, seed=1), real)
     assert a.extra["protocol_hash"] != b.extra["protocol_hash"]
 
 
-def test_reference_cache_hits_and_invalidates_on_data_change(fid64, tmp_path: Path) -> None:  # noqa: ANN001
+def test_reference_cache_hits_and_invalidates_on_data_change(fid64, tmp_path: Path) -> None:
     fid64.cache.folder = tmp_path / "cache"
     fake, real = smooth_images(8, seed=3), smooth_images(8, seed=4)
     first = fid64(fake, real)
@@ -122,7 +122,7 @@ def test_reference_cache_hits_and_invalidates_on_data_change(fid64, tmp_path: Pa
     assert len(entries) == 2 and all(e.endswith(".npz") for e in entries)  # atomic writes leave no temp files
 
 
-def test_cache_key_includes_the_feature_protocol(fid64) -> None:  # noqa: ANN001
+def test_cache_key_includes_the_feature_protocol(fid64) -> None:
     other = copy.copy(fid64)
     other.extractor = copy.copy(fid64.extractor)
     other.extractor.quantize = False
@@ -130,7 +130,7 @@ def test_cache_key_includes_the_feature_protocol(fid64) -> None:  # noqa: ANN001
     assert other.settings_hash() != fid64.settings_hash()
 
 
-def test_kid_metric_and_fid_share_definitions(fid64) -> None:  # noqa: ANN001
+def test_kid_metric_and_fid_share_definitions(fid64) -> None:
     fake, real = smooth_images(9, seed=5), smooth_images(9, seed=6)
     kid = create_metric("kid", subsets=10, extractor=fid64.extractor)
     direct = kid(fake, real)
@@ -140,7 +140,7 @@ def test_kid_metric_and_fid_share_definitions(fid64) -> None:  # noqa: ANN001
     assert direct.calibrated is False
 
 
-def test_pytorch_fid_algorithm_option_agrees(fid64) -> None:  # noqa: ANN001
+def test_pytorch_fid_algorithm_option_agrees(fid64) -> None:
     fake, real = smooth_images(8, seed=7), smooth_images(8, seed=8)
     strict = copy.copy(fid64)
     strict.algorithm = "pytorch-fid"
@@ -148,7 +148,7 @@ def test_pytorch_fid_algorithm_option_agrees(fid64) -> None:  # noqa: ANN001
     assert strict.settings_hash() != fid64.settings_hash()
 
 
-def test_fid_rejects_values_outside_unit_range(fid64) -> None:  # noqa: ANN001
+def test_fid_rejects_values_outside_unit_range(fid64) -> None:
     with pytest.raises(ValueError, match=r"\[0,1\].*\(x \+ 1\) / 2"):
         fid64(random_images(4) * 2 - 1, random_images(4))
 

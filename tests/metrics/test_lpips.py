@@ -30,7 +30,7 @@ PUBLISHED_ALEXNET = weights.get("alexnet")
 
 
 @pytest.fixture(scope="module")
-def served_alexnet(module_env: Path):  # noqa: ANN201
+def served_alexnet(module_env: Path):
     """A seeded random AlexNet saved where the manifest looks, with the manifest's checksum pointing at it."""
     torch.manual_seed(123)
     state = torchvision.models.alexnet(weights=None).state_dict()
@@ -45,7 +45,7 @@ def served_alexnet(module_env: Path):  # noqa: ANN201
 
 
 @pytest.fixture(scope="module")
-def ours(served_alexnet: Path):  # noqa: ANN201
+def ours(served_alexnet: Path):
     return create_metric("lpips", net="alex", device="cpu")
 
 
@@ -59,7 +59,7 @@ def package_lpips(served_alexnet: Path) -> lpips.LPIPS:
         return lpips.LPIPS(net="alex", version="0.1", verbose=False).eval()
 
 
-def test_paired_lpips_equals_the_package(ours, package_lpips, served_alexnet: Path) -> None:  # noqa: ANN001
+def test_paired_lpips_equals_the_package(ours, package_lpips, served_alexnet: Path) -> None:
     x, y = smooth_images(5, size=64, seed=1), smooth_images(5, size=64, seed=2)
     with torch.no_grad():
         expected = package_lpips(x * 2 - 1, y * 2 - 1).flatten().double()
@@ -73,13 +73,13 @@ def test_paired_lpips_equals_the_package(ours, package_lpips, served_alexnet: Pa
     assert value.extra["settings"]["weights_sha256"] == file_sha256(served_alexnet)
 
 
-def test_inputs_in_minus_one_one_are_refused(ours) -> None:  # noqa: ANN001
+def test_inputs_in_minus_one_one_are_refused(ours) -> None:
     x = random_images(2, size=64)
     with pytest.raises(ValueError, match=r"\[0,1\]"):
         ours.per_image(x * 2 - 1, x)
 
 
-def test_identical_images_have_zero_distance(ours) -> None:  # noqa: ANN001
+def test_identical_images_have_zero_distance(ours) -> None:
     x = smooth_images(3, size=64)
     assert ours(x, x).value == pytest.approx(0.0, abs=1e-7)
 
@@ -103,7 +103,7 @@ def test_uncalibrated_lpips_never_downloads_and_is_marked() -> None:
     assert any("uncalibrated" in w for w in value.warnings)
 
 
-def test_version_net_and_reference_are_part_of_the_protocol(ours) -> None:  # noqa: ANN001
+def test_version_net_and_reference_are_part_of_the_protocol(ours) -> None:
     base = ours
     old = create_metric("lpips", net="alex", lpips_version="0.0", device="cpu")
     exemplar = create_metric("lpips", reference="exemplar", network=ours.network)
@@ -121,7 +121,7 @@ def test_pairings() -> None:
 
 
 @pytest.mark.parametrize("pairs", ["all", "consecutive"])
-def test_diversity_is_the_mean_pairwise_distance_per_input(ours, pairs: str) -> None:  # noqa: ANN001
+def test_diversity_is_the_mean_pairwise_distance_per_input(ours, pairs: str) -> None:
     diversity = create_metric("lpips_diversity", pairs=pairs, network=ours.network)
     groups = torch.stack([smooth_images(3, size=64, seed=10), smooth_images(3, size=64, seed=11)])  # 2 inputs × 3
     per_input = diversity.per_input(groups)

@@ -105,7 +105,7 @@ def test_deeplabv3_adapter_with_random_weights(module_env: Path) -> None:
     images = smooth_images(3, size=48, seed=1)
     predicted = metric.segmenter.predict(images)
     assert predicted.shape == (3, 48, 48) and predicted.dtype == torch.long
-    assert 0 <= int(predicted.min()) and int(predicted.max()) < 21
+    assert int(predicted.min()) >= 0 and int(predicted.max()) < 21
     value = metric(images, predicted)  # its own prediction as target: perfect agreement
     assert value.value == pytest.approx(1.0) and value.calibrated is False
     companions = {c.name: c.value for c in value.extra["companions"]}

@@ -22,7 +22,7 @@ def metrics(module_env: Path) -> dict:
             for name in ("style_loss", "semantic_consistency", "style_relevance")}
 
 
-def vgg_numpy(metric, images: torch.Tensor, layer: str) -> np.ndarray:  # noqa: ANN001
+def vgg_numpy(metric, images: torch.Tensor, layer: str) -> np.ndarray:
     """Features by running the Sequential layer by layer (independent of ``relu_features``)."""
     x = imagenet_normalise(images)
     with torch.no_grad():
