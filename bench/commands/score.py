@@ -256,7 +256,8 @@ def main(argv: list[str]) -> int:
         from metrics import METRICS
 
         for name, cls in METRICS.items():
-            print(f"{name:<22} {cls.direction:<6} {(cls.__doc__ or '').strip().splitlines()[0] if cls.__doc__ else ''}")
+            doc = (cls.__doc__ or "").strip().splitlines()
+            print(f"{name:<22} {cls.direction:<6} {doc[0] if doc else ''}")
         return 0
     cfg = parse_args(argv)
     metrics = build_metrics(cfg)
