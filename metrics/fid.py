@@ -221,6 +221,8 @@ class FID(_InceptionSetMetric):
 
     def from_features(self, fake: np.ndarray, ref: ReferenceFeatures) -> MetricValue:
         n_fake, n_real = int(fake.shape[0]), int(ref.features.shape[0])
+        if min(n_fake, n_real) < 2:
+            raise ValueError(f"FID needs at least 2 images per set, got {n_fake} generated and {n_real} real")
         value = MetricValue(self.name, self.distance(fake, ref), None, n_fake, self.direction, self.calibrated)
         if min(n_fake, n_real) < self.min_samples:
             value.warnings.append(
