@@ -126,26 +126,41 @@ def _load(name: str, build: Callable[[], nn.Module], allow_uncalibrated: bool, s
     with forbid_downloads(), seeded(seed):
         model = build()
     if path is not None:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
         (load or (lambda m, s: m.load_state_dict(s)))(model, state)
     return Pretrained(_freeze(model), name, path is not None, weights.weights_checksum(name, path, seed))
 
 
+def _vgg_features(config: str) -> nn.Sequential:
+    """torchvision's VGG ``features`` stack alone (the 120M-parameter classifier is never built), initialised as
+    torchvision's VGG initialises it."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    features = make_layers(cfgs[config], batch_norm=False)
+    for module in features.modules():
+        if isinstance(module, nn.Conv2d):
+            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            nn.init.zeros_(module.bias)
+    return features
+
+
+def _load_prefixed(prefix: str) -> Callable[[nn.Module, dict], None]:
+    """Load the ``prefix``-ed entries of a full checkpoint into a sub-module (strict on that sub-module)."""
+
+    def load(module: nn.Module, state: dict) -> None:
+        module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)})
+
+    return load
+
+
 def load_vgg19(allow_uncalibrated: bool = False, seed: int = 0) -> Pretrained:
     """VGG-19 ``features`` (ImageNet, torchvision) as a ``Pretrained``; inputs ImageNet-normalised."""
-    from torchvision.models import vgg19
-
-    full = _load("vgg19", lambda: vgg19(weights=None), allow_uncalibrated, seed)
-    full.module = _freeze(full.module.features)
-    return full
+    return _load("vgg19", lambda: _vgg_features("E"), allow_uncalibrated, seed, _load_prefixed("features."))
 
 
 def load_vgg16(allow_uncalibrated: bool = False, seed: int = 0) -> Pretrained:
-    from torchvision.models import vgg16
-
-    full = _load("vgg16", lambda: vgg16(weights=None), allow_uncalibrated, seed)
-    full.module = _freeze(full.module.features)
-    return full
+    """VGG-16 ``features`` (ImageNet, torchvision), LPIPS' ``vgg`` backbone."""
+    return _load("vgg16", lambda: _vgg_features("D"), allow_uncalibrated, seed, _load_prefixed("features."))
 
 
 def load_alexnet(allow_uncalibrated: bool = False, seed: int = 0) -> Pretrained:

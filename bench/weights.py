@@ -269,7 +269,7 @@ def download(name: str, timeout: float = 30.0) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".part-{os.getpid()}")
     try:
-        with urllib.request.urlopen(artifact.url, timeout=timeout) as response, open(tmp, "wb") as out:  # noqa: S310
+        with urllib.request.urlopen(artifact.url, timeout=timeout) as response, open(tmp, "wb") as out:
             shutil.copyfileobj(response, out, length=1 << 20)
     except (OSError, ValueError) as exc:
         tmp.unlink(missing_ok=True)

@@ -81,7 +81,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     return torch.device(device)
 
 
-class exact_matmul:  # noqa: N801 - used as a context manager like torch.no_grad
+class exact_matmul:  # lower-case: used like torch.no_grad
     """Disable TF32 for the duration of an evaluation (TF32 changes metric values on Ampere+ GPUs)."""
 
     def __enter__(self) -> None:

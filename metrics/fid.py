@@ -112,9 +112,13 @@ class _InceptionSetMetric(SetMetric):
 
     def __init__(self, dims: int = 2048, allow_uncalibrated: bool = False, quantize: bool = True,
                  batch_size: int = 50, device: str | None = None, cache: bool = True,
-                 cache_dir: str | Path | None = None, seed: int = 0) -> None:
-        self.extractor = InceptionFeatures(dims=dims, allow_uncalibrated=allow_uncalibrated, quantize=quantize,
-                                           batch_size=batch_size, device=device, seed=seed)
+                 cache_dir: str | Path | None = None, seed: int = 0,
+                 extractor: InceptionFeatures | None = None) -> None:
+        # ``extractor`` shares one network between metric objects (FID and KID of one evaluation); its own settings
+        # then replace the feature arguments above.
+        self.extractor = extractor or InceptionFeatures(dims=dims, allow_uncalibrated=allow_uncalibrated,
+                                                        quantize=quantize, batch_size=batch_size, device=device,
+                                                        seed=seed)
         self.cache = ArrayCache(self.cache_namespace, cache_dir) if cache else None
         self.seed = seed
         self.last_reference: ReferenceFeatures | None = None
@@ -140,6 +144,8 @@ class _InceptionSetMetric(SetMetric):
 
 @METRICS.register("kid")
 class KID(_InceptionSetMetric):
+    """Kernel Inception distance: unbiased polynomial-kernel MMD² on pytorch-fid Inception features, seeded subsets."""
+
     name = "kid"
     direction = "lower"
     version = "1"
@@ -174,6 +180,8 @@ class KID(_InceptionSetMetric):
 
 @METRICS.register("fid")
 class FID(_InceptionSetMetric):
+    """Fréchet Inception distance (pytorch-fid's Inception port); KID beside it below 2048 samples."""
+
     name = "fid"
     direction = "lower"
     version = "1"
@@ -205,14 +213,16 @@ class FID(_InceptionSetMetric):
         return frechet_distance_from_features(fake, ref.features)
 
     def _kid(self) -> KID:
-        # Share this FID's extractor and cache instead of building a second Inception network.
-        kid = KID.__new__(KID)
-        kid.extractor, kid.cache, kid.seed, kid.last_reference = self.extractor, self.cache, self.seed, None
-        kid.subsets, kid.subset_size, kid.degree, kid.coef0 = self.kid_subsets, self.kid_subset_size, 3, 1.0
+        # Share this FID's extractor instead of building a second Inception network.
+        kid = KID(subsets=self.kid_subsets, subset_size=self.kid_subset_size, seed=self.seed,
+                  extractor=self.extractor, cache=False)
+        kid.cache = self.cache
         return kid
 
     def from_features(self, fake: np.ndarray, ref: ReferenceFeatures) -> MetricValue:
         n_fake, n_real = int(fake.shape[0]), int(ref.features.shape[0])
+        if min(n_fake, n_real) < 2:
+            raise ValueError(f"FID needs at least 2 images per set, got {n_fake} generated and {n_real} real")
         value = MetricValue(self.name, self.distance(fake, ref), None, n_fake, self.direction, self.calibrated)
         if min(n_fake, n_real) < self.min_samples:
             value.warnings.append(

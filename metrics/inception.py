@@ -58,7 +58,9 @@ class InceptionFeatures:
         self.dims, self.quantize, self.batch_size, self.seed = dims, quantize, batch_size, seed
         self.device = resolve_device(device)
         self.network: Pretrained = fid_inception(allow_uncalibrated=allow_uncalibrated, dims=dims, seed=seed)
-        self.network.module.to(self.device)
+        # channels-last convolutions run ~1.5× faster on CPU (oneDNN); values differ from the default layout by
+        # float32 round-off only (~1e-6 relative), like a different batch size or device would.
+        self.network.module.to(self.device, memory_format=torch.channels_last)
 
     @property
     def calibrated(self) -> bool:
@@ -86,7 +88,7 @@ class InceptionFeatures:
         batch = batch.to(self.device, torch.float32)
         if self.quantize:
             batch = torch.round(batch * 255) / 255
-        return batch
+        return batch.contiguous(memory_format=torch.channels_last)
 
     @torch.inference_mode()
     def features(self, images: Images) -> np.ndarray:
@@ -97,7 +99,7 @@ class InceptionFeatures:
                 out = self.network.module(self._prepare(batch))[0]
                 if out.shape[-1] != 1 or out.shape[-2] != 1:  # the 64/192/768-d blocks are spatial maps
                     out = torch.nn.functional.adaptive_avg_pool2d(out, 1)
-                chunks.append(out.flatten(1).to("cpu", torch.float32).numpy())
+                chunks.append(out.flatten(1).to("cpu", torch.float32).contiguous().numpy())
         if not chunks:
             raise ValueError("no images given")
         return np.concatenate(chunks)

@@ -22,6 +22,7 @@ Modes:
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -40,7 +41,7 @@ VERSIONS = ("0.1", "0.0")
 
 
 def copy_backbone(lpips_net: nn.Module, features: nn.Sequential) -> None:
-    """Copy torchvision ``features`` weights into lpips' sliced backbone (slices hold ``features[i]`` under ``str(i)``)."""
+    """Copy torchvision ``features`` weights into lpips' sliced backbone (children are ``features[int(name)]``)."""
     copied = set()
     for slice_module in lpips_net.children():
         for index, layer in slice_module.named_children():
@@ -70,7 +71,9 @@ class LPIPSNetwork:
         heads = weights.require(f"lpips_{net}_v{version}")  # bundled with the package: never uncalibrated
         self.heads_sha256 = weights.digest_of(heads)
         self.backbone: Pretrained = NETS[net](allow_uncalibrated=allow_uncalibrated, seed=seed)
-        with forbid_downloads(), seeded(seed):
+        with forbid_downloads(), seeded(seed), warnings.catch_warnings():
+            # lpips passes torchvision's deprecated ``pretrained=`` flag (False here: pnet_rand=True)
+            warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
             model = lpips.LPIPS(pretrained=True, net=net, version=version, pnet_rand=True, verbose=False,
                                 model_path=str(heads))
         copy_backbone(model.net, self.backbone.module)
@@ -129,10 +132,11 @@ class LPIPS(PairedMetric):
 
     def __init__(self, net: str = "alex", lpips_version: str = "0.1", reference: str = "ground_truth",
                  allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 32,
-                 seed: int = 0) -> None:
+                 seed: int = 0, network: LPIPSNetwork | None = None) -> None:
         if reference not in self.REFERENCES:
             raise ValueError(f"unknown LPIPS reference {reference!r}; valid: {', '.join(self.REFERENCES)}")
-        self.network = LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
+        # ``network`` shares one built LPIPS between metric objects; its own settings then apply.
+        self.network = network or LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
         self.reference, self.batch_size = reference, batch_size
 
     @property
@@ -166,9 +170,9 @@ class LPIPSDiversity(Metric):
 
     def __init__(self, net: str = "alex", lpips_version: str = "0.1", pairs: str = "all",
                  allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 32,
-                 seed: int = 0) -> None:
+                 seed: int = 0, network: LPIPSNetwork | None = None) -> None:
         pair_indices(2, pairs)  # validates the name
-        self.network = LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
+        self.network = network or LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
         self.pairs, self.batch_size = pairs, batch_size
 
     @property

@@ -88,6 +88,8 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
 @METRICS.register("style_loss")
 class StyleLoss(_VGGMetric, PairedMetric):
+    """Gatys Gram-matrix style loss on VGG-19 relu1_1..relu5_1 (MSCA's L_style), output vs exemplar by default."""
+
     name = "style_loss"
     direction = "lower"
     version = "1"
@@ -125,6 +127,8 @@ SEMANTIC_LAYERS = ("relu3_2", "relu4_2", "relu5_2")
 
 @METRICS.register("semantic_consistency")
 class SemanticConsistency(_VGGMetric, PairedMetric):
+    """CoCosNet semantic consistency: mean cosine of VGG-19 relu3_2/4_2/5_2 features, output vs ground truth."""
+
     name = "semantic_consistency"
     direction = "higher"
     version = "1"
@@ -201,7 +205,7 @@ class StyleRelevance(_VGGMetric):
     def settings(self) -> dict[str, Any]:
         return super().settings() | {
             "definition": "CoCosNet style relevance: cosine(statistic(VGG_l(out)), statistic(VGG_l(exemplar)))",
-            "aspects": {k: {"layer": l, "statistic": s} for k, (l, s) in self.aspects.items()},
+            "aspects": {k: {"layer": layer, "statistic": s} for k, (layer, s) in self.aspects.items()},
             "regions": "per class present in both label maps (nearest-resized), mean over classes; whole image "
                        "without label maps", "reference": "exemplar"}
 

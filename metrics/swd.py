@@ -54,7 +54,7 @@ def pyr_up(images: torch.Tensor) -> torch.Tensor:
     n, c, h, w = images.shape
     up = images.new_zeros(n, c, h * 2, w * 2)
     up[:, :, ::2, ::2] = images
-    return _blur(up, gain=16.0)  # PGGAN: kernel × 4 in 2-D = each 1-D pass × 2
+    return _blur(up, gain=4.0)  # PGGAN: the 2-D kernel × 4 (each 1-D pass × 2)
 
 
 def laplacian_pyramid(images: torch.Tensor, levels: int) -> list[torch.Tensor]:
@@ -117,6 +117,8 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, rng: np.random.Generato
 
 @METRICS.register("swd")
 class SWD(SetMetric):
+    """Sliced Wasserstein distance on Laplacian-pyramid patches (PGGAN's algorithm, ×10³, mean over levels)."""
+
     name = "swd"
     direction = "lower"
     implementation = "bench port of PGGAN sliced_wasserstein.py"
