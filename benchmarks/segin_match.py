@@ -24,8 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from methods.segin import shared_vgg19  # noqa: E402
-from methods.segin.match import SemanticMatcher, correspondence, warp  # noqa: E402
+from methods.segin import shared_vgg19
+from methods.segin.match import SemanticMatcher, correspondence, warp
 
 
 def _sync(device: torch.device) -> None:

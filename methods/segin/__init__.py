@@ -72,6 +72,7 @@ DEFAULTS: dict[str, Any] = {
     "log_every": 50,
 }
 MATCH_MODES = ("semantic", "warp", "random")
+INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` rebuilds them from the run's seed
 
 
 _VGG_CACHE: dict[tuple[bool, int], tuple[nn.Sequential, bool]] = {}
@@ -157,13 +158,21 @@ class Segin(Method):
                                    seg_att=p["w_seg_att"], tv=p["w_tv"])
         self.multi_task = bool(p["multi_task"])
         self._match_cache: dict[int, torch.Tensor] = {}
-        self.G = SeginGenerator(6, int(p["ngf"]), int(p["n_nonlocal"]), bool(p["non_local"]), self.multi_task)
         self.use_gan = float(p["w_gan"]) > 0
-        self.D = SpectralPatchDiscriminator(6, int(p["ndf"]), int(p["d_layers"])) if self.use_gan else None
+        self.build(INIT_SEED)
+
+    def build(self, seed: int) -> None:
+        """(Re)build N, D and their optimisers with weights drawn under ``seed`` (``fit`` uses the run's seed)."""
+        p = self.params
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(seed))
+            self.G = SeginGenerator(6, int(p["ngf"]), int(p["n_nonlocal"]), bool(p["non_local"]), self.multi_task)
+            self.D = SpectralPatchDiscriminator(6, int(p["ndf"]), int(p["d_layers"])) if self.use_gan else None
         betas = tuple(float(b) for b in p["betas"])
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=float(p["lr_g"]), betas=betas)  # type: ignore
         self.opt_d = (torch.optim.Adam(self.D.parameters(), lr=float(p["lr_d"]), betas=betas)  # type: ignore
                       if self.D is not None else None)
+        self.to(self.device)
 
     # -- bookkeeping ------------------------------------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
@@ -237,6 +246,8 @@ class Segin(Method):
             raise BenchError(f"segin trains on paired data (input, ground truth) but was given {data.kind} data",
                              hint="run it in a protocol that offers paired training data (e.g. edges2shoes)")
         p = self.params
+        self.device = torch.device(ctx.device)
+        self.build(ctx.seed)  # a resumed run then loads its checkpoint over these weights
         loop = TrainLoop(self, ctx, steps=int(p["steps"]), checkpoint_every=int(p["checkpoint_every"]),
                          log_every=int(p["log_every"]))
         batches = loop.batches(PairedBatches(data), int(p["batch_size"]))
