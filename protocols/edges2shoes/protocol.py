@@ -16,6 +16,9 @@ Metrics (all A→B, edges → photos; see ``sampling.py`` for who is translated 
   method still tell them apart?).
 - ``lpips_gt``: each test input translated under its own ground truth (or, for methods without exemplars, with
   seed 0), LPIPS against that ground truth (lower is better).
+- Methods listed in ``sample_without_exemplar`` (default: ``bicyclegan``, as in the paper) are sampled with random
+  codes (no exemplar, seeds) for FID and diversity even though they can encode an exemplar; they still encode the
+  ground truth for LPIPS(gt) and get no LPIPS(ref) rows.
 - ``edges2objects`` only: ``ssim_exact`` / ``lpips_exact``: each LPIPS(ref) translation against the exact
   translation (the input's object rendered in the reference's style).
 
@@ -84,6 +87,7 @@ class Edges2Photos(Protocol):
         self.scale = scale
         self.batch_size = int(self.settings_cfg.get("batch_size", 32))
         self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
+        self.sampled_without_exemplar = set(self.settings_cfg.get("sample_without_exemplar") or [])
         self.metrics: dict[str, Any] = {}
         self.plan: SamplingPlan | None = None
 
@@ -185,7 +189,9 @@ class Edges2Photos(Protocol):
         assert self.plan is not None, "call prepare() first"
         plan, seed = self.plan, self.seed
         method.eval_mode()
-        guided = type(method).capabilities.guidance == "exemplar"
+        takes_exemplar = type(method).capabilities.guidance == "exemplar"
+        # the paper samples BicycleGAN's random codes for FID/diversity (its encoder only for LPIPS(gt))
+        guided = takes_exemplar and method.registry_name not in self.sampled_without_exemplar
         values: dict[tuple[str, str], MetricValue] = {}
 
         # Ref/diversity grid: column k of row r = input rows[r] under reference refs[r, k] (or seed + k).
@@ -227,10 +233,10 @@ class Edges2Photos(Protocol):
                 self._rename(self.metrics["lpips_div"](unit(sim)), "lpips_div_similar"), sim_note)
 
         gt_idx = plan.gt_inputs
-        gt_out = self.translate(method, gt_idx, gt_idx if guided else None, seed)
+        gt_out = self.translate(method, gt_idx, gt_idx if takes_exemplar else None, seed)
         gt_note = self.scale_note("test pairs", (len(gt_idx),), (200,))
         values[("lpips_gt", T)] = self._noted(self.metrics["lpips_gt"](unit(gt_out), real[gt_idx]),
-                                              gt_note + ("" if guided else "; no exemplar"))
+                                              gt_note + ("" if takes_exemplar else "; no exemplar"))
 
         if self.exact:
             content = np.repeat(plan.rows[: plan.ref_inputs], plan.refs_per_input)

@@ -203,3 +203,30 @@ def test_bench_run_names_the_data_source(stubbed: None, tmp_path: Path) -> None:
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
     runs = mlflow.search_runs(search_all_experiments=True)
     assert set(runs["tags.bench.data_source"]) == {"edges2objects", "edges2shoes"}
+
+
+class _Recorder(Method):
+    """Exemplar-capable; records whether each call had an exemplar; output = a seed-dependent grey."""
+
+    capabilities = Capabilities(training="none", guidance="exemplar", directions="AB")
+    registry_name = "bicyclegan"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[bool, int]] = []
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        self.calls.append((exemplar is not None, seed))
+        return torch.full_like(content, (seed % 7) / 7) if exemplar is None else exemplar.clone()
+
+
+def test_listed_methods_are_sampled_without_exemplars_except_for_lpips_gt(stubbed: None) -> None:
+    proto = protocol()
+    proto.prepare()
+    method = _Recorder()
+    values = proto.evaluate(method).values
+    assert ("lpips_ref", "A→B") not in values and ("lpips_ref_similar", "A→B") not in values
+    assert values[("lpips_div", "A→B")].value > 0  # different seeds, different outputs
+    assert values[("lpips_gt", "A→B")].value == 0  # the ground truth was encoded (here: copied)
+    with_exemplar = [seed for has, seed in method.calls if has]
+    assert len(with_exemplar) == 1 and len(method.calls) == 3 + 1  # 3 seed columns + 1 LPIPS(gt) batch
