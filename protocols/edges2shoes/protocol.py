@@ -241,7 +241,7 @@ class Edges2Photos(Protocol):
         if self.exact:
             content = np.repeat(plan.rows[: plan.ref_inputs], plan.refs_per_input)
             truth = torch.from_numpy(self.data.val.exact_translation(content, ref_targets)).permute(0, 3, 1, 2)
-            exact_note = ref_note
+            exact_note = ref_note + ("" if guided else "; outputs from seeds, truth from the planned references")
             values[("ssim_exact", T)] = self._noted(
                 self._rename(self.metrics["ssim"](unit(ref_block), unit(truth)), "ssim_exact"), exact_note)
             values[("lpips_exact", T)] = self._noted(
