@@ -78,7 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         for fn in stages.values():
             timed(fn, device, args.warmup)
-        results = {name: timed(fn, device, args.repeats) for name, fn in stages.items()}
+        results: dict[str, list[float]] = {name: [] for name in stages}
+        for _ in range(args.repeats):  # interleaved rounds, so a change of machine load hits every stage alike
+            for name, fn in stages.items():
+                results[name] += timed(fn, device, 1)
 
     per_pair = {name: statistics.median(t) / args.batch for name, t in results.items()}
     record = {
