@@ -8,8 +8,8 @@ from pathlib import Path
 # OpenMP threads spin while waiting by default; on a shared 2-core machine that slows steps ~20× (set before torch).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
 torch.set_num_threads(2)
 
