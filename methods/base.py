@@ -63,6 +63,8 @@ class FitContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: bool = True
     log_metrics: Callable[[int, dict[str, float]], None] | None = None
+    # called after every training step with (steps done, total steps); used for intermediate evaluations (pruning)
+    on_step: Callable[[int, int], None] | None = None
 
     def log(self, step: int, values: dict[str, float]) -> None:
         if self.log_metrics is not None:
@@ -106,6 +108,10 @@ class Method(ABC):
     def eval_mode(self) -> None:
         for net in self.networks().values():
             net.eval()
+
+    def train_mode(self) -> None:
+        for net in self.networks().values():
+            net.train()
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Optimisers (and anything with ``state_dict``, e.g. schedulers) that a resumed ``fit`` must restore."""
