@@ -28,7 +28,15 @@ from methods.base import Capabilities, Direction, FitContext, Method
 from methods.pix2pix.losses import gan_loss
 from methods.pix2pix.networks import PatchDiscriminator, UnetGenerator, init_weights
 from methods.pix2pix.params import resolve_params, seeded, set_requires_grad
-from methods.pix2pix.utils import linear_decay, paired_batch, paired_jitter, require_kind, to_signed, to_unit
+from methods.pix2pix.utils import (
+    linear_decay,
+    paired_batch,
+    paired_jitter,
+    require_kind,
+    resize_to,
+    to_signed,
+    to_unit,
+)
 from methods.training import TrainLoop, check_finite
 
 PIX2PIX_DEFAULTS: dict[str, Any] = {
@@ -65,15 +73,6 @@ def paper_test_mode(net: nn.Module) -> Iterator[None]:
             m.momentum = momentum
             if tracked is not None:
                 m.num_batches_tracked.copy_(tracked)
-
-
-def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch.Tensor:
-    if size is None:
-        return images
-    hw = (size, size) if isinstance(size, int) else size
-    if tuple(images.shape[-2:]) == tuple(hw):
-        return images
-    return F.interpolate(images, size=hw, mode="bilinear", align_corners=False)
 
 
 @METHODS.register("pix2pix")

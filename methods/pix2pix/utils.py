@@ -83,3 +83,12 @@ def to_signed(images: torch.Tensor) -> torch.Tensor:
 
 def to_unit(images: torch.Tensor) -> torch.Tensor:
     return ((images + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch.Tensor:
+    if size is None:
+        return images
+    hw = (size, size) if isinstance(size, int) else size
+    if tuple(images.shape[-2:]) == tuple(hw):
+        return images
+    return F.interpolate(images, size=hw, mode="bilinear", align_corners=False)
