@@ -21,8 +21,9 @@ from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.bicyclegan.networks import ResNetEncoder
-from methods.pix2pix.losses import gan_loss
-from methods.pix2pix.networks import MultiScalePatchDiscriminator, UnetGenerator, init_weights
+from methods.common.init import init_weights
+from methods.common.losses import GANLoss
+from methods.pix2pix.networks import MultiScalePatchDiscriminator, UnetGenerator
 from methods.pix2pix.params import frozen, resolve_params, seeded, set_requires_grad
 from methods.pix2pix.utils import (
     linear_decay,
@@ -74,6 +75,7 @@ class BicycleGAN(Method):
         self.E = ResNetEncoder(3, p["nz"], p["nef"], p["e_blocks"], p["norm"])
         self.D = MultiScalePatchDiscriminator(3, p["ndf"], p["n_layers_d"], p["norm"], p["num_ds"])
         self.D2 = MultiScalePatchDiscriminator(3, p["ndf"], p["n_layers_d"], p["norm"], p["num_ds"])
+        self.gan = GANLoss(p["gan_mode"])  # summed over the discriminator's scales, as the official GANLoss
         self._init(0)
         betas = (p["beta1"], p["beta2"])
         self.opts = {name: torch.optim.Adam(net.parameters(), lr=p["lr"], betas=betas)
@@ -125,8 +127,8 @@ class BicycleGAN(Method):
         set_requires_grad([self.D, self.D2], False)
         for name in ("G", "E"):
             self.opts[name].zero_grad(set_to_none=True)
-        loss_gan = gan_loss(self.D(fake_enc), True, p["gan_mode"]) * p["lambda_gan"]
-        loss_gan2 = gan_loss(self.D2(fake_rand), True, p["gan_mode"]) * p["lambda_gan2"]
+        loss_gan = self.gan(self.D(fake_enc), True) * p["lambda_gan"]
+        loss_gan2 = self.gan(self.D2(fake_rand), True) * p["lambda_gan2"]
         loss_kl = kl_divergence(mu, logvar) * p["lambda_kl"]
         loss_l1 = F.l1_loss(fake_enc, b_enc) * p["lambda_l1"]
         with frozen(self.E):  # ‖E(G(A, z)) − z‖₁ through the encoder's mean, E's weights untouched
@@ -141,7 +143,7 @@ class BicycleGAN(Method):
         losses_d = {}
         for name, net, fake, real in (("D", self.D, fake_enc, b_enc), ("D2", self.D2, fake_rand, b_rand)):
             self.opts[name].zero_grad(set_to_none=True)
-            loss = gan_loss(net(fake.detach()), False, p["gan_mode"]) + gan_loss(net(real), True, p["gan_mode"])
+            loss = self.gan(net(fake.detach()), False) + self.gan(net(real), True)
             loss.backward()
             self.opts[name].step()
             losses_d[name] = loss

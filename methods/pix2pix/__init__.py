@@ -25,8 +25,10 @@ from bench.errors import BenchError
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
-from methods.pix2pix.losses import gan_loss
-from methods.pix2pix.networks import PatchDiscriminator, UnetGenerator, init_weights
+from methods.common.discriminators import PatchDiscriminator
+from methods.common.init import init_weights
+from methods.common.losses import GANLoss
+from methods.pix2pix.networks import UnetGenerator
 from methods.pix2pix.params import resolve_params, seeded, set_requires_grad
 from methods.pix2pix.utils import (
     linear_decay,
@@ -89,7 +91,8 @@ class Pix2Pix(Method):
             raise BenchError(f"test_mode must be 'paper' or 'eval', got {p['test_mode']!r}")
         self.G = UnetGenerator(3, 3, p["num_downs"], p["ngf"], p["norm"], p["use_dropout"], nz=p["nz"],
                                where_add="input")
-        self.D = PatchDiscriminator(6, p["ndf"], p["n_layers_d"], p["norm"])  # conditional: sees (A, B)
+        self.D = PatchDiscriminator(6, p["ndf"], p["n_layers_d"], norm=p["norm"])  # conditional: sees (A, B)
+        self.gan = GANLoss(p["gan_mode"])
         self._init(0)
         betas = (p["beta1"], p["beta2"])
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
@@ -140,15 +143,15 @@ class Pix2Pix(Method):
         # D: real pairs → 1, generated pairs → 0; the loss is halved to slow D down relative to G (§3.3)
         set_requires_grad(self.D, True)
         self.opt_d.zero_grad(set_to_none=True)
-        loss_d_fake = gan_loss(self.D(torch.cat([real_a, fake_b.detach()], 1)), False, p["gan_mode"])
-        loss_d_real = gan_loss(self.D(torch.cat([real_a, real_b], 1)), True, p["gan_mode"])
+        loss_d_fake = self.gan(self.D(torch.cat([real_a, fake_b.detach()], 1)), False)
+        loss_d_real = self.gan(self.D(torch.cat([real_a, real_b], 1)), True)
         loss_d = 0.5 * (loss_d_fake + loss_d_real)
         loss_d.backward()
         self.opt_d.step()
         # G: fool D and stay close to the target in L1 (Eq. 4)
         set_requires_grad(self.D, False)
         self.opt_g.zero_grad(set_to_none=True)
-        loss_g_gan = gan_loss(self.D(torch.cat([real_a, fake_b], 1)), True, p["gan_mode"])
+        loss_g_gan = self.gan(self.D(torch.cat([real_a, fake_b], 1)), True)
         loss_g_l1 = F.l1_loss(fake_b, real_b) * p["lambda_l1"]
         (loss_g_gan + loss_g_l1).backward()
         self.opt_g.step()

@@ -1,5 +1,6 @@
 """pix2pix networks (Isola et al., CVPR 2017, §3.2 and appendix 6.1): the U-Net generator and the PatchGAN
-discriminator, written so that BicycleGAN (which builds on the same code base) can reuse them.
+discriminator (``methods.common.discriminators.PatchDiscriminator``), written so that BicycleGAN (which builds on the
+same code base) can reuse them.
 
 The U-Net is described by its number of down-samplings ``num_downs``: level ``i`` (0 = outermost) has ``ngf *
 min(2**i, 8)`` channels, the innermost level has no normalisation on its down path, and dropout sits on the levels
@@ -16,17 +17,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from methods.common.blocks import make_norm
+from methods.common.discriminators import PatchDiscriminator
+
 Norm = Literal["batch", "instance", "none"]
 
 
 def norm_layer(kind: Norm, channels: int) -> nn.Module | None:
-    if kind == "batch":
-        return nn.BatchNorm2d(channels, affine=True)
-    if kind == "instance":  # affine-free, no running statistics (the official ``get_norm_layer('instance')``)
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
-    if kind == "none":
-        return None
-    raise ValueError(f"unknown norm {kind!r}; use batch, instance or none")
+    """BatchNorm (affine), affine-free InstanceNorm without running statistics, or nothing."""
+    if kind not in ("batch", "instance", "none"):
+        raise ValueError(f"unknown norm {kind!r}; use batch, instance or none")
+    return None if kind == "none" else make_norm(kind, channels)
 
 
 def _seq(*layers: nn.Module | None) -> nn.Sequential:
@@ -99,35 +100,15 @@ class UnetGenerator(nn.Module):
         return out[..., ph // 2: ph // 2 + h, pw // 2: pw // 2 + w]
 
 
-class PatchDiscriminator(nn.Module):
-    """The n-layer PatchGAN (``n_layers=3`` is the 70×70 PatchGAN); returns a map of logits."""
-
-    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "batch",
-                 bias: bool | None = None) -> None:
-        super().__init__()
-        bias = norm != "batch" if bias is None else bias
-        layers: list[nn.Module | None] = [nn.Conv2d(input_nc, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
-        mult = 1
-        for n in range(1, n_layers + 1):
-            prev, mult = mult, min(2 ** n, 8)
-            stride = 2 if n < n_layers else 1  # the last hidden layer keeps the resolution
-            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=stride, padding=1, bias=bias),
-                       norm_layer(norm, ndf * mult), nn.LeakyReLU(0.2, True)]
-        layers.append(nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1))
-        self.model = _seq(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
-
-
 class MultiScalePatchDiscriminator(nn.Module):
-    """BicycleGAN's ``D_NLayersMulti``: ``num_d`` PatchGANs on an average-pooled pyramid, widths ``ndf / 2**i``."""
+    """BicycleGAN's ``D_NLayersMulti``: ``num_d`` PatchGANs on an average-pooled pyramid whose widths halve per
+    scale (``ndf / 2**i``; ``methods.common``'s multi-scale wrapper keeps one width, hence this class)."""
 
-    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "instance", num_d: int = 2,
-                 bias: bool = True) -> None:
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "instance",
+                 num_d: int = 2) -> None:
         super().__init__()
         self.nets = nn.ModuleList(
-            PatchDiscriminator(input_nc, round(ndf / 2 ** i), n_layers, norm, bias) for i in range(num_d))
+            PatchDiscriminator(input_nc, round(ndf / 2 ** i), n_layers, norm=norm) for i in range(num_d))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         outs = []
@@ -136,20 +117,3 @@ class MultiScalePatchDiscriminator(nn.Module):
                 x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
             outs.append(net(x))
         return outs
-
-
-def init_weights(net: nn.Module, kind: Literal["normal", "xavier"] = "normal", gain: float = 0.02) -> nn.Module:
-    """The CycleGAN/pix2pix initialisation: conv/linear weights N(0, gain) or Xavier(gain), biases 0,
-    BatchNorm weights N(1, gain)."""
-    for module in net.modules():
-        if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
-            if kind == "normal":
-                nn.init.normal_(module.weight, 0.0, gain)
-            else:
-                nn.init.xavier_normal_(module.weight, gain=gain)
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.normal_(module.weight, 1.0, gain)
-            nn.init.zeros_(module.bias)
-    return net

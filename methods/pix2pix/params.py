@@ -6,10 +6,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import torch
 from torch import nn
 
 from bench.errors import BenchError
+from methods.common.training import seeded, set_requires_grad
 
 
 def resolve_params(method: str, defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
@@ -22,20 +22,6 @@ def resolve_params(method: str, defaults: Mapping[str, Any], given: Mapping[str,
 
 
 @contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run a block under ``torch.manual_seed(seed)`` without disturbing the caller's random stream."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
-
-
-def set_requires_grad(nets: nn.Module | list[nn.Module], flag: bool) -> None:
-    for net in nets if isinstance(nets, list) else [nets]:
-        for p in net.parameters():
-            p.requires_grad_(flag)
-
-
-@contextmanager
 def frozen(net: nn.Module) -> Iterator[None]:
     """Parameters take no gradient inside the block (gradients still flow through the network to its input)."""
     flags = [p.requires_grad for p in net.parameters()]
@@ -45,3 +31,6 @@ def frozen(net: nn.Module) -> Iterator[None]:
     finally:
         for p, flag in zip(net.parameters(), flags, strict=True):
             p.requires_grad_(flag)
+
+
+__all__ = ["frozen", "resolve_params", "seeded", "set_requires_grad"]

@@ -10,6 +10,8 @@ from torch.utils.data import Dataset
 
 from bench.errors import BenchError
 from datasets.base import TrainData, collate
+from methods.common.images import to_signed, to_unit
+from methods.common.schedules import linear_decay as _linear_decay
 
 
 def _batch(dataset: Dataset, indices: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -67,22 +69,8 @@ def paired_jitter(images: list[torch.Tensor], load_size: int | None, crop_size: 
 
 
 def linear_decay(optimizer: torch.optim.Optimizer, steps: int, decay_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
-    """Constant learning rate, then linear decay to ~0 over the last ``decay_steps`` steps (``lr_policy=linear``)."""
-    constant = steps - decay_steps
-
-    def factor(step: int) -> float:
-        return 1.0 - max(0, step + 1 - constant) / float(decay_steps + 1)
-
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-
-
-def to_signed(images: torch.Tensor) -> torch.Tensor:
-    """[0,1] → [-1,1] (the tanh range the generators work in)."""
-    return images * 2.0 - 1.0
-
-
-def to_unit(images: torch.Tensor) -> torch.Tensor:
-    return ((images + 1.0) / 2.0).clamp(0.0, 1.0)
+    """Constant learning rate, then linear decay to ~0 over the last ``decay_steps`` of ``steps`` steps."""
+    return _linear_decay(optimizer, steps - decay_steps, decay_steps)
 
 
 def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch.Tensor:
@@ -92,3 +80,7 @@ def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch
     if tuple(images.shape[-2:]) == tuple(hw):
         return images
     return F.interpolate(images, size=hw, mode="bilinear", align_corners=False)
+
+
+__all__ = ["domain_batch", "linear_decay", "paired_batch", "paired_jitter", "require_kind", "resize_to",
+           "step_indices", "to_signed", "to_unit"]
