@@ -7,6 +7,7 @@ enough to register a new entry.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import pkgutil
 from collections.abc import Callable, Iterator
@@ -36,10 +37,8 @@ class Registry(Generic[T]):
             if name in self._entries and self._entries[name] is not obj:
                 raise BenchError(f"{self.kind} {name!r} is registered twice ({self._entries[name]!r} and {obj!r})")
             self._entries[name] = obj
-            try:
+            with contextlib.suppress(AttributeError, TypeError):  # e.g. a plain function with slots
                 obj.registry_name = name  # type: ignore[attr-defined]
-            except (AttributeError, TypeError):
-                pass
             return obj
 
         return decorator

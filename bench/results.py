@@ -87,7 +87,8 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
         for v, s, st in zip(frame["value"], frame["std"], frame["status"], strict=True)
     ]
     frame["label"] = [
-        m if src == "ours" else f"{m} ({src})" for m, src in zip(frame["method"], frame["source"], strict=True)
+        (m if src == "ours" else f"{m} ({src})") + ("" if cal or st != "ok" else " [uncalibrated]")
+        for m, src, cal, st in zip(frame["method"], frame["source"], frame["calibrated"], frame["status"], strict=True)
     ]
     order = list(dict.fromkeys(frame["label"]))
     columns = list(dict.fromkeys(frame["column"]))

@@ -118,7 +118,7 @@ def download(name: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(target.suffix + ".part")
     try:
-        urllib.request.urlretrieve(artifact.url, tmp)  # noqa: S310 - fixed https URLs from the manifest
+        urllib.request.urlretrieve(artifact.url, tmp)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise MissingWeightsError(f"could not download {artifact.url}: {exc}",

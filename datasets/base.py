@@ -74,9 +74,10 @@ class TrainData:
         return self.a if name == "A" else self.b
 
 
-def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bool = True
+def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bool = True, skip: int = 0
                      ) -> Iterator[dict[str, torch.Tensor]]:
-    """Endless shuffled batches, reproducible from ``seed`` (a new permutation every epoch)."""
+    """Endless shuffled batches, reproducible from ``seed`` (a new permutation every epoch). ``skip`` fast-forwards
+    past that many batches without loading them (resuming a run draws exactly the batches it would have)."""
     n = len(dataset)  # type: ignore[arg-type]
     if n == 0:
         raise ValueError("cannot draw batches from an empty dataset")
@@ -86,6 +87,9 @@ def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bo
         order = torch.randperm(n, generator=generator)
         stop = n - batch_size + 1 if drop_last else n
         for start in range(0, stop, batch_size):
+            if skip > 0:
+                skip -= 1
+                continue
             indices = order[start:start + batch_size]
             get_batch = getattr(dataset, "get_batch", None)
             yield get_batch(indices) if get_batch else collate([dataset[int(i)] for i in indices])

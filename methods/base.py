@@ -80,7 +80,7 @@ class Method(ABC):
         self.device = torch.device("cpu")
 
     # -- training and inference -------------------------------------------------------------------------------
-    def fit(self, data: TrainData, ctx: FitContext) -> None:
+    def fit(self, data: TrainData, ctx: FitContext) -> None:  # noqa: B027 - optional hook, not abstract
         """Train on ``data``. Methods that learn nothing keep this default."""
 
     @abstractmethod

@@ -4,8 +4,9 @@ run cleanly, periodic checkpoints, and resume from the last checkpoint of the sa
 Usage inside ``Method.fit``::
 
     loop = TrainLoop(self, ctx, steps=self.params["steps"], checkpoint_every=self.params.get("checkpoint_every", 0))
+    batches = loop.batches(data.a, batch_size)   # resumes at the right place in the data order
     for step in loop:                  # starts after the last saved step when a checkpoint exists
-        losses = self._train_step(...)
+        losses = self._train_step(next(batches))
         loop.report(step, losses)      # raises NonFiniteError on NaN/inf, checkpoints at intervals
 """
 
@@ -51,6 +52,16 @@ class TrainLoop:
         self._bar: tqdm | None = None
         self.extra: dict[str, Any] = {}  # method-specific state to checkpoint (e.g. a data iterator position)
 
+    def batches(self, dataset: Any, batch_size: int, seed_offset: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+        """Shuffled batches seeded from the run's seed, fast-forwarded past the steps a resumed run already did
+        (one batch per step), so an interrupted and resumed run sees the same data as an uninterrupted one."""
+        from datasets.base import infinite_batches
+
+        def generate() -> Iterator[dict[str, torch.Tensor]]:  # lazy: ``start`` is known once iteration begins
+            yield from infinite_batches(dataset, batch_size, seed=self.ctx.seed + seed_offset, skip=self.start)
+
+        return generate()
+
     def resume(self) -> int:
         """Load the last checkpoint if there is one; returns the step to continue from."""
         if self.path.exists():
@@ -74,8 +85,7 @@ class TrainLoop:
         self._bar = tqdm(total=self.steps, initial=self.start, desc=self.desc, disable=not self.ctx.progress,
                          dynamic_ncols=True, leave=False)
         try:
-            for step in range(self.start, self.steps):
-                yield step
+            yield from range(self.start, self.steps)
             if self.steps > self.start or not self.path.exists():
                 self.save(self.steps)
         finally:

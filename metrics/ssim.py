@@ -36,20 +36,19 @@ def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, 
         raise ValueError(f"images of {tuple(fake.shape[-2:])} are smaller than the {window}-tap SSIM window")
     channels = fake.shape[1]
     taps = gaussian_window(window, sigma) if gaussian else torch.full((window,), 1.0 / window, dtype=torch.float64)
-    kernel = (taps[:, None] * taps[None, :]).expand(channels, 1, window, window).contiguous()
+    # The window is separable: two 1-D passes over the five moment maps at once (x, y, x², y², xy).
+    groups = 5 * channels
+    row = taps.view(1, 1, 1, window).expand(groups, 1, 1, window).contiguous()
+    col = taps.view(1, 1, window, 1).expand(groups, 1, window, 1).contiguous()
     c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
     scores = []
     for start in range(0, fake.shape[0], batch_size):
         x = fake[start:start + batch_size].to(torch.float64)
         y = real[start:start + batch_size].to(torch.float64)
-
-        def blur(t: torch.Tensor) -> torch.Tensor:
-            return F.conv2d(t, kernel.to(t.device), groups=channels)
-
-        mu_x, mu_y = blur(x), blur(y)
-        var_x = blur(x * x) - mu_x**2
-        var_y = blur(y * y) - mu_y**2
-        cov = blur(x * y) - mu_x * mu_y
+        moments = torch.cat([x, y, x * x, y * y, x * y], dim=1)
+        blurred = F.conv2d(F.conv2d(moments, row.to(x.device), groups=groups), col.to(x.device), groups=groups)
+        mu_x, mu_y, e_xx, e_yy, e_xy = blurred.split(channels, dim=1)
+        var_x, var_y, cov = e_xx - mu_x**2, e_yy - mu_y**2, e_xy - mu_x * mu_y
         ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
         scores.append(ssim_map.mean(dim=(1, 2, 3)).cpu())
     return torch.cat(scores)

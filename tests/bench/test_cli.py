@@ -1,0 +1,56 @@
+"""The CLI as a user meets it: subprocesses, exit codes, messages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bench(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_no_command_prints_usage() -> None:
+    out = bench()
+    assert out.returncode == 0
+    assert "run" in out.stdout and "list" in out.stdout
+
+
+def test_unknown_command_exits_nonzero_with_valid_commands() -> None:
+    out = bench("frobnicate")
+    assert out.returncode == 2
+    assert "unknown command 'frobnicate'" in out.stderr and "run" in out.stderr
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("protocol=nope", "valid: mnist_single"),
+    ("methods=[input_copy,nope]", "unknown method 'nope'"),
+    ("scale=huge", "valid: cpu, paper, smoke"),
+])
+def test_run_rejects_unknown_names(override: str, expected: str, tmp_path: Path) -> None:
+    out = bench("run", override, f"paths.results={tmp_path}")
+    assert out.returncode == 2
+    assert expected in out.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_run_with_missing_mnist_names_files_and_fix(tmp_path: Path) -> None:
+    out = bench("run", f"data.root={tmp_path / 'empty'}", f"paths.results={tmp_path}", "tracking.enabled=false")
+    assert out.returncode == 2
+    text = out.stdout + out.stderr
+    assert "t10k-images-idx3-ubyte.gz" in text and "data.download=true" in text and "data.source=digits" in text
+    assert not list(tmp_path.glob("runs/*/metrics.csv"))
+
+
+def test_list_shows_methods_capabilities_protocols_and_compatibility() -> None:
+    out = bench("list")
+    assert out.returncode == 0, out.stderr
+    for text in ("## Methods", "colour_transfer", "guidance=exemplar", "params@paper", "## Protocols",
+                 "mnist_single", "ssim A→B", "## Compatibility"):
+        assert text in out.stdout

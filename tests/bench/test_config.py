@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+from omegaconf import OmegaConf
+
+from bench.config import compose_run, flatten, group_options, load_method_config, method_params, validate_overrides
+from bench.errors import BenchError
+
+
+def test_default_run_config_is_mnist_single_smoke_with_reference_methods() -> None:
+    cfg = compose_run()
+    assert cfg.protocol.name == "mnist_single"
+    assert cfg.scale.name == "smoke"
+    assert list(cfg.methods) == ["input_copy", "exemplar_copy", "colour_transfer"]
+    assert cfg.data.root is None and cfg.allow_uncalibrated is False
+
+
+def test_methods_list_keeps_order_and_overrides_reach_nested_keys() -> None:
+    cfg = compose_run(["methods=[colour_transfer,input_copy]", "scale=cpu", "seed=3",
+                       "+methods.input_copy.params.anything=5"])
+    assert list(cfg.methods) == ["colour_transfer", "input_copy"]
+    assert cfg.scale.name == "cpu" and cfg.seed == 3
+    assert cfg.methods.input_copy.params.anything == 5
+
+
+@pytest.mark.parametrize("override, message", [
+    ("protocol=nope", "unknown protocol 'nope'; valid: mnist_single"),
+    ("methods=[input_copy,nope]", "unknown method 'nope'; valid: "),
+    ("scale=huge", "unknown scale 'huge'; valid: cpu, paper, smoke"),
+])
+def test_unknown_group_names_list_the_valid_ones(override: str, message: str) -> None:
+    with pytest.raises(BenchError, match=message.replace("[", r"\[")):
+        validate_overrides([override], {"protocol": "protocol", "methods": "methods", "scale": "scale"})
+
+
+def test_method_params_merge_preset_over_paper_params() -> None:
+    cfg = OmegaConf.create({"name": "m", "params": {"width": 64, "steps": 1000, "lr": 1e-4},
+                            "presets": {"smoke": {"width": 8, "steps": 5}, "paper": {}}})
+    assert method_params(cfg, "smoke") == {"width": 8, "steps": 5, "lr": 1e-4}
+    assert method_params(cfg, "paper") == {"width": 64, "steps": 1000, "lr": 1e-4}
+    cfg.override = {"steps": 2}  # applied last, whatever the scale
+    assert method_params(cfg, "smoke") == {"width": 8, "steps": 2, "lr": 1e-4}
+    with pytest.raises(BenchError, match="no preset for scale 'cpu'"):
+        method_params(cfg, "cpu")
+
+
+def test_every_method_config_names_a_registered_method_and_has_all_scales() -> None:
+    from methods import METHODS
+
+    for name in group_options("methods"):
+        cfg = load_method_config(name)
+        assert cfg.name in METHODS, f"configs/methods/{name}.yaml names unregistered method {cfg.name}"
+        for scale in group_options("scale"):
+            assert isinstance(method_params(cfg, scale), dict)
+
+
+def test_flatten() -> None:
+    assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": "x"}) == {"a.b": 1, "a.c": [1, 2], "d": "x"}

@@ -1,0 +1,154 @@
+"""End-to-end smoke runs of the orchestrator: files, MLflow runs, failures, refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from bench.config import compose_run
+from bench.results import COLUMNS
+from bench.runner import execute
+from methods import METHODS
+from methods.base import Capabilities, Method
+
+
+class _NanMethod(Method):
+    capabilities = Capabilities(training="none", guidance="exemplar")
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        return torch.full_like(content, float("nan"))
+
+
+class _CrashingFit(Method):
+    capabilities = Capabilities(training="unpaired", guidance="none")
+
+    def fit(self, data, ctx):  # type: ignore[no-untyped-def]
+        raise RuntimeError("boom in fit")
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        return content
+
+
+class _PairedOnly(Method):
+    capabilities = Capabilities(training="paired", guidance="noise", directions="AB")
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        return content
+
+
+@pytest.fixture
+def test_methods() -> Iterator[None]:
+    extra = {"_nan": _NanMethod, "_crash": _CrashingFit, "_paired": _PairedOnly}
+    METHODS.discover()
+    for name, cls in extra.items():
+        METHODS.register(name)(cls)
+    yield
+    for name in extra:
+        METHODS._entries.pop(name)
+
+
+def small_cfg(tmp_path: Path, *overrides: str, methods: dict | None = None):  # type: ignore[no-untyped-def]
+    cfg = compose_run([f"paths.results={tmp_path}", "progress=false", "protocol.samples.smoke.train=64",
+                       "protocol.samples.smoke.test=32", *overrides])
+    if methods is not None:
+        OmegaConf.set_struct(cfg, False)
+        cfg.methods = {k: {"name": v, "params": {}, "presets": {"smoke": {}}} for k, v in methods.items()}
+    return cfg
+
+
+def mlflow_runs(tmp_path: Path) -> pd.DataFrame:
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    return mlflow.search_runs(search_all_experiments=True)
+
+
+def test_smoke_run_writes_metrics_csv_table_grid_and_mlflow_runs(tmp_path: Path) -> None:
+    outcome = execute(small_cfg(tmp_path))
+    assert not outcome.failed
+    frame = pd.read_csv(outcome.metrics_csv)
+    assert list(frame.columns) == COLUMNS
+    ours = frame[frame.source == "ours"]
+    assert set(ours.method) == {"input_copy", "exemplar_copy", "colour_transfer"}
+    assert set(ours.translation) == {"A→B", "B→A"} and (ours.n == 32).all()
+    assert ours.value.between(-1, 1).all() and (ours.status == "ok").all() and ours.calibrated.all()
+    assert ours.protocol_hash.nunique() == 1 and (ours.data_source == "digits").all()
+    reported = frame[frame.source != "ours"]
+    assert (reported.status == "reported").all() and reported.source.str.startswith("reported: EGSC-IT").all()
+    for name in ("table.md", "table.csv", "grid.png"):
+        assert (outcome.run_dir / name).stat().st_size > 0
+
+    runs = mlflow_runs(tmp_path)
+    parent = runs[runs["tags.bench.kind"] == "run"]
+    children = runs[runs["tags.bench.kind"] == "method"]
+    assert len(parent) == 1 and len(children) == 3
+    assert (children["tags.mlflow.parentRunId"] == parent.run_id.iloc[0]).all()
+    assert set(children.status) == {"FINISHED"} and parent.status.iloc[0] == "FINISHED"
+    for tag in ("protocol", "protocol_hash", "data_source", "data_fingerprint", "git_commit", "scale", "calibrated"):
+        assert parent[f"tags.bench.{tag}"].notna().all(), tag
+    assert children["metrics.ssim.A2B"].notna().all() and children["metrics.ssim.B2A.std"].notna().all()
+    assert parent["params.scale.name"].iloc[0] == "smoke"
+
+
+def test_nan_and_crashing_methods_fail_cleanly_others_still_run(tmp_path: Path, test_methods: None) -> None:
+    cfg = small_cfg(tmp_path, methods={"input_copy": "input_copy", "nanny": "_nan", "crash": "_crash"})
+    outcome = execute(cfg)
+    assert outcome.failed
+    frame = pd.read_csv(outcome.metrics_csv)
+    ours = frame[frame.source == "ours"].set_index(["method", "translation"])
+    assert (ours.loc["input_copy", "status"] == "ok").all()
+    for bad in ("nanny", "crash"):
+        rows = ours.loc[bad]
+        assert (rows.status == "failed").all() and rows.value.isna().all()
+    assert ours.loc["crash"].note.str.contains("boom in fit").all()
+    assert ours.loc["nanny"].note.str.contains("non-finite").all()
+    assert (outcome.run_dir / "crash.traceback.txt").exists()
+    runs = mlflow_runs(tmp_path)
+    by_name = runs.set_index("tags.mlflow.runName")
+    assert by_name.loc["nanny", "status"] == "FAILED" and by_name.loc["crash", "status"] == "FAILED"
+    assert by_name.loc["input_copy", "status"] == "FINISHED"
+    assert runs[runs["tags.bench.kind"] == "run"].status.iloc[0] == "FAILED"
+    assert "FAILED" in (outcome.run_dir / "table.md").read_text()
+
+
+def test_incompatible_method_is_refused_with_reason(tmp_path: Path, test_methods: None) -> None:
+    outcome = execute(small_cfg(tmp_path, methods={"paired": "_paired"}))
+    assert not outcome.failed
+    frame = pd.read_csv(outcome.metrics_csv)
+    rows = frame[frame.method == "paired"]
+    assert (rows.status == "refused").all() and rows.value.isna().all()
+    assert rows.note.str.contains("needs paired training data; this protocol offers unpaired").all()
+    assert "refused" in (outcome.run_dir / "table.md").read_text()
+
+
+def test_crash_while_writing_leaves_no_metrics_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from protocols.mnist_single import MnistSingle
+
+    def broken(self, samples, out_dir):  # type: ignore[no-untyped-def]
+        raise OSError("disk full")
+
+    monkeypatch.setattr(MnistSingle, "write_figures", broken)
+    cfg = small_cfg(tmp_path, "tracking.enabled=false")
+    with pytest.raises(OSError, match="disk full"):
+        execute(cfg)
+    assert not list(tmp_path.glob("runs/*/metrics.csv"))
+
+
+def test_protocol_hash_changes_with_settings_and_data(tmp_path: Path) -> None:
+    from bench.runner import build_protocol
+
+    def phash(*overrides: str) -> str:
+        protocol = build_protocol(small_cfg(tmp_path, *overrides))
+        protocol.prepare()
+        return protocol.protocol_hash()
+
+    base = phash()
+    assert phash() == base
+    assert phash("protocol.ssim.sigma=2.0") != base
+    assert phash("protocol.samples.smoke.test=16") != base
+    assert phash("data.seed=1") != base
