@@ -20,7 +20,7 @@ from datasets.base import TrainData
 from methods import METHODS
 from methods.adain.losses import STYLE_LAYERS, content_loss, style_loss
 from methods.adain.networks import adain, mirror_decoder
-from methods.adain.vgg import FrozenVGGState, VGGEncoder, load_vgg19
+from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.pix2pix.params import resolve_params, seeded
 from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to
@@ -64,6 +64,9 @@ class AdaIN(FrozenVGGState, Method):
     def __init__(self, **params: Any) -> None:
         p = resolve_params("adain", DEFAULTS, params)
         super().__init__(**p)
+        for key in ("crop_size", "test_size"):  # relu4_1 sits after 3 max-pools
+            if p[key] is not None:
+                check_size("adain", p[key], 3, key)
         features, self.vgg_calibrated = load_vgg19(p["allow_uncalibrated"], "relu4_1")
         self.vgg = VGGEncoder(features)
         self.decoder = mirror_decoder("relu4_1")
@@ -95,6 +98,8 @@ class AdaIN(FrozenVGGState, Method):
             content, style = style_content_batch(data, p["batch_size"], step, ctx.seed)
             [content] = paired_jitter([content], p["load_size"], p["crop_size"], False, crop_rng)
             [style] = paired_jitter([style], p["load_size"], p["crop_size"], False, crop_rng)
+            if step == loop.start:
+                check_size("adain", content.shape[-1], 3, "crop_size (the training image size)")
             loop.report(step, self._train_step(content.to(self.device), style.to(self.device)))
         self.eval_mode()
 
@@ -122,6 +127,8 @@ class AdaIN(FrozenVGGState, Method):
             raise BenchError(f"got {content.size(0)} inputs but {exemplar.size(0)} exemplars",
                              hint="pass one exemplar per input image")
         size, alpha = content.shape[-2:], self.params["alpha"]
+        if self.params["test_size"] is None:
+            check_size("adain", min(size), 3, "test_size (the input size)")
         c = resize_to(content.to(self.device), self.params["test_size"])
         s = resize_to(exemplar.to(self.device), self.params["test_size"])
         with torch.no_grad():

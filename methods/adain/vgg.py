@@ -36,6 +36,15 @@ def load_vgg19(allow_uncalibrated: bool, upto: str) -> tuple[nn.Sequential, bool
     return sliced, calibrated
 
 
+def check_size(method: str, size: int, pools: int, what: str) -> None:
+    """A decoder mirroring VGG up to a layer after ``pools`` max-pools gives back the input size only for multiples
+    of 2^pools, and its reflection padding needs at least a 2×2 feature map there."""
+    multiple, minimum = 2 ** pools, 2 ** (pools + 1)
+    if size % multiple or size < minimum:
+        raise BenchError(f"{method} needs images whose size is a multiple of {multiple} px and at least {minimum} px;"
+                         f" {what} is {size}", hint=f"set {what.split()[0]} (and load_size) to e.g. {max(minimum, 32)}")
+
+
 class VGGEncoder(nn.Module):
     """Runs [0,1] RGB images (ImageNet-normalised first, unless ``normalise=False``) through the frozen VGG and
     returns the activations at ``layers`` (ReLU names), stopping at the deepest one asked for."""

@@ -20,7 +20,7 @@ from datasets.base import TrainData
 from methods import METHODS
 from methods.adain import inverse_time_decay
 from methods.adain.networks import mirror_decoder
-from methods.adain.vgg import FrozenVGGState, VGGEncoder, load_vgg19
+from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.pix2pix.params import resolve_params, seeded
 from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to
@@ -57,12 +57,18 @@ class WCT(FrozenVGGState, Method):
         if not levels or any(k not in range(1, 6) for k in levels) or len(set(levels)) != len(levels):
             raise BenchError(f"wct levels must be distinct values in 1..5, got {p['levels']}")
         self.levels = levels
+        for key in ("crop_size", "test_size"):
+            if p[key] is not None:
+                self._check_size(p[key], key)
         features, self.vgg_calibrated = load_vgg19(p["allow_uncalibrated"], layer(max(levels)))
         self.vgg = VGGEncoder(features)
         self.decoders = nn.ModuleDict({str(k): mirror_decoder(layer(k)) for k in sorted(levels)})
         self._init(0)
         self.opt = torch.optim.Adam(self.decoders.parameters(), lr=p["lr"], betas=(p["beta1"], p["beta2"]))
         self.sched = inverse_time_decay(self.opt, p["lr_decay"])
+
+    def _check_size(self, size: int, what: str) -> None:
+        check_size("wct", size, max(self.levels) - 1, what)  # relu5_1 sits after 4 max-pools
 
     def _init(self, seed: int) -> None:
         with seeded(seed):
@@ -89,6 +95,8 @@ class WCT(FrozenVGGState, Method):
             images = torch.cat([domain_batch(data.a, half, step, ctx.seed)["image"],
                                 domain_batch(data.b, half, step, ctx.seed + 7919)["image"]])
             [images] = paired_jitter([images], p["load_size"], p["crop_size"], False, crop_rng)
+            if step == loop.start:
+                self._check_size(images.shape[-1], "crop_size (the training image size)")
             loop.report(step, self._train_step(images.to(self.device)))
         self.eval_mode()
 
@@ -130,6 +138,8 @@ class WCT(FrozenVGGState, Method):
                              hint="pass one exemplar per input image")
         size = content.shape[-2:]
         c = resize_to(content.to(self.device), self.params["test_size"])
+        if self.params["test_size"] is None:
+            self._check_size(min(size), "test_size (the input size)")
         s = resize_to(exemplar.to(self.device), self.params["test_size"])
         with torch.no_grad():
             self.decoders.eval()
