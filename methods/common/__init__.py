@@ -14,4 +14,9 @@ Import from the sub-modules (stable API):
 - ``methods.common.images``: ``to_signed``/``to_unit`` ([0,1] ↔ [-1,1]), ``ImagePool`` (CycleGAN's history buffer).
 - ``methods.common.training``: ``UnpairedBatches`` (resumable two-domain batches), ``set_requires_grad``,
   ``seeded`` (local RNG for reproducible translations).
+- ``methods.common.unpaired``: ``UnpairedGANMethod``, the fit/translate plumbing of two-domain GANs (parameter
+  validation, seeding, TrainLoop, resumable data stream, schedulers, image-size dry run, [0,1] ↔ [-1,1]).
+
+Conventions: networks work in [-1,1] (``to_signed``/``to_unit`` at the method boundary); ``make_activation("lrelu")``
+is LeakyReLU(0.2), ``"lrelu0.01"`` another slope; ``GANLoss`` sums over discriminator scales.
 """

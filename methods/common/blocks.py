@@ -105,6 +105,10 @@ def make_norm(kind: str, channels: int) -> nn.Module:
 
 
 def make_activation(kind: str) -> nn.Module:
+    """``lrelu`` has slope 0.2 (pix2pix/MUNIT); ``lrelu<slope>`` another slope, e.g. ``lrelu0.01`` (PyTorch's default,
+    which UNIT's code uses)."""
+    if kind.startswith("lrelu") and len(kind) > len("lrelu"):
+        return nn.LeakyReLU(float(kind[len("lrelu"):]), inplace=True)
     table = {"none": nn.Identity, "relu": lambda: nn.ReLU(inplace=True), "lrelu": lambda: nn.LeakyReLU(0.2, True),
              "prelu": nn.PReLU, "selu": lambda: nn.SELU(inplace=True), "tanh": nn.Tanh, "sigmoid": nn.Sigmoid}
     if kind not in table:
@@ -162,15 +166,20 @@ class UpConvBlock(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """x + [ConvBlock(3×3, norm, act) → (dropout) → ConvBlock(3×3, norm, no activation)](x)."""
+    """x + [ConvBlock(3×3, norm, act) → ConvBlock(3×3, norm, no activation)](x), with optional dropout either
+    between the two convs (``dropout_at="middle"``, CycleGAN) or after the second (``"end"``, UNIT)."""
 
     def __init__(self, channels: int, *, norm: str = "instance", act: str = "relu", pad: str = "reflect",
-                 dropout: float = 0.0, bias: bool | None = None) -> None:
+                 dropout: float = 0.0, dropout_at: str = "middle", bias: bool | None = None) -> None:
         super().__init__()
+        if dropout_at not in ("middle", "end"):
+            raise ValueError(f"dropout_at must be 'middle' or 'end', got {dropout_at!r}")
         layers: list[nn.Module] = [ConvBlock(channels, channels, 3, 1, 1, norm=norm, act=act, pad=pad, bias=bias)]
-        if dropout > 0:
+        if dropout > 0 and dropout_at == "middle":
             layers.append(nn.Dropout(dropout))
         layers.append(ConvBlock(channels, channels, 3, 1, 1, norm=norm, act="none", pad=pad, bias=bias))
+        if dropout > 0 and dropout_at == "end":
+            layers.append(nn.Dropout(dropout))
         self.body = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -46,15 +46,16 @@ class PatchDiscriminator(nn.Module):
 
 
 class MultiScaleDiscriminator(nn.Module):
-    """``num_scales`` discriminators built by ``make``; scale k sees the input average-pooled k times (3×3, stride 2,
-    padding 1, padding excluded from the mean, as in pix2pixHD/MUNIT). Returns one output per scale, finest first."""
+    """``num_scales`` discriminators built by ``make``; scale k sees the input downsampled k times, by default with a
+    3×3 stride-2 average pool that excludes the padding (pix2pixHD/MUNIT/BicycleGAN); ``downsample`` replaces it (UNIT
+    blurs, then subsamples). Returns one output per scale, finest first."""
 
-    def __init__(self, make: Callable[[], nn.Module], num_scales: int) -> None:
+    def __init__(self, make: Callable[[], nn.Module], num_scales: int, downsample: nn.Module | None = None) -> None:
         super().__init__()
         if num_scales < 1:
             raise ValueError("num_scales must be ≥ 1")
         self.scales = nn.ModuleList([make() for _ in range(num_scales)])
-        self.downsample = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
+        self.downsample = downsample or nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor, **kwargs: object) -> list:
         outputs = []

@@ -9,10 +9,10 @@ from torch import nn
 INIT_KINDS = ("normal", "xavier", "kaiming", "orthogonal", "default")
 
 
-def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn.Module:
+def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02, zero_bias: bool = True) -> nn.Module:
     """Conv/Linear weights: ``normal`` N(0, gain) (pix2pix/CycleGAN, MUNIT's "gaussian" D), ``xavier``/``orthogonal``
-    with ``gain``, ``kaiming`` He-normal fan-in (MUNIT's generators); biases 0. BatchNorm: weight N(1, gain), bias 0.
-    ``default`` keeps PyTorch's own initialisation."""
+    with ``gain``, ``kaiming`` He-normal fan-in (MUNIT's generators); biases 0 unless ``zero_bias=False`` (UNIT keeps
+    PyTorch's default biases). BatchNorm: weight N(1, gain), bias 0. ``default`` keeps PyTorch's own initialisation."""
     if kind not in INIT_KINDS:
         raise ValueError(f"unknown init {kind!r}; valid: {', '.join(INIT_KINDS)}")
     if kind == "default":
@@ -29,7 +29,7 @@ def init_weights(net: nn.Module, kind: str = "normal", gain: float = 0.02) -> nn
                 nn.init.kaiming_normal_(weight, a=0, mode="fan_in")
             else:
                 nn.init.orthogonal_(weight, gain=gain if gain else math.sqrt(2))
-            if m.bias is not None:
+            if zero_bias and m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d) and m.affine:
             nn.init.normal_(m.weight, 1.0, gain)

@@ -1,0 +1,64 @@
+"""Fixtures for method tests: toy two-domain images shaped like MNIST-Single (28×28 RGB in [0,1]) and the method
+configs of ``configs/methods``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from datasets.base import TensorImageSet, TrainData
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "methods"
+
+
+@pytest.fixture(autouse=True, scope="package")
+def _one_thread() -> Any:
+    # On a shared 2-core machine, 2 OpenMP threads spin-wait on each other and make these tiny convolutions ~20×
+    # slower than one thread (OMP_WAIT_POLICY=PASSIVE also avoids it, but must be set before torch loads).
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def toy_domains(n: int, size: int = 28, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """A: a white square on black or the inverse (binary, like MNIST-Single A); B: a square in one pure RGB colour on
+    another (like MNIST-Single B). Squares vary in position and size."""
+    g = torch.Generator().manual_seed(seed)
+    colours = torch.eye(3)
+    a, b = torch.zeros(n, 3, size, size), torch.zeros(n, 3, size, size)
+    for i in range(n):
+        for images, coloured in ((a, False), (b, True)):
+            side = int(torch.randint(size // 4, size // 2, (), generator=g))
+            r, c = (int(v) for v in torch.randint(0, size - side, (2,), generator=g))
+            if coloured:
+                fg, bg = colours[torch.randperm(3, generator=g)[:2]]
+            else:
+                flip = bool(torch.rand((), generator=g) < 0.5)
+                fg, bg = (torch.zeros(3), torch.ones(3)) if flip else (torch.ones(3), torch.zeros(3))
+            images[i] = bg[:, None, None]
+            images[i, :, r:r + side, c:c + side] = fg[:, None, None]
+    return a, b
+
+
+def toy_train_data(n: int = 2, size: int = 28, seed: int = 0) -> TrainData:
+    a, b = toy_domains(n, size, seed)
+    return TrainData(TensorImageSet(a), TensorImageSet(b), kind="unpaired")
+
+
+def method_config(name: str) -> Any:
+    path = CONFIG_DIR / f"{name}.yaml"
+    if not path.exists():
+        pytest.fail(f"method {name!r} has no config {path}")
+    return OmegaConf.load(path)
+
+
+def preset_params(name: str, preset: str = "smoke", **overrides: Any) -> dict[str, Any]:
+    """``params`` merged with ``presets[preset]`` and ``overrides``, as the runner builds a method."""
+    cfg = method_config(name)
+    merged = OmegaConf.merge(cfg.params, cfg.presets[preset], OmegaConf.create(overrides))
+    return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
