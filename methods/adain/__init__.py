@@ -23,7 +23,7 @@ from methods.adain.networks import adain, mirror_decoder
 from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.pix2pix.params import resolve_params, seeded
-from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to
+from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to, step_generator
 from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
@@ -90,14 +90,14 @@ class AdaIN(FrozenVGGState, Method):
         p = self.params
         self._init(ctx.seed)
         torch.manual_seed(ctx.seed)
-        crop_rng = torch.Generator().manual_seed(ctx.seed + 1)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
         self.decoder.train()
         for step in loop:
             content, style = style_content_batch(data, p["batch_size"], step, ctx.seed)
-            [content] = paired_jitter([content], p["load_size"], p["crop_size"], False, crop_rng)
-            [style] = paired_jitter([style], p["load_size"], p["crop_size"], False, crop_rng)
+            rng = step_generator(ctx.seed, step)  # independent crops for content and style
+            [content] = paired_jitter([content], p["load_size"], p["crop_size"], False, rng)
+            [style] = paired_jitter([style], p["load_size"], p["crop_size"], False, rng)
             if step == loop.start:
                 check_size("adain", content.shape[-1], 3, "crop_size (the training image size)")
             loop.report(step, self._train_step(content.to(self.device), style.to(self.device)))

@@ -36,6 +36,7 @@ from methods.pix2pix.utils import (
     paired_jitter,
     require_kind,
     resize_to,
+    step_generator,
     to_signed,
     to_unit,
 )
@@ -124,7 +125,6 @@ class Pix2Pix(Method):
         p = self.params
         self._init(ctx.seed)
         torch.manual_seed(ctx.seed)
-        jitter_rng = torch.Generator().manual_seed(ctx.seed + 1)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
         self.G.train()
@@ -132,7 +132,7 @@ class Pix2Pix(Method):
         for step in loop:
             a, b = paired_batch(data, p["batch_size"], step, ctx.seed)
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],
-                                           p["crop_size"], p["flip"], jitter_rng)
+                                           p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             real_a, real_b = real_a.to(self.device), real_b.to(self.device)
             loop.report(step, self._train_step(real_a, real_b))
         self.eval_mode()

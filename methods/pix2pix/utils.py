@@ -50,6 +50,11 @@ def require_kind(method: str, data: TrainData, kind: str) -> None:
                          hint=f"run {method} only in protocols that offer {kind} training data")
 
 
+def step_generator(seed: int, step: int) -> torch.Generator:
+    """A generator for the random crops/flips of one step: a resumed run draws exactly the same ones."""
+    return torch.Generator().manual_seed(seed * 1_000_003 + step + 1)
+
+
 def paired_jitter(images: list[torch.Tensor], load_size: int | None, crop_size: int | None, flip: bool,
                   generator: torch.Generator) -> list[torch.Tensor]:
     """pix2pix's ``resize_and_crop`` + flip, with the same crop and flip for every tensor of a pair."""
@@ -83,4 +88,4 @@ def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch
 
 
 __all__ = ["domain_batch", "linear_decay", "paired_batch", "paired_jitter", "require_kind", "resize_to",
-           "step_indices", "to_signed", "to_unit"]
+           "step_generator", "step_indices", "to_signed", "to_unit"]

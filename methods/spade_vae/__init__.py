@@ -31,6 +31,7 @@ from methods.pix2pix.utils import (
     paired_jitter,
     require_kind,
     resize_to,
+    step_generator,
     to_signed,
     to_unit,
 )
@@ -61,9 +62,12 @@ DEFAULTS: dict[str, Any] = {
 def label_indices(maps: torch.Tensor, label_nc: int) -> torch.Tensor:
     """Label maps as class indices [N,1,H,W] (long): from indices [N,H,W]/[N,1,H,W] or one-hot [N,label_nc,H,W]."""
     if maps.is_floating_point():
-        if maps.dim() != 4 or maps.size(1) != label_nc:
-            raise BenchError(f"spade_vae expects label maps, got a float tensor of shape {tuple(maps.shape)}",
-                             hint=f"pass class indices [N,H,W] or one-hot maps [N,{label_nc},H,W] as the content")
+        # one-hot (or soft) maps: label_nc channels in [0,1] summing to 1 (an RGB image is not one)
+        if (maps.dim() != 4 or maps.size(1) != label_nc or maps.min() < 0 or maps.max() > 1
+                or not torch.allclose(maps.sum(1), torch.ones_like(maps[:, 0]), atol=1e-3)):
+            raise BenchError(f"spade_vae expects label maps, got a float tensor of shape {tuple(maps.shape)} that is "
+                             f"not a one-hot map", hint=f"pass class indices [N,H,W] (integer) or one-hot maps "
+                                                        f"[N,{label_nc},H,W] as the content")
         return maps.argmax(1, keepdim=True)
     maps = maps.long()
     if maps.dim() == 3:
@@ -151,7 +155,6 @@ class SPADEVAE(FrozenVGGState, Method):
         p = self.params
         self._build(ctx.seed)
         torch.manual_seed(ctx.seed)
-        jitter_rng = torch.Generator().manual_seed(ctx.seed + 1)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
         for net in self.networks().values():
@@ -159,7 +162,7 @@ class SPADEVAE(FrozenVGGState, Method):
         for step in loop:
             a, b = paired_batch(data, p["batch_size"], step, ctx.seed)
             labels, image = paired_jitter([self._labels_of(a), to_signed(b["image"])], p["load_size"],
-                                          p["crop_size"], p["flip"], jitter_rng)
+                                          p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             labels, image = resize_labels(labels, p["crop_size"]), resize_to(image, p["crop_size"])
             seg = one_hot(labels.to(self.device), p["label_nc"])
             loop.report(step, self._train_step(seg, image.to(self.device)))

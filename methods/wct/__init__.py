@@ -23,7 +23,7 @@ from methods.adain.networks import mirror_decoder
 from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.pix2pix.params import resolve_params, seeded
-from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to
+from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to, step_generator
 from methods.training import TrainLoop, check_finite
 from methods.wct.transform import blend, wct
 
@@ -86,7 +86,6 @@ class WCT(FrozenVGGState, Method):
         p = self.params
         self._init(ctx.seed)
         torch.manual_seed(ctx.seed)
-        crop_rng = torch.Generator().manual_seed(ctx.seed + 1)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
         self.decoders.train()
@@ -94,7 +93,7 @@ class WCT(FrozenVGGState, Method):
         for step in loop:
             images = torch.cat([domain_batch(data.a, half, step, ctx.seed)["image"],
                                 domain_batch(data.b, half, step, ctx.seed + 7919)["image"]])
-            [images] = paired_jitter([images], p["load_size"], p["crop_size"], False, crop_rng)
+            [images] = paired_jitter([images], p["load_size"], p["crop_size"], False, step_generator(ctx.seed, step))
             if step == loop.start:
                 self._check_size(images.shape[-1], "crop_size (the training image size)")
             loop.report(step, self._train_step(images.to(self.device)))
