@@ -3,7 +3,7 @@
 ``mirror_decoder(upto)`` builds the decoder of the official ``train.lua``: the encoder's convolutions in reverse
 order (in/out channels swapped) as reflection-pad + 3×3 conv + ReLU, max-pooling replaced by nearest up-sampling,
 and no activation after the last convolution. With ``relu4_1`` this is AdaIN's decoder (3,505,219 parameters);
-WCT (Li et al. 2017, §2.1) uses the same construction for each ReLU_X_1.
+WCT (Li et al. 2017) uses the same construction for the decoder of each ReLU_X_1.
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
-"""SPADE networks (Park et al., CVPR 2019): SPADE normalisation (§3, Eq. 1), the SPADE residual block (Fig. 4),
-the generator in VAE mode (Fig. 5, appendix A: z → linear → SPADE ResBlks with nearest up-sampling), the image
-encoder (Fig. 14) and the multi-scale PatchGAN discriminator (Fig. 13, returns its intermediate features for the
-feature-matching loss).
+"""SPADE networks (Park et al., CVPR 2019): SPADE normalisation (§3, Eq. 1), the SPADE residual block, and from
+appendix A the generator in VAE mode (z → linear → SPADE ResBlks with nearest up-sampling), the image encoder and
+the multi-scale PatchGAN discriminator (which returns its intermediate features for the feature-matching loss).
 
 Depth generalises the fixed ``normal`` layout: ``n_up_blocks`` up-sampling blocks after head/middle (the paper has
 4, i.e. 5 up-samplings and a 8×8 start at 256 px); the encoder has as many stride-2 layers as bring

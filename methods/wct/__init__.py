@@ -1,11 +1,12 @@
 """``wct``: universal style transfer via feature transforms (Li et al., NeurIPS 2017).
 
 Five decoders, one per VGG-19 layer ReLU_X_1 (X = 1..5), are trained only to reconstruct images from the frozen
-VGG features (§2.1: pixel + feature reconstruction loss, λ = 1). Stylisation needs no style-specific training: at
-each level, coarse to fine (relu5_1 first), the current image is encoded, its features are whitened and coloured
-with the exemplar's covariance (WCT, §2.2), blended with the unstylised features by α (Eq. 3, α = 0.6), and decoded
-(§3, Fig. 2c multi-level pipeline). As in EGSC-IT Table 4, the decoders are trained inside the harness on the
-protocol's images (both domains); the exemplar decides the output domain.
+VGG features (the paper's "reconstruction decoder": pixel + feature reconstruction loss, λ = 1). Stylisation needs
+no style-specific training: at each level, coarse to fine (relu5_1 first), the current image is encoded, its
+features are whitened and coloured with the exemplar's covariance ("whitening and coloring transforms"), blended
+with the unstylised features by α (0.6), and decoded ("multi-level coarse-to-fine stylization", Fig. 2c). As in
+EGSC-IT Table 4, the decoders are trained inside the harness on the protocol's images (both domains); the exemplar
+decides the output domain.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""The whitening and colouring transform (Li et al., NeurIPS 2017, §2.2, Eqs. 1–2), as in the official
-``feature_wct``: centre the features, drop eigenvalues below 1e-5, whiten the content with E_c D_c^{-1/2} E_cᵀ,
-colour with E_s D_s^{1/2} E_sᵀ and add the style mean. Covariances are normalised by (H·W − 1).
+"""The whitening and colouring transform (Li et al., NeurIPS 2017), as the official ``feature_wct``: centre the
+features, drop eigenvalues below 1e-5, whiten the content with E_c D_c^{-1/2} E_cᵀ, colour with E_s D_s^{1/2} E_sᵀ
+and add the style mean. Covariances are normalised by (H·W − 1).
 
 The eigen-decomposition of f fᵀ/(n−1) is taken from the SVD of the centred feature matrix f (C×n): its left
 singular vectors are the eigenvectors and S²/(n−1) the eigenvalues. That is exact and cheaper when n < C (deep
@@ -42,5 +42,5 @@ def wct(content: torch.Tensor, style: torch.Tensor, eps: float = EIG_EPS) -> tor
 
 
 def blend(stylised: torch.Tensor, content: torch.Tensor, alpha: float) -> torch.Tensor:
-    """f = α·f_cs + (1 − α)·f_c (Eq. 3): α controls the strength of the stylisation."""
+    """f = α·f_cs + (1 − α)·f_c: α controls the strength of the stylisation."""
     return alpha * stylised + (1.0 - alpha) * content
