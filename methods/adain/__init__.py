@@ -71,14 +71,15 @@ class AdaIN(FrozenVGGState, Method):
         self.vgg = VGGEncoder(features)
         self.decoder = mirror_decoder("relu4_1")
         self._init(0)
-        self.opt = torch.optim.Adam(self.decoder.parameters(), lr=p["lr"], betas=(p["beta1"], p["beta2"]))
-        self.sched = inverse_time_decay(self.opt, p["lr_decay"])
 
     def _init(self, seed: int) -> None:
         with seeded(seed):
             for module in self.decoder.modules():
                 if isinstance(module, nn.Conv2d):
                     module.reset_parameters()
+        p = self.params  # fresh optimiser for fresh weights
+        self.opt = torch.optim.Adam(self.decoder.parameters(), lr=p["lr"], betas=(p["beta1"], p["beta2"]))
+        self.sched = inverse_time_decay(self.opt, p["lr_decay"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"vgg_encoder": self.vgg, "decoder": self.decoder}

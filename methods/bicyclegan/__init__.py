@@ -78,15 +78,15 @@ class BicycleGAN(Method):
         self.D2 = MultiScalePatchDiscriminator(3, p["ndf"], p["n_layers_d"], p["norm"], p["num_ds"])
         self.gan = GANLoss(p["gan_mode"])  # summed over the discriminator's scales, as the official GANLoss
         self._init(0)
-        betas = (p["beta1"], p["beta2"])
-        self.opts = {name: torch.optim.Adam(net.parameters(), lr=p["lr"], betas=betas)
-                     for name, net in self.networks().items()}
-        self.scheds = {name: linear_decay(opt, p["steps"], p["decay_steps"]) for name, opt in self.opts.items()}
 
     def _init(self, seed: int) -> None:
         with seeded(seed):
             for net in self.networks().values():
                 init_weights(net, "xavier", self.params["init_gain"])
+        p, betas = self.params, (self.params["beta1"], self.params["beta2"])  # fresh optimisers for fresh weights
+        self.opts = {name: torch.optim.Adam(net.parameters(), lr=p["lr"], betas=betas)
+                     for name, net in self.networks().items()}
+        self.scheds = {name: linear_decay(opt, p["steps"], p["decay_steps"]) for name, opt in self.opts.items()}
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "E": self.E, "D": self.D, "D2": self.D2}

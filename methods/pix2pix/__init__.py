@@ -95,11 +95,6 @@ class Pix2Pix(Method):
         self.D = PatchDiscriminator(6, p["ndf"], p["n_layers_d"], norm=p["norm"])  # conditional: sees (A, B)
         self.gan = GANLoss(p["gan_mode"])
         self._init(0)
-        betas = (p["beta1"], p["beta2"])
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"], betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"], p["decay_steps"])
 
     calibrated = True  # no pretrained component
 
@@ -107,6 +102,11 @@ class Pix2Pix(Method):
         with seeded(seed):
             init_weights(self.G, "normal", self.params["init_gain"])
             init_weights(self.D, "normal", self.params["init_gain"])
+        p, betas = self.params, (self.params["beta1"], self.params["beta2"])  # fresh optimisers for fresh weights
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"], betas=betas)
+        self.sched_g = linear_decay(self.opt_g, p["steps"], p["decay_steps"])
+        self.sched_d = linear_decay(self.opt_d, p["steps"], p["decay_steps"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}

@@ -65,8 +65,6 @@ class WCT(FrozenVGGState, Method):
         self.vgg = VGGEncoder(features)
         self.decoders = nn.ModuleDict({str(k): mirror_decoder(layer(k)) for k in sorted(levels)})
         self._init(0)
-        self.opt = torch.optim.Adam(self.decoders.parameters(), lr=p["lr"], betas=(p["beta1"], p["beta2"]))
-        self.sched = inverse_time_decay(self.opt, p["lr_decay"])
 
     def _check_size(self, size: int, what: str) -> None:
         check_size("wct", size, max(self.levels) - 1, what)  # relu5_1 sits after 4 max-pools
@@ -76,6 +74,9 @@ class WCT(FrozenVGGState, Method):
             for module in self.decoders.modules():
                 if isinstance(module, nn.Conv2d):
                     module.reset_parameters()
+        p = self.params  # fresh optimiser for fresh weights
+        self.opt = torch.optim.Adam(self.decoders.parameters(), lr=p["lr"], betas=(p["beta1"], p["beta2"]))
+        self.sched = inverse_time_decay(self.opt, p["lr_decay"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"vgg_encoder": self.vgg, **{f"decoder{k}": dec for k, dec in self.decoders.items()}}
