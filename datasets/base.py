@@ -36,7 +36,7 @@ class TensorImageSet(Dataset):
         image = self.images[index]
         return image.float() / 255.0 if image.dtype == torch.uint8 else image.float()
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+    def _select(self, index: Any) -> dict[str, torch.Tensor]:
         item = {"image": self.image(index)}
         if self.label_maps is not None:
             item["label_map"] = self.label_maps[index]
@@ -44,14 +44,12 @@ class TensorImageSet(Dataset):
             item["class_id"] = self.class_ids[index]
         return item
 
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return self._select(index)
+
     def get_batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
         """Vectorised ``collate([self[i] for i in indices])``."""
-        batch = {"image": self.image(indices)}
-        if self.label_maps is not None:
-            batch["label_map"] = self.label_maps[indices]
-        if self.class_ids is not None:
-            batch["class_id"] = self.class_ids[indices]
-        return batch
+        return self._select(indices)
 
     def all_images(self) -> torch.Tensor:
         return self.image(slice(None))

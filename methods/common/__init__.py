@@ -12,8 +12,7 @@ Import from the sub-modules (stable API):
 - ``methods.common.init``: ``init_weights`` (normal | xavier | kaiming | orthogonal).
 - ``methods.common.schedules``: ``linear_decay``, ``step_decay``, ``poly_decay`` (per training step).
 - ``methods.common.images``: ``to_signed``/``to_unit`` ([0,1] ↔ [-1,1]), ``ImagePool`` (CycleGAN's history buffer).
-- ``methods.common.training``: ``UnpairedBatches`` (resumable two-domain batches), ``set_requires_grad``,
-  ``seeded`` (local RNG for reproducible translations).
+- ``methods.common.training``: ``set_requires_grad``, ``seeded`` (local RNG for reproducible translations).
 - ``methods.common.unpaired``: ``UnpairedGANMethod``, the fit/translate plumbing of two-domain GANs (parameter
   validation, seeding, TrainLoop, resumable data stream, schedulers, image-size dry run, [0,1] ↔ [-1,1]).
 

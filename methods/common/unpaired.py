@@ -5,8 +5,8 @@ A subclass declares ``defaults`` (every parameter it accepts, with the paper's v
 ``translate_signed``. This class does:
 
 - parameter validation (an unknown or misspelt parameter is an error, never silently ignored);
-- ``fit``: seeding, weight initialisation from ``ctx.seed``, resumable unpaired batches, the ``TrainLoop`` (progress
-  bar, NaN → ``NonFiniteError``, checkpoints, resume), learning-rate schedulers stepped once per iteration;
+- ``fit``: seeding, weight initialisation from ``ctx.seed``, ``TrainLoop.batches`` per domain, the ``TrainLoop``
+  (progress bar, NaN → ``NonFiniteError``, checkpoints, resume), learning-rate schedulers stepped once per iteration;
 - ``translate``: eval mode, no grad, [0,1] ↔ [-1,1], a local RNG seeded by ``seed``, a finiteness check.
 """
 
@@ -21,7 +21,7 @@ from bench.errors import BenchError, DataError
 from datasets.base import TrainData
 from methods.base import Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit
-from methods.common.training import UnpairedBatches, seeded
+from methods.common.training import seeded
 from methods.training import TrainLoop, check_finite
 
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` re-initialises them from ``ctx.seed``
@@ -119,14 +119,12 @@ class UnpairedGANMethod(Method):
         total = self.total_steps(data)
         self.schedulers = self.make_schedulers(total)
         loop = TrainLoop(self, ctx, steps=total, checkpoint_every=int(self.params.get("checkpoint_every", 0)))
-        batches = UnpairedBatches(data.a, data.b, int(self.params["batch_size"]), seed=ctx.seed)
-        first = True
+        batch_size = int(self.params["batch_size"])
+        # independent shuffles per domain, fast-forwarded on resume to where the checkpoint left them
+        batches_a, batches_b = loop.batches(data.a, batch_size), loop.batches(data.b, batch_size, seed_offset=1)
         for step in loop:
-            if first:  # after a resume, fast-forward the data stream to where the checkpoint left it
-                batches.skip(step)
-                first = False
             self.train_mode()
-            a, b = next(batches)
+            a, b = next(batches_a)["image"], next(batches_b)["image"]
             losses = self.train_step(to_signed(a.to(self.device)), to_signed(b.to(self.device)))
             for scheduler in self.schedulers.values():
                 scheduler.step()

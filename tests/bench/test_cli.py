@@ -54,3 +54,12 @@ def test_list_shows_methods_capabilities_protocols_and_compatibility() -> None:
     for text in ("## Methods", "colour_transfer", "guidance=exemplar", "params@paper", "## Protocols",
                  "mnist_single", "ssim A→B", "## Compatibility"):
         assert text in out.stdout
+
+
+def test_run_prints_the_table_and_the_metrics_csv_path_last(tmp_path: Path) -> None:
+    out = bench("run", "methods=[input_copy,exemplar_copy]", f"paths.results={tmp_path}", "progress=false",
+                "protocol.samples.smoke.train=32", "protocol.samples.smoke.test=16")
+    assert out.returncode == 0, out.stderr
+    last = out.stdout.strip().splitlines()[-1]
+    assert last.endswith("metrics.csv") and Path(last).is_file()
+    assert "| exemplar_copy" in out.stdout and "reported: EGSC-IT" in out.stdout and "smoke scale" in out.stdout

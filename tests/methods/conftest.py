@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
+from bench.config import load_method_config, method_params
 from datasets.base import TensorImageSet, TrainData
 
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "methods"
@@ -45,20 +45,26 @@ def toy_domains(n: int, size: int = 28, seed: int = 0) -> tuple[torch.Tensor, to
     return a, b
 
 
-def toy_train_data(n: int = 2, size: int = 28, seed: int = 0) -> TrainData:
+def toy_labels(images: torch.Tensor) -> torch.Tensor:
+    """A label map per toy image: class 1 where the pixel is bright, 0 elsewhere ([N,H,W], long)."""
+    return (images.mean(1) > 0.5).long()
+
+
+def toy_train_data(n: int = 2, size: int = 28, seed: int = 0, kind: str = "unpaired",
+                   label_maps: bool = False) -> TrainData:
+    """``kind="paired"`` reads a[i]→b[i] as input and target; ``label_maps`` gives A's items a ``label_map``."""
     a, b = toy_domains(n, size, seed)
-    return TrainData(TensorImageSet(a), TensorImageSet(b), kind="unpaired")
+    return TrainData(TensorImageSet(a, label_maps=toy_labels(a) if label_maps else None), TensorImageSet(b),
+                     kind=kind)  # type: ignore[arg-type]
 
 
 def method_config(name: str) -> Any:
     path = CONFIG_DIR / f"{name}.yaml"
     if not path.exists():
         pytest.fail(f"method {name!r} has no config {path}")
-    return OmegaConf.load(path)
+    return load_method_config(name)  # resolves a variant's `defaults: [<base>@_here_, _self_]`
 
 
 def preset_params(name: str, preset: str = "smoke", **overrides: Any) -> dict[str, Any]:
     """``params`` merged with ``presets[preset]`` and ``overrides``, as the runner builds a method."""
-    cfg = method_config(name)
-    merged = OmegaConf.merge(cfg.params, cfg.presets[preset], OmegaConf.create(overrides))
-    return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+    return {**method_params(method_config(name), preset), **overrides}

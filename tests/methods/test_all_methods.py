@@ -1,6 +1,8 @@
 """Contract tests for every registered method (present and future), parametrised over the method registry.
 
-Each method is built from its ``configs/methods/<name>.yaml`` at the ``smoke`` preset. Learned methods (capabilities
+Each method is built from its ``configs/methods/<name>.yaml`` at the ``smoke`` preset and fed toy 28×28 data shaped
+by its capabilities: unpaired domains A (binary) and B (colour), or pairs a[i]→b[i] for ``training="paired"``, with
+A's label maps (and label maps as the content to translate) for ``needs_label_maps``. Learned methods (capabilities
 ``training != "none"``) also declare in that config, under ``tests``:
 
 - ``overfit_losses``: logged losses (keys of the ``TrainLoop`` history) that must fall when fitting a tiny batch;
@@ -18,11 +20,11 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from bench.errors import NonFiniteError
+from bench.errors import MissingWeightsError, NonFiniteError
 from methods import METHODS, create_method, list_methods
 from methods.base import FitContext, Method
 from methods.training import CHECKPOINT_NAME
-from tests.methods.conftest import method_config, preset_params, toy_domains, toy_train_data
+from tests.methods.conftest import method_config, preset_params, toy_domains, toy_labels, toy_train_data
 
 NAMES = list_methods()
 SIZE = 28
@@ -42,7 +44,10 @@ def build(name: str, **overrides: Any) -> Method:
 
 
 def fit(method: Method, workdir: Path, seed: int = 0, log: Any = None) -> list[dict[str, float]]:
-    method.fit(toy_train_data(2, SIZE), FitContext(workdir=workdir, seed=seed, progress=False, log_metrics=log))
+    caps = method.capabilities  # paired methods get a[i]→b[i] pairs; label-map methods get A's label maps
+    data = toy_train_data(2, SIZE, kind="paired" if caps.training == "paired" else "unpaired",
+                          label_maps=caps.needs_label_maps)
+    method.fit(data, FitContext(workdir=workdir, seed=seed, progress=False, log_metrics=log))
     checkpoint = workdir / CHECKPOINT_NAME
     assert checkpoint.exists(), "fit must use methods.training.TrainLoop (it writes the last checkpoint)"
     return torch.load(checkpoint, weights_only=False)["history"]
@@ -69,12 +74,18 @@ def directions(name: str) -> list[str]:
     return ["AB", "BA"] if METHODS.get(name).capabilities.directions == "both" else ["AB"]
 
 
-def inputs(direction: str, n: int = 2, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(content, exemplar, another exemplar) for a direction: content from the source domain, exemplars from the
-    target domain."""
+def inputs(direction: str, n: int = 2, seed: int = 1, name: str = ""
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(content, exemplar, another exemplar) for a direction: content from the source domain (its label map for
+    methods that need label maps), exemplars from the target domain."""
     a, b = toy_domains(2 * n, SIZE, seed)
     source, target = (a, b) if direction == "AB" else (b, a)
-    return source[:n], target[:n], target[n:]
+    content = toy_labels(source[:n]) if name and METHODS.get(name).capabilities.needs_label_maps else source[:n]
+    return content, target[:n], target[n:]
+
+
+def image_shape(content: torch.Tensor) -> tuple[int, ...]:
+    return (content.size(0), 3, *content.shape[-2:])
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -93,16 +104,19 @@ def test_config_declares_the_presets(name: str) -> None:
         assert {"steps", "checkpoint_every"} <= set(cfg.params)
     build(name)  # every preset's parameters are accepted
     for preset in ("cpu", "paper"):
-        create_method(name, **preset_params(name, preset))
+        try:
+            create_method(name, **preset_params(name, preset))
+        except MissingWeightsError:  # a correct refusal here; the parameters must still be valid (as `bench list`)
+            create_method(name, **preset_params(name, preset, allow_uncalibrated=True))
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_translate_shapes_and_range(name: str, fitted: Any) -> None:
     method, _ = fitted(name)
     for direction in directions(name):
-        content, exemplar, _ = inputs(direction)
+        content, exemplar, _ = inputs(direction, name=name)
         out = method.translate(content, exemplar, direction=direction, seed=0)
-        assert out.shape == content.shape and out.dtype == torch.float32
+        assert out.shape == image_shape(content) and out.dtype == torch.float32
         assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
 
 
@@ -124,7 +138,7 @@ def test_exemplar_use_matches_the_declared_guidance(name: str, fitted: Any) -> N
     method, _ = fitted(name)
     guidance = METHODS.get(name).capabilities.guidance
     for direction in directions(name):
-        content, ex1, ex2 = inputs(direction)
+        content, ex1, ex2 = inputs(direction, name=name)
         out1 = method.translate(content, ex1, direction=direction, seed=0)
         assert torch.equal(out1, method.translate(content, ex1, direction=direction, seed=0)), "not reproducible"
         out2 = method.translate(content, ex2, direction=direction, seed=0)
@@ -143,10 +157,10 @@ def test_checkpoint_round_trip_gives_identical_outputs(name: str, fitted: Any, t
     path = tmp_path / "model.pt"
     method.save(path)
     restored = build(name)
-    before = {d: restored.translate(*inputs(d)[:2], direction=d, seed=3) for d in directions(name)}
+    before = {d: restored.translate(*inputs(d, name=name)[:2], direction=d, seed=3) for d in directions(name)}
     restored.load(path)
     for direction in directions(name):
-        content, exemplar, _ = inputs(direction)
+        content, exemplar, _ = inputs(direction, name=name)
         want = method.translate(content, exemplar, direction=direction, seed=3)
         got = restored.translate(content, exemplar, direction=direction, seed=3)
         assert torch.equal(got, want)
@@ -193,6 +207,6 @@ def test_fit_resumes_where_an_interrupted_run_stopped(name: str, tmp_path: Path)
     for got, want in zip(resumed_history, straight_history, strict=True):
         assert got == pytest.approx(want, rel=1e-4, abs=1e-6)
     for direction in directions(name):
-        content, exemplar, _ = inputs(direction)
+        content, exemplar, _ = inputs(direction, name=name)
         torch.testing.assert_close(resumed.translate(content, exemplar, direction, seed=0),
                                    straight.translate(content, exemplar, direction, seed=0), rtol=1e-4, atol=1e-5)

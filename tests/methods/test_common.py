@@ -6,7 +6,6 @@ import pytest
 import torch
 from torch import nn
 
-from datasets.base import TensorImageSet
 from methods.common.blocks import (
     AdaIN2d,
     ConvBlock,
@@ -22,7 +21,7 @@ from methods.common.images import ImagePool, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss, feature_matching_loss, kl_normal, kl_unit_variance
 from methods.common.schedules import linear_decay, step_decay
-from methods.common.training import UnpairedBatches, seeded
+from methods.common.training import seeded
 
 
 def test_patch_discriminator_is_the_70x70_patchgan() -> None:
@@ -129,16 +128,6 @@ def test_image_pool_round_trip_and_range_conversion() -> None:
     torch.testing.assert_close(pool.query(batch), restored.query(batch))
     x = torch.rand(2, 3, 4, 4)
     torch.testing.assert_close(to_unit(to_signed(x)), x)
-
-
-def test_unpaired_batches_skip_matches_iteration() -> None:
-    a, b = TensorImageSet(torch.rand(5, 3, 2, 2)), TensorImageSet(torch.rand(7, 3, 2, 2))
-    run = UnpairedBatches(a, b, 2, seed=3)
-    batches = [next(run) for _ in range(6)]
-    resumed = UnpairedBatches(a, b, 2, seed=3)
-    resumed.skip(4)
-    for got, want in zip(next(resumed), batches[4], strict=True):
-        torch.testing.assert_close(got, want)
 
 
 def test_seeded_is_reproducible_and_restores_the_global_stream() -> None:
