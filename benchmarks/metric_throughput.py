@@ -119,7 +119,7 @@ def fid_benchmark(fake: list[Path], real: list[Path], device: str, repeats: int,
     return [
         f"| FID features (generated set only) | {n / times['reference_features']:.2f} img/s | "
         f"{n / times['ours_features']:.2f} img/s | {times['reference_features'] / times['ours_features']:.2f}× | "
-        f"max |Δfeature| {feature_gap:.1e} |",
+        f"max \\|Δfeature\\| {feature_gap:.1e} |",
         f"| FID whole set, cold cache ({n}+{len(real)} images) | {times['reference']:.2f} s | "
         f"{times['ours_cold']:.2f} s | {times['reference'] / times['ours_cold']:.2f}× | "
         f"FID {results['reference']:.6g} vs {results['ours_cold']:.6g} |",

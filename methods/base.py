@@ -96,8 +96,10 @@ class Method(ABC):
         """The method's trainable networks by name (empty for non-learned methods)."""
         return {}
 
-    def parameter_counts(self) -> dict[str, int]:
-        return {name: sum(p.numel() for p in net.parameters()) for name, net in self.networks().items()}
+    def parameter_counts(self, trainable_only: bool = True) -> dict[str, int]:
+        """Parameters per network; by default only trainable ones (frozen pretrained encoders are not counted)."""
+        return {name: sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
+                for name, net in self.networks().items()}
 
     def to(self, device: torch.device | str) -> Method:
         self.device = torch.device(device)

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
-from datasets import DATA_SOURCES
 from datasets.base import TensorImageSet, TrainData
+from datasets.mnist import load_digit_source
 from datasets.mnist_single import MnistSingleSplit, build_mnist_single
 from methods.base import Method
 from methods.training import check_finite
@@ -24,6 +24,10 @@ from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
 from protocols.mnist_single.reported import REPORTED
+from protocols.tsne import tsne_figure
+
+# Translations per scale in the t-SNE figure (paper Fig. 5) when the protocol config has no `tsne` block
+TSNE_SAMPLES = {"smoke": 48, "cpu": 300, "paper": 300}
 
 DIRECTIONS = {"AB": "A→B", "BA": "B→A"}
 
@@ -55,19 +59,14 @@ class MnistSingle(Protocol):
         self.n_test: int | None = samples.get("test")
         self.batch_size = int(self.settings_cfg.get("batch_size", 256))
         self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
+        tsne = dict(self.settings_cfg.get("tsne", {}))
+        scale = self.scale_cfg.get("name", "smoke")
+        self.tsne_samples = int(dict(tsne.get("samples", TSNE_SAMPLES)).get(scale, 300))
+        self.tsne_options = {k: tsne[k] for k in ("pca_dims", "perplexity") if k in tsne}
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        source = self.data_cfg.get("source") or ("mnist" if self.data_cfg.get("root") else "digits")
-        if source not in DATA_SOURCES:
-            raise BenchError(f"unknown data source {source!r} for mnist_single",
-                             hint="use data.source=digits (offline) or data.source=mnist with data.root=<folder>")
-        if source == "mnist" and not self.data_cfg.get("root"):
-            raise BenchError("data.source=mnist needs data.root=<folder with the MNIST IDX files>",
-                             hint="e.g. data.root=../shared/data/mnist, or add data.download=true")
-        digits = DATA_SOURCES.get(source)(root=self.data_cfg.get("root"),
-                                          download=bool(self.data_cfg.get("download", False)),
-                                          verify=bool(self.data_cfg.get("verify", True)))
+        digits = load_digit_source(self.data_cfg, self.name)
         train, test = build_mnist_single(digits.train_images, digits.train_labels, digits.test_images,
                                          digits.test_labels, seed=int(self.data_cfg.get("seed", 0)))
         self.train, self.test = train.head(self.n_train), test.head(self.n_test)
@@ -117,6 +116,8 @@ class MnistSingle(Protocol):
             fake = self.translate_all(method, content, exemplar, direction)
             values[("ssim", DIRECTIONS[direction])] = self.ssim(fake, truth)
             samples[direction] = fake[: self.grid_rows]
+            if direction == "AB":
+                samples["tsne_AB"] = fake[: self.tsne_samples]
         return EvalResult(values=values, samples=samples)
 
     def reported(self) -> list[ReportedRow]:
@@ -131,4 +132,12 @@ class MnistSingle(Protocol):
         }
         path = out_dir / "grid.png"
         qualitative_grid(panels, path, title=f"MNIST-Single ({self.provenance.source if self.provenance else ''})")
-        return [path]
+        paths = [path]
+        fakes = {m: s["tsne_AB"] for m, s in samples.items() if "tsne_AB" in s}
+        if fakes:  # paper Fig. 5: A→B translations vs the real B test images
+            n = max(len(f) for f in fakes.values())
+            paths.append(tsne_figure(_to_tensor(self.test.b[:n]), fakes, out_dir / "tsne.png", seed=self.seed,
+                                     title=f"MNIST-Single A→B: translations vs real B "
+                                           f"({self.provenance.source if self.provenance else ''})",
+                                     **self.tsne_options))
+        return paths
