@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,17 @@ class _MethodRun:
         return rows
 
 
-def execute(cfg: DictConfig, parent_run_id: str | None = None) -> RunOutcome:
-    """Run one protocol over the configured methods; see the module docstring."""
+Intermediate = Callable[[int, dict[tuple[str, str], Any]], None]
+
+
+def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Intermediate | None = None
+            ) -> RunOutcome:
+    """Run one protocol over the configured methods; see the module docstring.
+
+    ``intermediate(step, values)``, when given, is called with the protocol's metric values at a quarter, half and
+    three quarters of each method's training (``bench tune`` prunes with it; raising ``optuna.TrialPruned`` there
+    stops the run).
+    """
     results = Path(cfg.paths.results)
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -117,7 +127,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None) -> RunOutcome:
     try:
         for label, mcfg in cfg.methods.items():
             mrun = _MethodRun(str(label), mcfg, cfg, protocol, common)
-            method_rows, method_samples, failed = _run_method(mrun, tracker, run_id, device, run_dir)
+            method_rows, method_samples, failed = _run_method(mrun, tracker, run_id, device, run_dir, intermediate)
             rows += method_rows
             any_failed |= failed
             if method_samples:
@@ -130,8 +140,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None) -> RunOutcome:
         artifacts = _write_outputs(protocol, rows, samples, run_dir)
         for path in artifacts.values():
             tracker.log_artifact(run_id, path)
-    except BaseException:
-        tracker.finish(run_id, "FAILED")
+    except BaseException as exc:
+        tracker.finish(run_id, "KILLED" if _is_pruned(exc) else "FAILED")
         raise
     tracker.set_tags(run_id, {"bench.status": "failed" if any_failed else "ok"})
     tracker.finish(run_id, "FAILED" if any_failed else "FINISHED")
@@ -139,8 +149,28 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None) -> RunOutcome:
                       metrics_csv=artifacts["metrics.csv"], table=comparison_table(rows), artifacts=artifacts)
 
 
-def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torch.device, run_dir: Path
-                ) -> tuple[list[ResultRow], dict[str, torch.Tensor], bool]:
+def _intermediate_hook(method: Method, protocol: Protocol, intermediate: Intermediate | None
+                       ) -> Callable[[int, int], None] | None:
+    if intermediate is None:
+        return None
+
+    def on_step(done: int, total: int) -> None:
+        if done < total and done in {max(1, total * k // 4) for k in (1, 2, 3)}:
+            values = protocol.evaluate(method).values
+            method.train_mode()
+            intermediate(done, values)
+
+    return on_step
+
+
+def _is_pruned(exc: BaseException) -> bool:
+    from optuna import TrialPruned
+
+    return isinstance(exc, TrialPruned)
+
+
+def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torch.device, run_dir: Path,
+                intermediate: Intermediate | None = None) -> tuple[list[ResultRow], dict[str, torch.Tensor], bool]:
     cfg, protocol, label = mrun.cfg, mrun.protocol, mrun.label
     scale = str(cfg.scale.name)
     tags = {f"bench.{k}": v for k, v in mrun.common.items()}
@@ -170,10 +200,15 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         tracker.log_params(child, {f"params_count.{k}": v for k, v in method.parameter_counts().items()})
         ctx = FitContext(workdir=workdir, seed=int(cfg.seed), device=device, progress=bool(cfg.progress),
                          log_metrics=lambda step, values: tracker.log_metrics(
-                             child, {f"train.{k}": v for k, v in values.items()}, step))
+                             child, {f"train.{k}": v for k, v in values.items()}, step),
+                         on_step=_intermediate_hook(method, protocol, intermediate))
         method.fit(protocol.train_data(), ctx)
         result = protocol.evaluate(method)
     except Exception as exc:  # any failure of one method is recorded; the other methods still run
+        if _is_pruned(exc):  # a tuning trial stopped by its pruner is not a failure of the method
+            tracker.set_tags(child, {"bench.status": "pruned"})
+            tracker.finish(child, "KILLED")
+            raise
         message = f"{type(exc).__name__}: {exc}".splitlines()[0]
         log.error("%s FAILED: %s", label, message)
         trace = run_dir / f"{label}.traceback.txt"

@@ -30,6 +30,14 @@ def metric_key(metric: str, translation: str) -> str:
     return f"{metric}.{suffix}" if suffix else metric
 
 
+def artifact_root(uri: str, experiment: str) -> str | None:
+    """Artifacts of a local SQLite store live beside the database (``mlartifacts/<experiment>``); a server decides
+    its own (None), so nothing lands in a stray ``./mlruns``."""
+    if uri.startswith("sqlite:///"):
+        return (Path(uri[len("sqlite:///"):]).resolve().parent / "mlartifacts" / experiment).as_uri()
+    return None
+
+
 class Tracker:
     """Thin wrapper over ``MlflowClient``; ``enabled=False`` turns every call into a no-op."""
 
@@ -49,7 +57,7 @@ class Tracker:
             self.client = MlflowClient(tracking_uri=self.uri)
             found = self.client.get_experiment_by_name(experiment)
             if found is None:
-                artifacts = None if uri else (results.resolve() / "mlartifacts" / experiment).as_uri()
+                artifacts = artifact_root(self.uri, experiment)
                 self.experiment_id = self.client.create_experiment(experiment, artifact_location=artifacts)
             else:
                 self.experiment_id = found.experiment_id

@@ -149,3 +149,17 @@ def load_digits(root: str | Path | None = None, download: bool = False, verify: 
     test = np.arange(len(images)) % 5 == 0
     return DigitSplits(images[~test], labels[~test], images[test], labels[test], "digits",
                        {"sklearn.datasets.load_digits": "bundled with scikit-learn"})
+
+
+def load_digit_source(data_cfg: dict, protocol: str) -> DigitSplits:
+    """The digit splits a protocol's ``data`` config asks for: ``mnist`` when ``data.root`` is set (or
+    ``data.source=mnist``), else the offline ``digits``."""
+    source = data_cfg.get("source") or ("mnist" if data_cfg.get("root") else "digits")
+    if source not in DATA_SOURCES:
+        raise DataError(f"unknown data source {source!r} for {protocol}",
+                        hint="use data.source=digits (offline) or data.source=mnist with data.root=<folder>")
+    if source == "mnist" and not data_cfg.get("root"):
+        raise DataError("data.source=mnist needs data.root=<folder with the MNIST IDX files>",
+                        hint="e.g. data.root=../shared/data/mnist, or add data.download=true")
+    return DATA_SOURCES.get(source)(root=data_cfg.get("root"), download=bool(data_cfg.get("download", False)),
+                                    verify=bool(data_cfg.get("verify", True)))

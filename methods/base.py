@@ -63,6 +63,8 @@ class FitContext:
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: bool = True
     log_metrics: Callable[[int, dict[str, float]], None] | None = None
+    # called after every training step with (steps done, total steps); used for intermediate evaluations (pruning)
+    on_step: Callable[[int, int], None] | None = None
 
     def log(self, step: int, values: dict[str, float]) -> None:
         if self.log_metrics is not None:
@@ -94,8 +96,10 @@ class Method(ABC):
         """The method's trainable networks by name (empty for non-learned methods)."""
         return {}
 
-    def parameter_counts(self) -> dict[str, int]:
-        return {name: sum(p.numel() for p in net.parameters()) for name, net in self.networks().items()}
+    def parameter_counts(self, trainable_only: bool = True) -> dict[str, int]:
+        """Parameters per network; by default only trainable ones (frozen pretrained encoders are not counted)."""
+        return {name: sum(p.numel() for p in net.parameters() if p.requires_grad or not trainable_only)
+                for name, net in self.networks().items()}
 
     def to(self, device: torch.device | str) -> Method:
         self.device = torch.device(device)
@@ -106,6 +110,10 @@ class Method(ABC):
     def eval_mode(self) -> None:
         for net in self.networks().values():
             net.eval()
+
+    def train_mode(self) -> None:
+        for net in self.networks().values():
+            net.train()
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Optimisers (and anything with ``state_dict``, e.g. schedulers) that a resumed ``fit`` must restore."""

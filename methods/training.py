@@ -107,6 +107,8 @@ class TrainLoop:
             self.ctx.log(step + 1, values)
         if self.checkpoint_every and (step + 1) % self.checkpoint_every == 0 and step + 1 < self.steps:
             self.save(step + 1)
+        if self.ctx.on_step is not None:
+            self.ctx.on_step(step + 1, self.steps)
         return values
 
 

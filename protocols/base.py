@@ -135,7 +135,10 @@ class Protocol(ABC):
         return True
 
     def settings(self) -> dict[str, Any]:
-        """Everything that determines the numbers: protocol settings, sample counts, metric settings and data."""
+        """Everything that determines the numbers: protocol settings, sample counts, metric settings and data.
+
+        The training seed is deliberately not part of it: runs that differ only in seed share a protocol hash, so
+        reports can aggregate over seeds (the seed is its own column and tag)."""
         if self.provenance is None:
             raise RuntimeError("call prepare() before settings()")
         return {
@@ -145,7 +148,6 @@ class Protocol(ABC):
             "metrics": self.metric_settings(),
             "data_source": self.provenance.source,
             "data_fingerprint": self.provenance.fingerprint,
-            "seed": self.seed,
         }
 
     def sample_counts(self) -> dict[str, int]:

@@ -17,7 +17,8 @@ def _human(count: int) -> str:
 
 
 def parameter_count(name: str, scale: str) -> str:
-    """Total trainable parameters of a method config at a scale (built, never trained)."""
+    """Total trainable parameters of a method config at a scale (built, never trained; frozen pretrained encoders
+    are not counted)."""
     from methods import create_method
 
     cfg = load_method_config(name)

@@ -14,11 +14,12 @@ from methods.base import Capabilities, Direction, Method
 from methods.colour_transfer.lab import lab_to_rgb, rgb_to_lab
 
 
-def reinhard_transfer(content: torch.Tensor, exemplar: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+def reinhard_transfer(content: torch.Tensor, exemplar: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
     src, ref = rgb_to_lab(content), rgb_to_lab(exemplar)
     mu_s, sd_s = src.mean(dim=(2, 3), keepdim=True), src.std(dim=(2, 3), keepdim=True, unbiased=False)
     mu_r, sd_r = ref.mean(dim=(2, 3), keepdim=True), ref.std(dim=(2, 3), keepdim=True, unbiased=False)
-    # A flat channel (e.g. a/b of a grey input) has no spread to rescale: it moves to the exemplar's mean only.
+    # A flat channel (e.g. a/b of a grey input; eps is in Lab units, far below a visible difference) has no spread
+    # to rescale: it moves to the exemplar's mean only, instead of amplifying rounding noise.
     out = (src - mu_s) * torch.where(sd_s > eps, sd_r / sd_s.clamp_min(eps), torch.zeros_like(sd_s)) + mu_r
     return lab_to_rgb(out).to(content.dtype)
 

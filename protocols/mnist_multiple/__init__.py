@@ -16,8 +16,8 @@ import numpy as np
 import torch
 
 from bench.errors import BenchError
-from datasets import DATA_SOURCES
 from datasets.base import TrainData
+from datasets.mnist import load_digit_source
 from datasets.mnist_multiple import GridImageSet, MnistMultipleSplit, build_mnist_multiple
 from methods.base import Method
 from methods.training import check_finite
@@ -66,16 +66,7 @@ class MnistMultiple(Protocol):
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        source = self.data_cfg.get("source") or ("mnist" if self.data_cfg.get("root") else "digits")
-        if source not in DATA_SOURCES:
-            raise BenchError(f"unknown data source {source!r} for mnist_multiple",
-                             hint="use data.source=digits (offline) or data.source=mnist with data.root=<folder>")
-        if source == "mnist" and not self.data_cfg.get("root"):
-            raise BenchError("data.source=mnist needs data.root=<folder with the MNIST IDX files>",
-                             hint="e.g. data.root=../shared/data/mnist, or add data.download=true")
-        digits = DATA_SOURCES.get(source)(root=self.data_cfg.get("root"),
-                                          download=bool(self.data_cfg.get("download", False)),
-                                          verify=bool(self.data_cfg.get("verify", True)))
+        digits = load_digit_source(self.data_cfg, self.name)
         train, test = build_mnist_multiple(digits.train_images, digits.train_labels, digits.test_images,
                                            digits.test_labels, seed=int(self.data_cfg.get("seed", 0)))
         self.train, self.test = train.head(self.n_train), test.head(self.n_test)

@@ -41,9 +41,39 @@ class _PairedOnly(Method):
         return content
 
 
+class _Learned(Method):
+    """A 1×1 conv trained a few steps on domain A (enough to exercise intermediate evaluations)."""
+
+    capabilities = Capabilities(training="unpaired", guidance="none")
+
+    def __init__(self, steps: int = 8) -> None:
+        super().__init__(steps=steps)
+        self.net = torch.nn.Conv2d(3, 3, 1)
+        self.opt = torch.optim.SGD(self.net.parameters(), lr=0.1)
+
+    def networks(self):  # type: ignore[no-untyped-def]
+        return {"net": self.net}
+
+    def fit(self, data, ctx):  # type: ignore[no-untyped-def]
+        from methods.training import TrainLoop
+
+        loop = TrainLoop(self, ctx, steps=self.params["steps"])
+        batches = loop.batches(data.a, 8)
+        for step in loop:
+            x = next(batches)["image"]
+            loss = (self.net(x) - x).pow(2).mean()
+            self.opt.zero_grad()
+            loss.backward()
+            self.opt.step()
+            loop.report(step, {"loss": loss})
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        return self.net(content).clamp(0, 1)
+
+
 @pytest.fixture
 def test_methods() -> Iterator[None]:
-    extra = {"_nan": _NanMethod, "_crash": _CrashingFit, "_paired": _PairedOnly}
+    extra = {"_nan": _NanMethod, "_crash": _CrashingFit, "_paired": _PairedOnly, "_learned": _Learned}
     METHODS.discover()
     for name, cls in extra.items():
         METHODS.register(name)(cls)
@@ -152,3 +182,22 @@ def test_protocol_hash_changes_with_settings_and_data(tmp_path: Path) -> None:
     assert phash("protocol.ssim.sigma=2.0") != base
     assert phash("protocol.samples.smoke.test=16") != base
     assert phash("data.seed=1") != base
+    assert phash("seed=5") == base  # runs differing only in the training seed aggregate in reports
+
+
+def test_intermediate_evaluations_and_pruning(tmp_path: Path, test_methods: None) -> None:
+    import optuna
+
+    seen: list[tuple[int, float]] = []
+    outcome = execute(small_cfg(tmp_path, methods={"learned": "_learned"}),
+                      intermediate=lambda step, values: seen.append((step, values[("ssim", "A→B")].value)))
+    assert not outcome.failed and [s for s, _ in seen] == [2, 4, 6]  # a quarter, half, three quarters of 8 steps
+
+    def prune(step: int, values: dict) -> None:
+        raise optuna.TrialPruned(f"pruned at {step}")
+
+    with pytest.raises(optuna.TrialPruned):
+        execute(small_cfg(tmp_path / "p", methods={"learned": "_learned"}), intermediate=prune)
+    runs = mlflow_runs(tmp_path / "p")
+    assert set(runs.status) == {"KILLED"} and "pruned" in set(runs["tags.bench.status"])
+    assert not list((tmp_path / "p").glob("runs/*/metrics.csv"))

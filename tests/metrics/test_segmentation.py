@@ -1,0 +1,132 @@
+"""Segmentation scores against scikit-learn on fixtures, class-mapping tables, colour-coded layouts, the
+torchvision DeepLabV3 adapter (random weights) and the Detectron2 panoptic adapter (skipped without detectron2)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import confusion_matrix as sk_confusion
+from sklearn.metrics import jaccard_score
+
+from bench.errors import BenchError, MissingWeightsError
+from metrics import create_metric
+from metrics.segmentation import (
+    IGNORE,
+    ClassMapping,
+    confusion_matrix,
+    labels_from_colours,
+    scores_from_confusion,
+)
+from metrics.segmenters import panoptic_to_semantic
+
+from .conftest import smooth_images
+
+HAS_DETECTRON2 = importlib.util.find_spec("detectron2") is not None
+
+
+def test_scores_match_scikit_learn() -> None:
+    g = torch.Generator().manual_seed(0)
+    target = torch.randint(0, 5, (3, 20, 20), generator=g)
+    prediction = torch.where(torch.rand(3, 20, 20, generator=g) < 0.6, target, torch.randint(0, 5, (3, 20, 20),
+                                                                                             generator=g))
+    target[0, :2] = IGNORE
+    prediction[1, :3] = -1  # void predictions count as wrong
+    keep = target.flatten() != IGNORE
+    t, p = target.flatten()[keep].numpy(), prediction.flatten()[keep].numpy()
+    scores = scores_from_confusion(confusion_matrix(prediction, target, 5))
+    iou = jaccard_score(t, p, labels=list(range(5)), average=None)  # every class occurs in this fixture
+    assert scores.miou == pytest.approx(np.nanmean(iou), rel=1e-12)
+    np.testing.assert_allclose(scores.iou, iou, rtol=1e-12)
+    assert scores.pixel_accuracy == pytest.approx((t == p).mean(), rel=1e-12)
+    cm = sk_confusion(t, p, labels=[0, 1, 2, 3, 4, -1])[:5]  # rows keep pixels predicted as void
+    assert scores.mean_class_accuracy == pytest.approx(np.mean(np.diag(cm) / cm.sum(1)), rel=1e-12)
+
+
+def test_miou_skips_classes_absent_from_target_and_prediction() -> None:
+    target = torch.tensor([[0, 0, 1, 1]])
+    scores = scores_from_confusion(confusion_matrix(target.clone(), target, 4))
+    assert scores.miou == 1.0 and np.isnan(scores.iou[2:]).all()
+
+
+def test_histogram_is_accumulated_over_the_set_not_averaged_per_image() -> None:
+    a_t, a_p = torch.zeros(1, 10, 10, dtype=torch.long), torch.zeros(1, 10, 10, dtype=torch.long)
+    b_t = torch.ones(1, 2, 2, dtype=torch.long)
+    b_p = torch.zeros(1, 2, 2, dtype=torch.long)
+    total = confusion_matrix(a_p, a_t, 2) + confusion_matrix(b_p, b_t, 2)
+    scores = scores_from_confusion(total)
+    assert scores.pixel_accuracy == pytest.approx(100 / 104)
+
+
+def test_class_mapping_from_csv(tmp_path: Path) -> None:
+    table = tmp_path / "mapping.csv"
+    table.write_text("eval_id,name,target_ids,prediction_ids\n0,sky,10,3\n1,ground,11 12,5;6\n")
+    mapping = ClassMapping.from_csv(table)
+    assert mapping.names == ["sky", "ground"]
+    assert mapping.map_target(torch.tensor([10, 11, 12, 99])).tolist() == [0, 1, 1, IGNORE]
+    assert mapping.map_prediction(torch.tensor([3, 5, 6, 7, -1])).tolist() == [0, 1, 1, -1, -1]
+    other = tmp_path / "other.csv"
+    other.write_text("eval_id,name,target_ids,prediction_ids\n0,sky,10,3\n1,ground,11,5\n")
+    assert mapping.settings()["class_mapping_hash"] != ClassMapping.from_csv(other).settings()["class_mapping_hash"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("eval_id,name,target_ids\n0,sky,10\n")
+    with pytest.raises(ValueError, match="prediction_ids"):
+        ClassMapping.from_csv(bad)
+
+
+def test_colour_coded_layouts() -> None:
+    image = torch.zeros(3, 2, 2, dtype=torch.uint8)
+    image[0, 0, 0] = 255  # red
+    image[1, 1, 1] = 128  # half green
+    labels = labels_from_colours(image, {(255, 0, 0): 4, (0, 0, 0): 0})
+    assert labels.tolist() == [[4, 0], [0, IGNORE]]
+
+
+def test_panoptic_output_becomes_one_semantic_map() -> None:
+    panoptic = torch.tensor([[0, 1], [2, 3]], dtype=torch.int32)
+    segments = [{"id": 1, "isthing": True, "category_id": 0}, {"id": 2, "isthing": False, "category_id": 1},
+                {"id": 3, "isthing": False, "category_id": 53}]
+    assert panoptic_to_semantic(panoptic, segments).tolist() == [[-1, 0], [80, 132]]
+
+
+# -- adapters -------------------------------------------------------------------------------------------------------
+
+def test_deeplabv3_refuses_without_weights() -> None:
+    with pytest.raises(MissingWeightsError, match=r"deeplabv3_mobilenet_v3_large-fc3c493d\.pth"):
+        create_metric("segmentation", variant="mobilenet_v3_large")
+
+
+def test_deeplabv3_adapter_with_random_weights(module_env: Path) -> None:
+    metric = create_metric("segmentation", variant="mobilenet_v3_large", allow_uncalibrated=True, device="cpu",
+                           resize=64, batch_size=2)
+    images = smooth_images(3, size=48, seed=1)
+    predicted = metric.segmenter.predict(images)
+    assert predicted.shape == (3, 48, 48) and predicted.dtype == torch.long
+    assert int(predicted.min()) >= 0 and int(predicted.max()) < 21
+    value = metric(images, predicted)  # its own prediction as target: perfect agreement
+    assert value.value == pytest.approx(1.0) and value.calibrated is False
+    companions = {c.name: c.value for c in value.extra["companions"]}
+    assert companions == {"pixel_accuracy": pytest.approx(1.0), "mean_class_accuracy": pytest.approx(1.0)}
+    assert value.extra["settings"]["class_mapping"] == "identity"
+    with pytest.raises(ValueError, match="resize labels"):
+        metric(images, predicted[:, :40])
+
+
+@pytest.mark.skipif(HAS_DETECTRON2, reason="detectron2 is installed; the missing-package message cannot be tested")
+def test_detectron2_adapter_explains_the_missing_package() -> None:
+    with pytest.raises(BenchError, match="needs detectron2"):
+        create_metric("segmentation", segmenter="detectron2_panoptic", allow_uncalibrated=True)
+
+
+def test_detectron2_panoptic_adapter() -> None:
+    pytest.importorskip("detectron2", reason="detectron2 not installed (optional extra: see pyproject)")
+    metric = create_metric("segmentation", segmenter="detectron2_panoptic", allow_uncalibrated=True, device="cpu")
+    images = smooth_images(1, size=64, seed=2)
+    predicted = metric.segmenter.predict(images)
+    assert predicted.shape == (1, 64, 64) and int(predicted.max()) < 133
+    assert len(metric.segmenter.class_names) == 133
+    value = metric(images, predicted.clamp_min(0))
+    assert value.calibrated is False and 0 <= value.value <= 1
