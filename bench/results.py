@@ -95,7 +95,9 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
     table = frame.pivot_table(index="label", columns="column", values="cell", aggfunc="first").reindex(order)
     table = table.reindex(columns=columns).fillna("")
     notes = frame.groupby("label", sort=False).apply(
-        lambda g: "; ".join(dict.fromkeys(n for n in g["note"] if n)), include_groups=False
+        # one fragment once per row: the per-metric notes repeat e.g. the uncalibrated warning
+        lambda g: "; ".join(dict.fromkeys(f for n in g["note"] if n for f in n.split("; ") if f)),
+        include_groups=False,
     )
     status = frame.groupby("label", sort=False)["status"].first()
     table.insert(0, "status", status.reindex(order))

@@ -12,7 +12,15 @@ def test_default_run_config_is_mnist_single_smoke_with_reference_methods() -> No
     assert cfg.protocol.name == "mnist_single"
     assert cfg.scale.name == "smoke"
     assert list(cfg.methods) == ["input_copy", "exemplar_copy", "colour_transfer"]
-    assert cfg.data.root is None and cfg.allow_uncalibrated is False
+    assert cfg.data.root is None
+
+
+def test_only_the_smoke_scale_opts_in_to_random_weights_and_the_command_line_wins() -> None:
+    assert compose_run().allow_uncalibrated is True  # smoke: offline pipeline checks; rows say uncalibrated
+    assert compose_run(["scale=cpu"]).allow_uncalibrated is False
+    assert compose_run(["scale=paper"]).allow_uncalibrated is False
+    assert compose_run(["allow_uncalibrated=false"]).allow_uncalibrated is False
+    assert compose_run(["scale=cpu", "allow_uncalibrated=true"]).allow_uncalibrated is True
 
 
 def test_methods_list_keeps_order_and_overrides_reach_nested_keys() -> None:
