@@ -25,7 +25,7 @@ from bench.config import flatten, method_params
 from bench.hashing import settings_hash
 from bench.provenance import git_commit
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
-from bench.tracking import Tracker, metric_key
+from bench.tracking import TRAINING_METRIC_PREFIX, Tracker, metric_key
 from methods import METHODS, FitContext, Method, create_method
 from protocols import PROTOCOLS, Protocol
 
@@ -200,7 +200,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         tracker.log_params(child, {f"params_count.{k}": v for k, v in method.parameter_counts().items()})
         ctx = FitContext(workdir=workdir, seed=int(cfg.seed), device=device, progress=bool(cfg.progress),
                          log_metrics=lambda step, values: tracker.log_metrics(
-                             child, {f"train.{k}": v for k, v in values.items()}, step),
+                             child, {f"{TRAINING_METRIC_PREFIX}{k}": v for k, v in values.items()}, step),
                          on_step=_intermediate_hook(method, protocol, intermediate))
         method.fit(protocol.train_data(), ctx)
         result = protocol.evaluate(method)

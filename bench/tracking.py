@@ -16,6 +16,10 @@ from typing import Any
 from bench.errors import BenchError
 
 log = logging.getLogger(__name__)
+
+# Training curves of a method run are logged as ``train.<loss>`` per step; they are not results, and the report
+# leaves them out of its tables.
+TRAINING_METRIC_PREFIX = "train."
 PARENT_TAG = "mlflow.parentRunId"
 _MAX_PARAM = 500  # characters kept of a parameter value
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.results import COLUMNS
+from bench.tracking import TRAINING_METRIC_PREFIX
 
 RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin"]
 STRING_COLUMNS = ["protocol", "method", "metric", "translation", "direction", "protocol_hash", "status", "source",
@@ -136,7 +137,7 @@ def _rows_from_metrics(parent: RunInfo | None, child: RunInfo) -> pd.DataFrame:
     }
     rows = []
     for key, value in child.metrics.items():
-        if key.endswith((".std", ".n")) or "." not in key:
+        if key.endswith((".std", ".n")) or "." not in key or key.startswith(TRAINING_METRIC_PREFIX):
             continue
         metric, translation = key.split(".", 1)
         n = child.metrics.get(f"{key}.n")

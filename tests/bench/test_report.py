@@ -114,6 +114,13 @@ def test_rows_rebuilt_from_method_runs_when_metrics_csv_is_missing(report):
     assert toy.direction == "higher" and not toy.calibrated and toy.scale == "cpu"
 
 
+def test_training_curves_are_not_results_and_running_methods_say_so(report):
+    assert not report.aggregated["metric"].str.startswith("train").any()
+    table = (report.out_dir / "tables" / f"mnist_single__{H2}.md").read_text()
+    line = next(row for row in table.splitlines() if row.startswith("| still_training"))
+    assert line.count("RUNNING") >= 2 and "TRAIN" not in table
+
+
 def test_ablation_deltas_against_the_full_method(report):
     frame = frame_of(report.out_dir / "tables" / "ablations.long.csv")
     paper = frame[frame["source"] == REPORTED_SOURCE]  # the paper's own ablation, beside ours
