@@ -60,6 +60,16 @@ def build_protocol(cfg: DictConfig) -> Protocol:
     )
 
 
+def run_method_params(mcfg: DictConfig, cfg: DictConfig) -> dict[str, Any]:
+    """A method's parameters in this run: paper ⊕ scale preset ⊕ override, and the run's ``allow_uncalibrated``
+    opt-in passed on to methods that load pretrained encoders (those that declare the parameter). The opt-in only
+    ever widens: a method config that allows random weights keeps allowing them."""
+    params = method_params(mcfg, str(cfg.scale.name))
+    if bool(cfg.allow_uncalibrated) and "allow_uncalibrated" in params:
+        params["allow_uncalibrated"] = True
+    return params
+
+
 def _method_calibrated(method: Method) -> bool:
     return bool(getattr(method, "calibrated", True))
 
@@ -187,7 +197,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         tracker.finish(child, "FINISHED")
         return mrun.placeholder_rows("refused", note), {}, False
 
-    params = method_params(mrun.mcfg, scale)
+    params = run_method_params(mrun.mcfg, cfg)
     config_key = settings_hash({"method": mrun.method_class, "params": params, "protocol": mrun.common["protocol_hash"],
                                 "seed": int(cfg.seed)})
     workdir = Path(cfg.paths.checkpoints) / protocol.name / label / config_key

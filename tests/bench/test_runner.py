@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from bench.config import compose_run
 from bench.results import COLUMNS
-from bench.runner import execute
+from bench.runner import execute, run_method_params
 from methods import METHODS
 from methods.base import Capabilities, Method
 
@@ -201,3 +201,14 @@ def test_intermediate_evaluations_and_pruning(tmp_path: Path, test_methods: None
     runs = mlflow_runs(tmp_path / "p")
     assert set(runs.status) == {"KILLED"} and "pruned" in set(runs["tags.bench.status"])
     assert not list((tmp_path / "p").glob("runs/*/metrics.csv"))
+
+
+@pytest.mark.parametrize("overrides, adain_allowed", [
+    (["scale=cpu"], False),                               # cpu: a method with pretrained encoders refuses
+    (["scale=cpu", "allow_uncalibrated=true"], True),     # the run's opt-in reaches the method
+    (["scale=smoke", "allow_uncalibrated=false"], True),  # the adain smoke preset allows it itself
+])
+def test_the_runs_uncalibrated_opt_in_reaches_methods_with_pretrained_encoders(overrides, adain_allowed) -> None:
+    cfg = compose_run(["methods=[adain,cyclegan]", *overrides])
+    assert run_method_params(cfg.methods.adain, cfg)["allow_uncalibrated"] is adain_allowed
+    assert "allow_uncalibrated" not in run_method_params(cfg.methods.cyclegan, cfg)  # nothing to pass on
