@@ -151,7 +151,9 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
         for path in artifacts.values():
             tracker.log_artifact(run_id, path)
     except BaseException as exc:
-        tracker.finish(run_id, "KILLED" if _is_pruned(exc) else "FAILED")
+        stopped = _is_pruned(exc) or isinstance(exc, KeyboardInterrupt)
+        tracker.set_tags(run_id, {"bench.status": "killed" if stopped else "failed"})
+        tracker.finish(run_id, "KILLED" if stopped else "FAILED")
         raise
     tracker.set_tags(run_id, {"bench.status": "failed" if any_failed else "ok"})
     tracker.finish(run_id, "FAILED" if any_failed else "FINISHED")
@@ -214,6 +216,10 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
                          on_step=_intermediate_hook(method, protocol, intermediate))
         method.fit(protocol.train_data(), ctx)
         result = protocol.evaluate(method)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`bench run` turns it into this): stopped, not failed
+        tracker.set_tags(child, {"bench.status": "killed"})
+        tracker.finish(child, "KILLED")
+        raise
     except Exception as exc:  # any failure of one method is recorded; the other methods still run
         if _is_pruned(exc):  # a tuning trial stopped by its pruner is not a failure of the method
             tracker.set_tags(child, {"bench.status": "pruned"})

@@ -6,7 +6,10 @@ With no arguments: MNIST-Single on the offline digits at smoke scale with the re
 from __future__ import annotations
 
 import logging
+import signal
 import sys
+import threading
+from typing import Any
 
 import hydra
 from omegaconf import DictConfig
@@ -45,10 +48,29 @@ def main(argv: list[str]) -> int:
     validate_overrides(argv, RUN_GROUPS)
     saved = sys.argv
     sys.argv = ["bench run", *argv]
+    previous = _interrupt_on_sigterm()
     try:
         _hydra_main()
     except SystemExit as exc:  # Hydra exits on config errors after printing them
         return int(exc.code or 0) or 1 if exc.code not in (0, None) else 0
+    except KeyboardInterrupt:
+        log.error("interrupted: the MLflow runs are marked KILLED and no metrics.csv was written; rerun the same "
+                  "command to resume from the last checkpoints")
+        return 130
     finally:
         sys.argv = saved
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return _exit_code
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_sigterm() -> Any:
+    """A killed run (SIGTERM: `kill`, a scheduler, a session's end) unwinds like Ctrl-C, so its MLflow runs end as
+    KILLED instead of staying RUNNING forever. Only the main thread may set handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)

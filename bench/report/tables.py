@@ -202,7 +202,7 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
             row.cells[column] = format_value(r, digits) if r["status"] in {"ok", "reported"} else r["status"].upper()
             if r["source"] == "ours" and column in best and r["status"] == "ok" and r["value"] == best[column]:
                 row.best.add(column)
-        if status in {"failed", "refused", "running"}:  # a status row without metrics: say so in every column
+        if status in {"failed", "refused", "running", "killed"}:  # a status row without metrics: say so in every column
             row.cells = {c: status.upper() for c in columns}
             row.classes = [c for c in row.classes if c not in {"failed", "refused"}] + [status]
         spread = next((k for k in g["err_kind"] if k), "")

@@ -34,6 +34,16 @@ class _CrashingFit(Method):
         return content
 
 
+class _Interrupted(Method):
+    capabilities = Capabilities(training="unpaired", guidance="none")
+
+    def fit(self, data, ctx):  # type: ignore[no-untyped-def]
+        raise KeyboardInterrupt("signal 15")
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        return content
+
+
 class _PairedOnly(Method):
     capabilities = Capabilities(training="paired", guidance="noise", directions="AB")
 
@@ -73,7 +83,8 @@ class _Learned(Method):
 
 @pytest.fixture
 def test_methods() -> Iterator[None]:
-    extra = {"_nan": _NanMethod, "_crash": _CrashingFit, "_paired": _PairedOnly, "_learned": _Learned}
+    extra = {"_nan": _NanMethod, "_crash": _CrashingFit, "_paired": _PairedOnly, "_learned": _Learned,
+             "_interrupted": _Interrupted}
     METHODS.discover()
     for name, cls in extra.items():
         METHODS.register(name)(cls)
@@ -212,3 +223,31 @@ def test_the_runs_uncalibrated_opt_in_reaches_methods_with_pretrained_encoders(o
     cfg = compose_run(["methods=[adain,cyclegan]", *overrides])
     assert run_method_params(cfg.methods.adain, cfg)["allow_uncalibrated"] is adain_allowed
     assert "allow_uncalibrated" not in run_method_params(cfg.methods.cyclegan, cfg)  # nothing to pass on
+
+
+def test_an_interrupted_run_ends_killed_not_running_and_writes_no_metrics_csv(tmp_path: Path,
+                                                                             test_methods: None) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        execute(small_cfg(tmp_path, methods={"input_copy": "input_copy", "stopped": "_interrupted"}))
+    runs = mlflow_runs(tmp_path).set_index("tags.mlflow.runName")
+    assert runs.loc["stopped", "status"] == "KILLED" and runs.loc["stopped", "tags.bench.status"] == "killed"
+    assert runs.loc["input_copy", "status"] == "FINISHED"
+    parent = runs[runs["tags.bench.kind"] == "run"]
+    assert list(parent.status) == ["KILLED"] and list(parent["tags.bench.status"]) == ["killed"]
+    assert not list(tmp_path.glob("runs/*/metrics.csv"))
+
+
+def test_sigterm_unwinds_like_ctrl_c_while_bench_run_is_active() -> None:
+    import os
+    import signal
+    import time
+
+    from bench.commands.run import _interrupt_on_sigterm
+
+    previous = _interrupt_on_sigterm()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler interrupts this at once
+    finally:
+        signal.signal(signal.SIGTERM, previous)
