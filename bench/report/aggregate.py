@@ -49,8 +49,12 @@ def apply_filters(rows: pd.DataFrame, protocol=None, method=None, scale=None, in
     return rows[keep]
 
 
+UNSETTLED = {"running", "killed"}  # statuses of method runs without a result
+
+
 def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataFrame:
-    """``latest``: per configuration (protocol, hash, scale, seed, method) only the newest run's rows.
+    """``latest``: per configuration (protocol, hash, scale, seed, method) only the newest run's rows (the newest
+    finished one, when a newer run of it is still training or was stopped).
     ``all``: every run (repeated runs of one seed are then averaged like seeds). ``runs``: only these run names/ids.
     Reported rows are deduplicated (the newest copy of each published number)."""
     if mode not in {"latest", "all"}:
@@ -65,6 +69,11 @@ def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataF
     reported = reported.sort_values("run_start").drop_duplicates(REPORTED_KEY, keep="last")
     if mode == "latest" and not ours.empty:
         key = ours[CONFIG_KEY].astype(str).agg("|".join, axis=1)
+        # A run still training or stopped has no result: it hides an older finished run of the same configuration
+        # only when there is none (then the table says RUNNING/KILLED).
+        settled = ~ours["status"].isin(UNSETTLED)
+        keep = settled | ~settled.groupby(key).transform("any")
+        ours, key = ours[keep], key[keep]
         newest = ours.assign(_key=key).groupby("_key")["run_start"].transform("max")
         ours = ours[ours["run_start"] == newest]
     return pd.concat([ours, reported], ignore_index=True)

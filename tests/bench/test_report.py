@@ -90,6 +90,17 @@ def test_select_all_and_run_picking(rows):
     assert value(view(rows, runs=["r1"]), "toy", "ssim", "A→B").value == pytest.approx(stale)
 
 
+def test_a_newer_run_without_results_does_not_hide_the_finished_one(rows):
+    finished = value(view(rows), "toy", "ssim", "A→B")
+    newer = rows[(rows["method"] == "toy") & (rows["run_name"] == "r3")].copy()
+    newer = newer.iloc[:1].assign(run_name="r9", run_id="r9", run_start=newer["run_start"].max() + 1,
+                                  metric="", translation="", value=float("nan"), status="killed")
+    again = value(view(pd.concat([rows, newer], ignore_index=True)), "toy", "ssim", "A→B")
+    assert again.value == pytest.approx(finished.value) and again.runs == finished.runs
+    alone = view(newer)  # with nothing finished, the stopped run is what there is
+    assert list(alone["status"]) == ["killed"]
+
+
 def test_uncalibrated_smoke_failed_and_reported_rows_are_marked(report):
     tables = report.out_dir / "tables"
     h1_md = (tables / f"mnist_single__{H1}.md").read_text()
