@@ -11,7 +11,7 @@ import pkgutil
 import sys
 
 import bench.commands as commands_pkg
-from bench.errors import BenchError
+from core.errors import BenchError
 
 
 def available_commands() -> dict[str, str]:

@@ -9,7 +9,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
 

@@ -22,10 +22,10 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import flatten, method_params
-from bench.hashing import settings_hash
-from bench.provenance import git_commit
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker, metric_key
+from core.hashing import settings_hash
+from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
 from protocols import PROTOCOLS, Protocol
 

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.pretrained import fid_inception
+from core.pretrained import fid_inception
 from metrics.fid import FID
 from metrics.images import FolderImages, list_images, load_image
 from metrics.perceptual import LPIPS

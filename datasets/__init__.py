@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.registry import Registry
+from core.registry import Registry
 
 DATA_SOURCES: Registry = Registry("data source", package="datasets")
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from bench.hashing import settings_hash
+from core.hashing import settings_hash
 from datasets import DATA_SOURCES
 from datasets.paired import PairedArrays, PairedData, PairedSource
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.errors import DataError
-from bench.hashing import file_sha256
+from core.errors import DataError
+from core.hashing import file_sha256
 from datasets import DATA_SOURCES
 from datasets.idx import read_idx
 

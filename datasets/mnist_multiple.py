@@ -26,7 +26,7 @@ import torch
 from matplotlib.colors import hsv_to_rgb
 from torch.utils.data import Dataset
 
-from bench.hashing import array_fingerprint
+from core.hashing import array_fingerprint
 
 GRID, CELL, N_CLASSES = 4, 28, 10
 SIZE = GRID * CELL

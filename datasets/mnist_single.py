@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bench.hashing import array_fingerprint
+from core.hashing import array_fingerprint
 
 BLACK, WHITE = (0, 0, 0), (255, 255, 255)
 PURE = {"R": (255, 0, 0), "G": (0, 255, 0), "B": (0, 0, 255)}

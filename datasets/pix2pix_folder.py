@@ -30,8 +30,8 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from bench.errors import DataError
-from bench.hashing import file_sha256, settings_hash
+from core.errors import DataError
+from core.hashing import file_sha256, settings_hash
 from datasets import DATA_SOURCES
 from datasets.paired import PairedArrays, PairedData, PairedSource
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.registry import Registry
+from core.registry import Registry
 from methods.base import Capabilities, FitContext, Method
 
 METHODS: Registry[type[Method]] = Registry("method", package="methods")

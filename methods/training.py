@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from bench.errors import NonFiniteError
+from core.errors import NonFiniteError
 
 if TYPE_CHECKING:
     from methods.base import FitContext, Method

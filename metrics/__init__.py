@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.registry import Registry
+from core.registry import Registry
 from metrics.base import Metric, MetricValue, PairedMetric
 
 METRICS: Registry[type[Metric]] = Registry("metric", package="metrics")

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from bench.hashing import settings_hash
+from core.hashing import settings_hash
 
 
 @dataclass

@@ -128,7 +128,7 @@ class _InceptionSetMetric(SetMetric):
         return self.extractor.calibrated
 
     def feature_protocol_hash(self) -> str:
-        from bench.hashing import settings_hash
+        from core.hashing import settings_hash
 
         return settings_hash(self.extractor.settings())
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.pretrained import Pretrained, fid_inception
+from core.pretrained import Pretrained, fid_inception
 from metrics.base import as_batches, check_unit_range, exact_matmul, resolve_device
 from metrics.cache import ArrayCache, tensor_content_hash
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.hashing import settings_hash
+from core.hashing import settings_hash
 from metrics import METRICS
 from metrics.base import Metric, MetricValue, check_unit_range, describe
 

@@ -19,9 +19,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench import weights
-from bench.errors import BenchError
-from bench.pretrained import DEEPLABV3_VARIANTS, imagenet_normalise, load_deeplabv3, seeded
+from core import weights
+from core.errors import BenchError
+from core.pretrained import DEEPLABV3_VARIANTS, imagenet_normalise, load_deeplabv3, seeded
 from metrics.base import exact_matmul, resolve_device
 from metrics.inception import package_version
 

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from bench.pretrained import Pretrained, imagenet_normalise, load_vgg19, relu_features
+from core.pretrained import Pretrained, imagenet_normalise, load_vgg19, relu_features
 from metrics import METRICS
 from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
 

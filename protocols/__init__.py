@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.registry import Registry
+from core.registry import Registry
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 
 PROTOCOLS: Registry[type[Protocol]] = Registry("protocol", package="protocols")

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from bench.hashing import settings_hash
+from core.hashing import settings_hash
 from datasets.base import TrainData
 from methods.base import Capabilities, Method
 from metrics.base import MetricValue

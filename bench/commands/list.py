@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from bench.config import group_options, load_method_config, method_params
-from bench.errors import BenchError, MissingWeightsError
+from core.errors import BenchError, MissingWeightsError
 
 SUMMARY = "list methods (capabilities, parameter counts per scale), protocols and compatible pairs"
 SCALES = ("smoke", "cpu", "paper")

@@ -24,8 +24,8 @@ _exit_code = 0
 @hydra.main(config_path=str(CONFIG_DIR), config_name="run", version_base=None)
 def _hydra_main(cfg: DictConfig) -> None:
     global _exit_code
-    from bench.errors import BenchError
     from bench.runner import execute
+    from core.errors import BenchError
 
     try:
         outcome = execute(cfg)

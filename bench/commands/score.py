@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.errors import BenchError, DataError
+from core.errors import BenchError, DataError
 
 SUMMARY = "compute metrics on folders of images (paired by file name, or as sets) and write JSON"
 

@@ -12,8 +12,8 @@ LPIPS heads, detectron2's configs) are found too.
 
 from __future__ import annotations
 
-from bench import weights
-from bench.errors import BenchError, MissingWeightsError
+from core import weights
+from core.errors import BenchError, MissingWeightsError
 
 SUMMARY = "list, download or verify the pretrained weights metrics and methods use"
 

@@ -11,7 +11,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 # A configuration: the same protocol setting, scale, seed and method row. ``latest`` keeps its newest run.
 CONFIG_KEY = ["protocol", "protocol_hash", "scale", "seed", "method"]

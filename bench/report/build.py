@@ -12,7 +12,6 @@ from typing import Any
 
 import pandas as pd
 
-from bench.errors import BenchError
 from bench.report import figures
 from bench.report.aggregate import aggregate, apply_filters, as_list, select_runs
 from bench.report.html import Section, render_index
@@ -27,6 +26,7 @@ from bench.report.tables import (
     protocol_table,
 )
 from bench.results import write_csv_atomic
+from core.errors import BenchError
 
 OWNED = ("tables", "figures", "index.html", "manifest.json")
 

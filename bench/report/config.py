@@ -6,7 +6,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

@@ -19,9 +19,9 @@ from typing import Any
 
 import pandas as pd
 
-from bench.errors import BenchError
 from bench.results import COLUMNS
 from bench.tracking import TRAINING_METRIC_PREFIX
+from core.errors import BenchError
 
 RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin"]
 STRING_COLUMNS = ["protocol", "method", "metric", "translation", "direction", "protocol_hash", "status", "source",

@@ -8,9 +8,9 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from bench.errors import BenchError
 from bench.tune.space import SearchSpace
 from bench.tune.worker import Objective, TrialContext
+from core.errors import BenchError
 
 
 def load_callable(spec: str) -> Objective:

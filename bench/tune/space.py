@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 
 class FileLock(AbstractContextManager):

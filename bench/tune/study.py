@@ -14,13 +14,13 @@ import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.trial import FrozenTrial, TrialState
 
-from bench.errors import BenchError
 from bench.tune import outputs
 from bench.tune.objective import RunObjective, load_callable
 from bench.tune.space import SearchSpace
 from bench.tune.storage import open_storage
 from bench.tune.tracking import StudyRuns
 from bench.tune.worker import Objective, WorkerSummary, budget_used, run_worker
+from core.errors import BenchError
 
 log = logging.getLogger("bench.tune")
 SETUP_ATTR = "bench.setup"

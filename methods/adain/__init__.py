@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData
 from methods import METHODS
 from methods.adain.losses import STYLE_LAYERS, content_loss, style_loss

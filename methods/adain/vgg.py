@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench.errors import BenchError
-from bench.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
+from core.errors import BenchError
+from core.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
 from methods.pix2pix.params import seeded
 
 _CACHE: dict[bool, tuple[nn.Sequential, bool]] = {}

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import torch
 
-from bench.errors import BenchError, DataError
+from core.errors import BenchError, DataError
 from datasets.base import TrainData
 from methods.base import Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData, infinite_batches
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
@@ -74,7 +74,7 @@ def load_vgg(allow_uncalibrated: bool) -> tuple[VGGFeatures, bool]:
     """Frozen VGG-19 up to relu5_1, shared by every instance in the process. Random weights (only with
     ``allow_uncalibrated``) are drawn from a fixed seed, so a resumed or repeated run sees the same network."""
     if allow_uncalibrated not in _VGG:
-        from bench.pretrained import vgg19_features
+        from core.pretrained import vgg19_features
 
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(0)

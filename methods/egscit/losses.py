@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.pretrained import VGG19_RELU, imagenet_normalise
+from core.pretrained import VGG19_RELU, imagenet_normalise
 
 PERCEPTUAL_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 

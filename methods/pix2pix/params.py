@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from methods.common.training import seeded, set_requires_grad
 
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData, collate
 from methods.common.images import to_signed, to_unit
 from methods.common.schedules import linear_decay as _linear_decay

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import BenchError
-from bench.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
+from core.errors import BenchError
+from core.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
 from datasets.base import TrainData, collate
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method

@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData
 from methods import METHODS
 from methods.adain.vgg import FrozenVGGState, VGGEncoder, load_vgg19

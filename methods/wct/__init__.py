@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData
 from methods import METHODS
 from methods.adain import inverse_time_decay

@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData
 from datasets.edges2objects import Edges2ObjectsSplit, load_edges2objects
 from datasets.paired import PairedData, to_tensor

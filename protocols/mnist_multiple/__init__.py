@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TrainData
 from datasets.mnist import load_digit_source
 from datasets.mnist_multiple import GridImageSet, MnistMultipleSplit, build_mnist_multiple

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TensorImageSet, TrainData
 from datasets.mnist import load_digit_source
 from datasets.mnist_single import MnistSingleSplit, build_mnist_single

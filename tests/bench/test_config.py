@@ -4,7 +4,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from bench.config import compose_run, flatten, group_options, load_method_config, method_params, validate_overrides
-from bench.errors import BenchError
+from core.errors import BenchError
 
 
 def test_default_run_config_is_mnist_single_smoke_with_reference_methods() -> None:

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 
 from bench.__main__ import main as cli
-from bench.errors import BenchError
 from bench.report import ReportOptions, build_report
 from bench.report.aggregate import aggregate, apply_filters, select_runs
+from core.errors import BenchError
 from tests.bench.fixtures.report_store import (
     H1,
     H2,

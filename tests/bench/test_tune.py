@@ -15,11 +15,11 @@ from mlflow.tracking import MlflowClient
 from omegaconf import OmegaConf
 from optuna.trial import TrialState
 
-from bench.errors import BenchError
 from bench.tune.space import SearchSpace
 from bench.tune.storage import open_storage, redact
 from bench.tune.study import compose_tune, run_tune, sigterm_as_interrupt
 from bench.tune.worker import ERROR, HEARTBEAT, RETRY_OF, budget_used, run_worker
+from core.errors import BenchError
 from tests.bench.fixtures.mlflow_store import experiment
 from tests.bench.fixtures.tune_objectives import quadratic
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
 
-from bench.errors import BenchError
 from bench.report import ReportOptions, build_report
 from bench.tune.study import compose_tune, run_tune
+from core.errors import BenchError
 from tests.bench.fixtures.mlflow_store import experiment
 
 pytestmark = pytest.mark.slow

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import weights
 from bench.__main__ import main as bench_main
-from bench.errors import MissingWeightsError
-from bench.hashing import file_sha256
+from core import weights
+from core.errors import MissingWeightsError
+from core.hashing import file_sha256
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import DataError
+from core.errors import DataError
 from datasets.idx import read_idx, write_idx
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.errors import DataError
+from core.errors import DataError
 from datasets.idx import write_idx
 from datasets.mnist import MNIST_FILES, load_digits, load_mnist
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 import datasets.mnist as mnist
-from bench.errors import DataError
-from bench.hashing import file_sha256
+from core.errors import DataError
+from core.hashing import file_sha256
 from datasets.idx import write_idx
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.errors import DataError
+from core.errors import DataError
 from datasets import DATA_SOURCES
 from datasets.edges2objects import Edges2ObjectsSplit
 from datasets.pix2pix_folder import (

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from bench.errors import BenchError, MissingWeightsError
+from core.errors import BenchError, MissingWeightsError
 from methods import create_method
 from methods.adain import vgg as vgg_module
 from methods.adain.losses import style_loss

@@ -20,7 +20,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from bench.errors import MissingWeightsError, NonFiniteError
+from core.errors import MissingWeightsError, NonFiniteError
 from methods import METHODS, create_method, list_methods
 from methods.base import FitContext, Method
 from methods.training import CHECKPOINT_NAME

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from methods import create_method
 from methods.bicyclegan import kl_divergence
 from methods.bicyclegan.networks import ResNetEncoder

@@ -41,7 +41,7 @@ def test_directions_use_their_own_generator() -> None:
 
 
 def test_misspelt_parameters_and_wrong_data_are_refused(tmp_path: Path) -> None:
-    from bench.errors import BenchError, DataError
+    from core.errors import BenchError, DataError
     from methods.base import FitContext
 
     with pytest.raises(BenchError, match="lamda_a"):

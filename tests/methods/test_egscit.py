@@ -11,8 +11,8 @@ import torch
 from omegaconf import OmegaConf
 
 from bench.config import CONFIG_DIR, compose_run, load_method_config, method_params
-from bench.errors import BenchError, MissingWeightsError
-from bench.weights import locate
+from core.errors import BenchError, MissingWeightsError
+from core.weights import locate
 from datasets.base import TensorImageSet, TrainData
 from methods import create_method
 from methods.base import FitContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from methods import create_method
 from methods.common.blocks import num_adain_params
 from methods.common.images import to_signed, to_unit

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TensorImageSet, TrainData
 from methods import FitContext, create_method
 from methods.common.discriminators import PatchDiscriminator

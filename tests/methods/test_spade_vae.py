@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from datasets.base import TensorImageSet, TrainData
 from methods import FitContext, create_method
 from methods.spade_vae import label_indices, one_hot

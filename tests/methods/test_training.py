@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from bench.errors import NonFiniteError
+from core.errors import NonFiniteError
 from datasets.base import TensorImageSet, TrainData
 from methods.base import Capabilities, FitContext, Method
 from methods.training import TrainLoop

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.errors import BenchError
+from core.errors import BenchError
 from methods import create_method
 from methods.adain.networks import mirror_decoder
 from methods.wct.transform import blend, wct

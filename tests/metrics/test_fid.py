@@ -14,7 +14,7 @@ from PIL import Image
 from pytorch_fid.fid_score import calculate_frechet_distance, get_activations
 from scipy import linalg
 
-from bench.errors import MissingWeightsError
+from core.errors import MissingWeightsError
 from metrics import create_metric
 from metrics.fid import frechet_distance, frechet_distance_from_features, kid_from_features, polynomial_mmd2
 from metrics.images import FolderImages

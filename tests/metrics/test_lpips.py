@@ -18,9 +18,9 @@ import pytest
 import torch
 import torchvision
 
-from bench import weights
-from bench.errors import MissingWeightsError
-from bench.hashing import file_sha256
+from core import weights
+from core.errors import MissingWeightsError
+from core.hashing import file_sha256
 from metrics import create_metric
 from metrics.perceptual import pair_indices
 

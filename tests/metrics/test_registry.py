@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.hashing import settings_hash
+from core.hashing import settings_hash
 from metrics import METRICS, create_metric
 from metrics.base import MetricValue, SetMetric, describe, flatten
 

@@ -12,7 +12,7 @@ import torch
 from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import jaccard_score
 
-from bench.errors import BenchError, MissingWeightsError
+from core.errors import BenchError, MissingWeightsError
 from metrics import create_metric
 from metrics.segmentation import (
     IGNORE,

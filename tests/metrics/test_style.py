@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from bench.errors import MissingWeightsError
-from bench.pretrained import VGG19_RELU, imagenet_normalise
+from core.errors import MissingWeightsError
+from core.pretrained import VGG19_RELU, imagenet_normalise
 from metrics import create_metric
 
 from .conftest import smooth_images

@@ -13,10 +13,10 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from bench import weights
 from bench.config import CONFIG_DIR, compose_run
-from bench.errors import BenchError, MissingWeightsError
 from bench.runner import execute
+from core import weights
+from core.errors import BenchError, MissingWeightsError
 from datasets.edges2objects import Edges2ObjectsSplit
 from datasets.paired import to_tensor
 from datasets.pix2pix_folder import write_pix2pix

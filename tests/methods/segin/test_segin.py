@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from bench import weights
 from bench.config import load_method_config, method_params
-from bench.errors import BenchError, MissingWeightsError
+from core import weights
+from core.errors import BenchError, MissingWeightsError
 from datasets.base import TrainData
 from datasets.edges2objects import load_edges2objects
 from datasets.paired import to_tensor

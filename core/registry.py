@@ -13,7 +13,7 @@ import pkgutil
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from bench.errors import BenchError
+from core.errors import BenchError
 
 T = TypeVar("T")
 

@@ -25,8 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.errors import MissingWeightsError
-from bench.hashing import file_sha256
+from core.errors import MissingWeightsError
+from core.hashing import file_sha256
 
 
 @dataclass(frozen=True)

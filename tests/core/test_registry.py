@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.errors import BenchError
-from bench.registry import Registry, UnknownNameError
+from core.errors import BenchError
+from core.registry import Registry, UnknownNameError
 from methods import METHODS
 from metrics import METRICS
 from protocols import PROTOCOLS

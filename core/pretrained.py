@@ -1,4 +1,4 @@
-"""Pretrained backbones built from the weights manifest (``bench.weights``), never downloaded silently.
+"""Pretrained backbones built from the weights manifest (``core.weights``), never downloaded silently.
 
 Every builder here constructs the architecture with random weights first and then loads the manifest's local file;
 when the file is missing it either refuses (``MissingWeightsError``) or, with the explicit ``allow_uncalibrated``
@@ -18,8 +18,8 @@ from unittest import mock
 import torch
 from torch import nn
 
-from bench import weights
-from bench.errors import MissingWeightsError
+from core import weights
+from core.errors import MissingWeightsError
 
 
 def vgg19_features(allow_uncalibrated: bool = False) -> tuple[nn.Sequential, bool]:
