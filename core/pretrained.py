@@ -20,6 +20,7 @@ from torch import nn
 
 from core import weights
 from core.errors import MissingWeightsError
+from core.seeding import seeded
 
 
 def vgg19_features(allow_uncalibrated: bool = False) -> tuple[nn.Sequential, bool]:
@@ -105,12 +106,6 @@ def forbid_downloads() -> Iterator[None]:
         yield
 
 
-@contextlib.contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run a block with torch's CPU generator seeded, restoring the caller's RNG state afterwards."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        yield
 
 
 def _freeze(module: nn.Module) -> nn.Module:

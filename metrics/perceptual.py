@@ -31,7 +31,8 @@ import torch
 from torch import nn
 
 from core import weights
-from core.pretrained import Pretrained, forbid_downloads, load_alexnet, load_vgg16, seeded
+from core.pretrained import Pretrained, forbid_downloads, load_alexnet, load_vgg16
+from core.seeding import seeded
 from metrics import METRICS
 from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
 from metrics.inception import package_version

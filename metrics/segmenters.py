@@ -21,7 +21,8 @@ import torch.nn.functional as F
 
 from core import weights
 from core.errors import BenchError
-from core.pretrained import DEEPLABV3_VARIANTS, imagenet_normalise, load_deeplabv3, seeded
+from core.pretrained import DEEPLABV3_VARIANTS, imagenet_normalise, load_deeplabv3
+from core.seeding import seeded
 from metrics.base import exact_matmul, resolve_device
 from metrics.inception import package_version
 

@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 import torch
 
 from core.errors import BenchError, DataError
+from core.seeding import seeded
 from datasets.base import TrainData
 from methods.base import Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit
-from methods.common.training import seeded
 from methods.training import TrainLoop, check_finite
 
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` re-initialises them from ``ctx.seed``

@@ -24,12 +24,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.errors import BenchError
+from core.seeding import seeded
 from datasets.base import TrainData, infinite_batches
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit
 from methods.common.schedules import poly_decay
-from methods.common.training import seeded, set_requires_grad
+from methods.common.training import set_requires_grad
 from methods.egscit.augment import flip_and_zoom_crop
 from methods.egscit.conditioning import ADAIN_VARIANTS, channel_moments, exemplar_adain, feature_mask
 from methods.egscit.losses import VGGFeatures, kl_mean_square, lsgan_d, lsgan_g, perceptual_losses

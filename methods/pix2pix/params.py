@@ -9,7 +9,8 @@ from typing import Any
 from torch import nn
 
 from core.errors import BenchError
-from methods.common.training import seeded, set_requires_grad
+from core.seeding import seeded
+from methods.common.training import set_requires_grad
 
 
 def resolve_params(method: str, defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from core.seeding import seeded
 from methods.common.blocks import (
     AdaIN2d,
     ConvBlock,
@@ -21,7 +22,6 @@ from methods.common.images import ImagePool, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss, feature_matching_loss, kl_normal, kl_unit_variance
 from methods.common.schedules import linear_decay, step_decay
-from methods.common.training import seeded
 
 
 def test_patch_discriminator_is_the_70x70_patchgan() -> None:
