@@ -19,10 +19,6 @@ class DataError(BenchError):
     """Missing or corrupt data files."""
 
 
-class IncompatibleMethodError(BenchError):
-    """A protocol cannot evaluate a method (e.g. it needs paired data the protocol does not have)."""
-
-
 class NonFiniteError(BenchError):
     """Training or inference produced NaN or infinite values."""
 

@@ -56,6 +56,8 @@ def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, 
 
 @METRICS.register("ssim")
 class SSIM(PairedMetric):
+    """Mean ± std of per-image SSIM (Wang et al. 2004, Eq. 13; Gaussian window), images (N, 3, H, W) in [0, 1]."""
+
     name = "ssim"
     direction = "higher"
     version = "1"

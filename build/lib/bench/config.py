@@ -1,0 +1,104 @@
+"""Hydra configuration: where configs live, name validation with helpful errors, composition for programmatic use."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from core.errors import BenchError
+
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+
+
+def _run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+if not OmegaConf.has_resolver("bench_run_id"):
+    OmegaConf.register_new_resolver("bench_run_id", _run_id, use_cache=True)
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def _split_list(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    return [v.strip().strip("'\"") for v in value.split(",") if v.strip()]
+
+
+def validate_overrides(overrides: list[str], groups: dict[str, str]) -> None:
+    """Check group selections (``protocol=x``, ``methods=[a,b]``, ``scale=y``) before Hydra sees them, so an unknown
+    name exits with the list of valid names rather than Hydra's search-path dump."""
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        key = key.lstrip("+~")
+        if not sep or key not in groups:
+            continue
+        folder = groups[key]
+        valid = group_options(folder)
+        for name in _split_list(value) if key == "methods" else [value.strip()]:
+            if name not in valid:
+                raise BenchError(f"unknown {key.rstrip('s') if key == 'methods' else key} {name!r}; "
+                                 f"valid: {', '.join(valid)}",
+                                 hint=f"add configs/{folder}/{name}.yaml to register a new one")
+
+
+RUN_GROUPS = {"protocol": "protocol", "methods": "methods", "scale": "scale"}
+
+
+def compose_run(overrides: list[str] | None = None) -> DictConfig:
+    """The ``bench run`` config as Hydra composes it, for programmatic use (tests, ``bench tune``)."""
+    from hydra import compose, initialize_config_dir
+
+    overrides = list(overrides or [])
+    validate_overrides(overrides, RUN_GROUPS)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        cfg = compose(config_name="run", overrides=overrides)
+    return cfg
+
+
+def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[str, Any]:
+    """Effective parameters of a method at a scale: ``params``, updated by ``presets[scale]``, then by ``override``
+    (e.g. ``+methods.munit.override.steps=10`` sets the steps whatever the scale)."""
+    cfg = OmegaConf.create(method_cfg) if isinstance(method_cfg, dict) else method_cfg
+    base = OmegaConf.to_container(cfg.get("params") or OmegaConf.create({}), resolve=True)
+    presets = cfg.get("presets") or {}
+    if scale not in presets:
+        raise BenchError(f"method config {cfg.get('name')!r} has no preset for scale {scale!r}",
+                         hint=f"add presets.{scale} to its configs/methods/<name>.yaml")
+    preset = OmegaConf.to_container(presets[scale] or OmegaConf.create({}), resolve=True)
+    override = OmegaConf.to_container(cfg.get("override") or OmegaConf.create({}), resolve=True)
+    merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(preset), OmegaConf.create(override))
+    return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+
+
+def load_method_config(name: str) -> DictConfig:
+    """A method's config file as a plain node (its ``@package`` header is Hydra's business)."""
+    path = CONFIG_DIR / "methods" / f"{name}.yaml"
+    if not path.is_file():
+        raise BenchError(f"no config for method {name!r}", hint=f"add {path}")
+    cfg = OmegaConf.load(path)
+    defaults = cfg.pop("defaults", None) if isinstance(cfg, DictConfig) else None
+    for entry in defaults or []:  # a variant: `defaults: [base@_here_, _self_]`
+        if isinstance(entry, str) and entry != "_self_":
+            cfg = OmegaConf.merge(load_method_config(entry.split("@")[0]), cfg)
+    return cfg
+
+
+def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}`` (MLflow params)."""
+    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    flat: dict[str, Any] = {}
+    if isinstance(container, dict):
+        for key, value in container.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+    else:
+        flat[prefix.rstrip(".")] = container
+    return flat

@@ -1,0 +1,166 @@
+"""Segmenter adapters for the segmentation score: a common ``predict(images) -> class ids`` interface.
+
+- ``deeplabv3``: torchvision DeepLabV3 (ResNet-50/101, MobileNetV3-Large) trained on a COCO subset with the 21
+  PASCAL-VOC classes. Preprocessing is torchvision's own eval transform (bilinear resize of the shorter side to 520
+  with antialiasing, ImageNet mean/std); logits are resized back to the input size (bilinear) before the argmax.
+- ``detectron2_panoptic``: Detectron2's COCO Panoptic FPN (R101, 3x), the segmenter SIA used. Optional: needs
+  detectron2 installed (not on PyPI; see pyproject's ``detectron2`` extra). Preprocessing is Detectron2's
+  ``DefaultPredictor`` (BGR, shorter side 800, max 1333). Panoptic output → one semantic map over the 133 COCO
+  panoptic classes: things keep their contiguous ids 0–79, stuff ids 1–53 of the "separated" metadata become 80–132,
+  unassigned pixels are void (−1, counted as wrong).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from core import weights
+from core.errors import BenchError
+from core.pretrained import DEEPLABV3_VARIANTS, imagenet_normalise, load_deeplabv3
+from core.seeding import seeded
+from metrics.base import exact_matmul, resolve_device
+from metrics.inception import package_version
+
+
+class Segmenter(ABC):
+    name: str
+    class_names: list[str]
+
+    def __init__(self, batch_size: int = 8) -> None:
+        self.batch_size = batch_size
+
+    @property
+    @abstractmethod
+    def calibrated(self) -> bool: ...
+
+    @abstractmethod
+    def settings(self) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """[N,H,W] int64 class ids (−1 = void) for [N,3,H,W] RGB images in [0,1]."""
+
+
+class TorchvisionDeepLabV3(Segmenter):
+    name = "deeplabv3"
+
+    def __init__(self, variant: str = "resnet101", allow_uncalibrated: bool = False, device: str | None = None,
+                 batch_size: int = 8, resize: int | None = 520, seed: int = 0) -> None:
+        super().__init__(batch_size)
+        from torchvision.models._meta import _VOC_CATEGORIES
+
+        if variant not in DEEPLABV3_VARIANTS:
+            raise ValueError(f"unknown DeepLabV3 variant {variant!r}; valid: {', '.join(DEEPLABV3_VARIANTS)}")
+        self.variant, self.resize = variant, resize
+        self.network = load_deeplabv3(variant, allow_uncalibrated=allow_uncalibrated, seed=seed)
+        self.device = resolve_device(device)
+        self.network.module.to(self.device)
+        self.class_names = ["background" if c == "__background__" else c for c in _VOC_CATEGORIES]
+
+    @property
+    def calibrated(self) -> bool:
+        return self.network.calibrated
+
+    def settings(self) -> dict[str, Any]:
+        return {"segmenter": f"torchvision deeplabv3_{self.variant} (COCO subset, 21 VOC classes)",
+                "torchvision_version": package_version("torchvision"), **self.network.settings(),
+                "preprocess": f"shorter side → {self.resize} (bilinear, antialias), ImageNet mean/std"
+                if self.resize else "no resize, ImageNet mean/std",
+                "postprocess": "logits bilinear to input size, argmax"}
+
+    @torch.inference_mode()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        out = []
+        with exact_matmul():
+            for start in range(0, images.shape[0], self.batch_size):
+                x = images[start:start + self.batch_size].to(self.device, torch.float32)
+                size = x.shape[-2:]
+                if self.resize:
+                    short = min(size)
+                    target = [round(s * self.resize / short) for s in size]
+                    x = F.interpolate(x, size=target, mode="bilinear", align_corners=False, antialias=True)
+                logits = self.network.module(imagenet_normalise(x))["out"]
+                logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+                out.append(logits.argmax(1).cpu())
+        return torch.cat(out)
+
+
+def panoptic_to_semantic(panoptic: torch.Tensor, segments: list[dict[str, Any]], num_things: int = 80) -> torch.Tensor:
+    """Detectron2 PanopticFPN output → [H,W] ids over things (0..79) then stuff (80..132); void → −1.
+
+    In Detectron2's "separated" COCO metadata stuff id 0 means "things", so stuff ids 1..53 map to 80..132.
+    """
+    semantic = torch.full(panoptic.shape, -1, dtype=torch.long)
+    for segment in segments:
+        category = int(segment["category_id"])
+        label = category if segment["isthing"] else num_things + category - 1
+        semantic[panoptic.cpu() == int(segment["id"])] = label
+    return semantic
+
+
+class Detectron2Panoptic(Segmenter):
+    name = "detectron2_panoptic"
+    WEIGHTS = "detectron2_panoptic_fpn_r101_3x"
+    CONFIG = "detectron2_panoptic_fpn_r101_3x_config"
+
+    def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 1,
+                 seed: int = 0) -> None:
+        super().__init__(batch_size)
+        try:
+            from detectron2.config import get_cfg
+            from detectron2.data import MetadataCatalog
+            from detectron2.engine import DefaultPredictor
+        except ImportError as exc:
+            raise BenchError(
+                "the Detectron2 panoptic segmenter needs detectron2, which is not installed",
+                hint="install it from source (pip install 'git+https://github.com/facebookresearch/detectron2.git'), "
+                     "then `pip install -e .[detectron2]`; or use segmenter=deeplabv3",
+            ) from exc
+        config = weights.require(self.CONFIG)  # ships with detectron2
+        path = weights.require(self.WEIGHTS, allow_uncalibrated=allow_uncalibrated)
+        cfg = get_cfg()
+        cfg.merge_from_file(str(config))
+        cfg.MODEL.DEVICE = str(resolve_device(device))
+        cfg.MODEL.WEIGHTS = str(path) if path is not None else ""
+        with seeded(seed):
+            self.predictor = DefaultPredictor(cfg)
+        meta = MetadataCatalog.get(cfg.DATASETS.TEST[0])
+        self.class_names = list(meta.thing_classes) + list(meta.stuff_classes[1:])
+        self.num_things = len(meta.thing_classes)
+        self.cfg, self.path, self.seed = cfg, path, seed
+        self.config_sha256 = weights.digest_of(config)
+
+    @property
+    def calibrated(self) -> bool:
+        return self.path is not None
+
+    def settings(self) -> dict[str, Any]:
+        return {"segmenter": "detectron2 COCO-PanopticSegmentation/panoptic_fpn_R_101_3x",
+                "detectron2_version": package_version("detectron2"), "artifact": self.WEIGHTS,
+                "weights_sha256": weights.weights_checksum(self.WEIGHTS, self.path, self.seed),
+                "config_sha256": self.config_sha256, "calibrated": self.calibrated,
+                "preprocess": "DefaultPredictor: BGR 0-255, ResizeShortestEdge(800, max 1333)",
+                "postprocess": "panoptic → semantic: things 0-79, stuff 80-132, void -1"}
+
+    @torch.inference_mode()
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        out = []
+        for image in images:
+            bgr = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()[:, :, ::-1]
+            panoptic, segments = self.predictor(np.ascontiguousarray(bgr))["panoptic_seg"]
+            out.append(panoptic_to_semantic(panoptic, segments, self.num_things))
+        return torch.stack(out)
+
+
+SEGMENTERS: dict[str, type[Segmenter]] = {"deeplabv3": TorchvisionDeepLabV3, "detectron2_panoptic": Detectron2Panoptic}
+
+
+def create_segmenter(name: str, **options: Any) -> Segmenter:
+    if name not in SEGMENTERS:
+        raise ValueError(f"unknown segmenter {name!r}; valid: {', '.join(SEGMENTERS)}")
+    return SEGMENTERS[name](**options)
