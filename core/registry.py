@@ -1,8 +1,10 @@
 """A small string-keyed registry (timm's ``register_model``/``list_models`` pattern).
 
-Each concern (methods, protocols, metrics, datasets) owns one ``Registry``. Entries register themselves with a
-decorator where they are defined; ``discover`` imports every sub-module of a package so that adding a folder is
-enough to register a new entry.
+Each concern (methods, protocols, metrics, datasets, feature extractors) owns one ``Registry``. Entries register
+themselves with a decorator where they are defined; ``discover`` imports every sub-module of a package so that adding a
+folder is enough to register a new entry. A registered class takes its name from the decorator alone: the registry
+sets it as the class attribute ``attribute`` (``name`` for metrics and protocols, ``registry_name`` for methods), and
+refuses a class that sets that attribute itself, so a name is said once.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ class UnknownNameError(BenchError, KeyError):
 
 
 class Registry(Generic[T]):
-    def __init__(self, kind: str, package: str | None = None) -> None:
+    def __init__(self, kind: str, package: str | None = None, attribute: str = "registry_name") -> None:
         self.kind = kind
         self._package = package
+        self.attribute = attribute
         self._entries: dict[str, T] = {}
         self._discovered = False
 
@@ -36,9 +39,12 @@ class Registry(Generic[T]):
         def decorator(obj: T) -> T:
             if name in self._entries and self._entries[name] is not obj:
                 raise BenchError(f"{self.kind} {name!r} is registered twice ({self._entries[name]!r} and {obj!r})")
+            if isinstance(obj, type) and self.attribute in vars(obj):
+                raise BenchError(f"{self.kind} {name!r}: {obj.__qualname__} sets {self.attribute!r} itself",
+                                 hint=f"remove it; @register({name!r}) names the class")
             self._entries[name] = obj
             with contextlib.suppress(AttributeError, TypeError):  # e.g. a plain function with slots
-                obj.registry_name = name  # type: ignore[attr-defined]
+                setattr(obj, self.attribute, name)
             return obj
 
         return decorator

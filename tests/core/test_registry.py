@@ -41,3 +41,16 @@ def test_discovery_finds_the_shipped_entries() -> None:
     assert {"input_copy", "exemplar_copy", "colour_transfer"} <= set(METHODS.names())
     assert "mnist_single" in PROTOCOLS.names()
     assert {"ssim", "psnr"} <= set(METRICS.names())
+
+
+def test_the_decorator_names_the_class_once() -> None:
+    reg: Registry[type] = Registry("widget", attribute="name")
+
+    @reg.register("gizmo")
+    class Gizmo: ...
+
+    assert Gizmo.name == "gizmo"  # type: ignore[attr-defined]
+    with pytest.raises(BenchError, match="sets 'name' itself"):
+        @reg.register("sprocket")
+        class Sprocket:
+            name = "sprocket"
