@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from core.columns import Column
+from core.columns import TRANSLATION_OF, Column
 from core.errors import BenchError
 from datasets.base import TrainData
 from datasets.edges2objects import Edges2ObjectsSplit, load_edges2objects
@@ -50,7 +50,7 @@ from protocols.figures import qualitative_grid
 from protocols.kit import Gathered, translate_all
 
 STAND_IN = "edges2objects"
-T = "A→B"
+T = TRANSLATION_OF["AB"]  # the only translation: edges → photos
 
 
 def unit(images: torch.Tensor) -> torch.Tensor:
