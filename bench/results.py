@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.columns import Column
+
 
 @dataclass
 class ResultRow:
@@ -78,7 +80,7 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
     multi_hash = len(hashes) > 1
 
     def column(r: pd.Series) -> str:
-        name = f"{r['metric'].upper()} {r['translation']}".strip()
+        name = Column(r["metric"], r["translation"]).heading
         return f"{name} [{r['protocol_hash']}]" if multi_hash and r["source"] == "ours" else name
 
     frame["column"] = frame.apply(column, axis=1)

@@ -23,7 +23,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from bench.config import flatten, method_params
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
-from bench.tracking import TRAINING_METRIC_PREFIX, Tracker, metric_key
+from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
+from core.columns import Column
 from core.hashing import settings_hash
 from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
@@ -91,13 +92,13 @@ class _MethodRun:
     def placeholder_rows(self, status: str, note: str) -> list[ResultRow]:
         """Rows with no number, one per metric column of the protocol, carrying the status and the reason."""
         rows = []
-        for name in type(self.protocol).metric_names():
-            metric, _, translation = name.partition(" ")
-            rows.append(self.row(metric, translation, "", status, note=note, calibrated=self.protocol.calibrated))
+        for column in type(self.protocol).columns():
+            rows.append(self.row(column.metric, column.translation, "", status, note=note,
+                                 calibrated=self.protocol.calibrated))
         return rows
 
 
-Intermediate = Callable[[int, dict[tuple[str, str], Any]], None]
+Intermediate = Callable[[int, dict[Column, Any]], None]
 
 
 def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Intermediate | None = None
@@ -237,10 +238,11 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
     calibrated = protocol.calibrated and _method_calibrated(method)
     rows = []
     metrics: dict[str, float] = {}
-    for (metric, translation), value in result.values.items():
-        rows.append(mrun.row(metric, translation, value.direction, "ok", note="; ".join(value.warnings),
+    for column, value in result.values.items():
+        column = Column(*column)
+        rows.append(mrun.row(column.metric, column.translation, value.direction, "ok", note="; ".join(value.warnings),
                              value=value.value, std=value.std, n=value.n, calibrated=calibrated and value.calibrated))
-        key = metric_key(metric, translation)
+        key = column.key
         metrics |= {key: value.value, f"{key}.n": value.n}
         if value.std is not None:
             metrics[f"{key}.std"] = value.std

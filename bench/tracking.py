@@ -28,12 +28,6 @@ def default_uri(results: Path) -> str:
     return f"sqlite:///{results.resolve() / 'mlflow.db'}"
 
 
-def metric_key(metric: str, translation: str) -> str:
-    """``ssim`` + ``A→B`` → ``ssim.A2B`` (MLflow keys allow letters, digits, ``_-./`` and spaces)."""
-    suffix = translation.replace("→", "2").replace(" ", "_")
-    return f"{metric}.{suffix}" if suffix else metric
-
-
 def artifact_root(uri: str, experiment: str) -> str | None:
     """Artifacts of a local SQLite store live beside the database (``mlartifacts/<experiment>``); a server decides
     its own (None), so nothing lands in a stray ``./mlruns``."""

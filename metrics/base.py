@@ -7,12 +7,21 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import numpy as np
 import torch
 
 from core.hashing import settings_hash
+
+# What a metric is computed from (``bench score`` reads the folders accordingly):
+# - ``pairs``: each output against its own reference image of the same size (ground truth or exemplar, see the
+#   metric's ``reference``), per image;
+# - ``sets``: the set of outputs against a set of real images, as distributions (no pairing);
+# - ``groups``: several outputs of the same input, compared with each other (diversity);
+# - ``images+labels``: each output with the label map of class ids it should depict (segmentation scores).
+InputKind = Literal["pairs", "sets", "groups", "images+labels"]
+INPUT_KINDS: tuple[str, ...] = get_args(InputKind)
 
 
 @dataclass
@@ -38,10 +47,11 @@ class MetricValue:
 
 
 class Metric(ABC):
-    """Base class. ``direction`` says whether higher or lower is better."""
+    """Base class. ``direction`` says whether higher or lower is better; ``inputs`` what it is computed from."""
 
     name: ClassVar[str]
     direction: ClassVar[Literal["higher", "lower"]]
+    inputs: ClassVar[InputKind]
     implementation: ClassVar[str] = "bench"
     version: ClassVar[str] = "1"
 
@@ -59,6 +69,8 @@ class Metric(ABC):
 
 class PairedMetric(Metric):
     """A metric of an output against a reference image of the same size, computed per image."""
+
+    inputs = "pairs"
 
     @abstractmethod
     def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
@@ -151,6 +163,8 @@ def check_unit_range(images: torch.Tensor, what: str = "images") -> None:
 
 class SetMetric(Metric):
     """A metric between two sets of images (distributions), e.g. FID, KID, SWD."""
+
+    inputs = "sets"
 
     @abstractmethod
     def compute(self, fake: torch.Tensor | Sequence[torch.Tensor],

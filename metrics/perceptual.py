@@ -166,6 +166,7 @@ class LPIPSDiversity(Metric):
 
     name = "lpips_diversity"
     direction = "higher"
+    inputs = "groups"
     implementation = "lpips"
     version = "1"
 

@@ -156,6 +156,7 @@ class SegmentationScore(Metric):
 
     name = "miou"
     direction = "higher"
+    inputs = "images+labels"
     implementation = "bench"
     version = "1"
 

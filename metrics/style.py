@@ -191,6 +191,7 @@ class StyleRelevance(_VGGMetric):
 
     name = "style_relevance"
     direction = "higher"
+    inputs = "pairs"
     version = "1"
     reference = "exemplar"
 

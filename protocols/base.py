@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
+from core.columns import Column
 from core.hashing import settings_hash
 from datasets.base import TrainData
 from methods.base import Capabilities, Method
@@ -56,9 +57,11 @@ class DataProvenance:
 
 @dataclass
 class EvalResult:
-    """Metric values keyed by a column label (e.g. ``("ssim", "A→B")``) plus a few outputs for the figure."""
+    """Metric values keyed by their column (e.g. ``Column("ssim", "A→B")``, equal to ``("ssim", "A→B")``), each
+    carrying the settings and hash it was computed under (``metrics.base.describe``), plus a few outputs for the
+    figures."""
 
-    values: dict[tuple[str, str], MetricValue]
+    values: dict[Column, MetricValue]
     samples: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
@@ -101,8 +104,13 @@ class Protocol(ABC):
 
     @classmethod
     @abstractmethod
+    def columns(cls) -> list[Column]:
+        """Every column ``evaluate`` may return, in table order."""
+
+    @classmethod
     def metric_names(cls) -> list[str]:
-        ...
+        """The columns' labels, e.g. ``["ssim A→B", "ssim B→A"]``."""
+        return [column.label for column in cls.columns()]
 
     @classmethod
     def refusal(cls, method_cls: type[Method]) -> str | None:

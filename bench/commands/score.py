@@ -20,7 +20,9 @@ Keys (Hydra-style ``key=value``):
   cache_dir=DIR            reference-feature cache (default $BENCH_CACHE or ~/.cache/bench)
   <metric>.<option>=value  metric settings, e.g. lpips.net=vgg, fid.dims=2048, ssim.window=7, swd.seed=1
 
-lpips_diversity reads ``fake`` as one sub-folder per input, holding that input's outputs.
+Each metric declares what it is computed from (``Metric.inputs``: pairs, sets, groups, images+labels) and the folders
+are read accordingly (``READERS``). lpips_diversity (groups) reads ``fake`` as one sub-folder per input, holding that
+input's outputs; segmentation (images+labels) pairs ``fake`` with ``labels`` by file name.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import inspect
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -101,16 +104,34 @@ def build_metrics(cfg: dict[str, Any]) -> dict[str, Any]:
     return built
 
 
+# What each folder key holds, said in the fix of an error about it.
+FOLDERS = {
+    "fake": "fake=<folder of generated images>",
+    "real": "real=<folder of real images: the ground truth, paired by file name, or the real set>",
+    "exemplar": "exemplar=<folder of the exemplars, named as the generated images>",
+    "labels": "labels=<folder of single-channel label PNGs of class ids (or .npy), named as the generated images>",
+}
+
+
 def _require(cfg: dict[str, Any], key: str, metric: str) -> Path:
+    """The folder under ``key``; a missing key or folder is one ``BenchError`` that names the key to pass."""
     if not cfg.get(key):
-        raise BenchError(f"metric {metric} needs {key}=DIR")
-    return Path(str(cfg[key])).expanduser()
+        raise BenchError(f"metric {metric} needs {key}=DIR", hint=f"pass {FOLDERS[key]}")
+    folder = Path(str(cfg[key])).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"{key} folder {folder} does not exist or is not a folder (metric {metric})",
+                         hint=f"pass {FOLDERS[key]}")
+    return folder
 
 
-def _paired(metric: Any, fake_dir: Path, ref_dir: Path, what: str) -> Any:
+def _pairs(metric: Any, cfg: dict[str, Any]) -> Any:
     from metrics.base import MetricValue, describe
     from metrics.images import list_images, load_image, pair_by_name
 
+    fake_dir = _require(cfg, "fake", metric.name)
+    reference = getattr(metric, "reference", "ground_truth")
+    what = "exemplar" if reference == "exemplar" else "real"
+    ref_dir = _require(cfg, what, f"{metric.name} (reference={reference})")
     pairs = pair_by_name(list_images(fake_dir, "fake"), list_images(ref_dir, what), fake_dir, ref_dir, what)
     per_image: list[torch.Tensor] | dict[str, list[torch.Tensor]] = []
     for start in range(0, len(pairs), PAIR_CHUNK):
@@ -144,22 +165,22 @@ def _paired(metric: Any, fake_dir: Path, ref_dir: Path, what: str) -> Any:
     return value
 
 
-def _set(metric: Any, fake_dir: Path, real_dir: Path, batch_size: int) -> Any:
-    from metrics.fid import FID, KID
+def _sets(metric: Any, cfg: dict[str, Any]) -> Any:
     from metrics.images import FolderImages, list_images
 
+    fake_dir, real_dir = _require(cfg, "fake", metric.name), _require(cfg, "real", metric.name)
+    batch_size = int(cfg.get("batch_size", 50))
     fake = FolderImages(list(list_images(fake_dir, "fake").values()), batch_size)
     real = FolderImages(list(list_images(real_dir, "real").values()), batch_size)
-    if isinstance(metric, FID | KID):
+    if "real_hash" in inspect.signature(metric.compute).parameters:  # FID, KID: cache the real set's features
         return metric.compute(fake, real, real_hash=real.fingerprint())
     return metric.compute(fake, real)
 
 
-def _diversity(metric: Any, fake_dir: Path) -> Any:
+def _groups(metric: Any, cfg: dict[str, Any]) -> Any:
     from metrics.images import list_images, load_image
 
-    if not fake_dir.is_dir():
-        raise DataError(f"fake folder {fake_dir} does not exist")
+    fake_dir = _require(cfg, "fake", metric.name)
     groups = []
     for sub in sorted(p for p in fake_dir.iterdir() if p.is_dir()):
         images = [load_image(p) for p in list_images(sub, f"outputs of {sub.name}").values()]
@@ -169,14 +190,15 @@ def _diversity(metric: Any, fake_dir: Path) -> Any:
             raise DataError(f"images in {sub} differ in size; diversity needs one size per input")
         groups.append(torch.stack(images))
     if not groups:
-        raise DataError(f"lpips_diversity reads one sub-folder per input in {fake_dir}, found none",
+        raise DataError(f"{metric.name} reads one sub-folder per input in {fake_dir}, found none",
                         hint="lay out outputs as fake/<input name>/<k>.png")
     return metric(groups)
 
 
-def _segmentation(metric: Any, fake_dir: Path, labels_dir: Path) -> Any:
+def _images_and_labels(metric: Any, cfg: dict[str, Any]) -> Any:
     from metrics.images import list_images, load_image, load_label_map, pair_by_name
 
+    fake_dir, labels_dir = _require(cfg, "fake", metric.name), _require(cfg, "labels", metric.name)
     pairs = pair_by_name(list_images(fake_dir, "fake"), list_images(labels_dir, "labels"), fake_dir, labels_dir,
                          "label")
     images, labels = [], []
@@ -187,21 +209,19 @@ def _segmentation(metric: Any, fake_dir: Path, labels_dir: Path) -> Any:
     return metric(images, labels)
 
 
-def compute(metric: Any, cfg: dict[str, Any]) -> Any:
-    from metrics.base import SetMetric
-    from metrics.perceptual import LPIPSDiversity
-    from metrics.segmentation import SegmentationScore
+# How to read the folders for each kind of input a metric declares (``Metric.inputs``).
+READERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+    "pairs": _pairs, "sets": _sets, "groups": _groups, "images+labels": _images_and_labels,
+}
 
-    fake_dir = _require(cfg, "fake", metric.name)
-    if isinstance(metric, SetMetric):
-        return _set(metric, fake_dir, _require(cfg, "real", metric.name), int(cfg.get("batch_size", 50)))
-    if isinstance(metric, LPIPSDiversity):
-        return _diversity(metric, fake_dir)
-    if isinstance(metric, SegmentationScore):
-        return _segmentation(metric, fake_dir, _require(cfg, "labels", metric.name))
-    reference = getattr(metric, "reference", "ground_truth")
-    key, what = ("exemplar", "exemplar") if reference == "exemplar" else ("real", "real")
-    return _paired(metric, fake_dir, _require(cfg, key, f"{metric.name} (reference={reference})"), what)
+
+def compute(metric: Any, cfg: dict[str, Any]) -> Any:
+    """The metric's value(s) on the folders of ``cfg``, read as its declared ``inputs`` say."""
+    kind = getattr(metric, "inputs", None)
+    if kind not in READERS:
+        raise BenchError(f"metric {metric.name} declares inputs={kind!r}, which bench score cannot read",
+                         hint=f"give its class `inputs = ` one of {', '.join(READERS)}")
+    return READERS[kind](metric, cfg)
 
 
 def _jsonable(value: Any) -> Any:

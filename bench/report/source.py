@@ -21,13 +21,12 @@ import pandas as pd
 
 from bench.results import COLUMNS
 from bench.tracking import TRAINING_METRIC_PREFIX
+from core.columns import Column
 from core.errors import BenchError
 
 RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin"]
 STRING_COLUMNS = ["protocol", "method", "metric", "translation", "direction", "protocol_hash", "status", "source",
                   "note", "method_class", "scale", "data_source", "data_fingerprint", "run_name", "git_commit"]
-# MLflow metric names cannot hold arrows; the tracker writes ``A→B`` as ``A2B``.
-TRANSLATION_NAMES = {"A2B": "A→B", "B2A": "B→A"}
 
 
 @dataclass
@@ -139,9 +138,9 @@ def _rows_from_metrics(parent: RunInfo | None, child: RunInfo) -> pd.DataFrame:
     for key, value in child.metrics.items():
         if key.endswith((".std", ".n")) or "." not in key or key.startswith(TRAINING_METRIC_PREFIX):
             continue
-        metric, translation = key.split(".", 1)
+        column = Column.from_key(key)  # MLflow keys cannot hold arrows: ``ssim.A2B`` is ``ssim A→B``
         n = child.metrics.get(f"{key}.n")
-        rows.append({**base, "metric": metric, "translation": TRANSLATION_NAMES.get(translation, translation),
+        rows.append({**base, "metric": column.metric, "translation": column.translation,
                      "value": value, "std": child.metrics.get(f"{key}.std"), "n": int(n) if n is not None else None,
                      "direction": ""})  # filled in by ``_fill_directions``
     if not rows:  # failed or refused: one row that carries the status and the reason

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from bench.results import write_csv_atomic
+from core.columns import Column
 
 PAPER_SCALE = {"", "paper"}
 
@@ -114,7 +115,8 @@ def standalone_html(title: str, body: str) -> str:
 
 # -- formatting ------------------------------------------------------------------------------------------------------
 def column_label(metric: str, translation: str) -> str:
-    return f"{metric.upper()} {translation}".strip()
+    """``SSIM A→B``: a column's heading (``core.columns.Column.heading``)."""
+    return Column(metric, translation).heading
 
 
 def _missing(x) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 
 from bench.tune.space import SearchSpace
 from bench.tune.worker import Objective, TrialContext
+from core.columns import Column
 from core.errors import BenchError
 
 
@@ -66,10 +67,10 @@ class RunObjective:
             base.append(f"scale={self.scale}")
         return [*base, *self.run_overrides, *SearchSpace.overrides(self.method, params)]
 
-    def pick(self, values: dict[tuple[str, str], Any]) -> float:
-        """The objective from intermediate ``{(metric, translation): MetricValue or float}``."""
-        picked = [getattr(v, "value", v) for (metric, translation), v in values.items()
-                  if metric == self.metric and (not self.translation or translation == self.translation)]
+    def pick(self, values: dict[Column, Any]) -> float:
+        """The objective from intermediate ``{Column(metric, translation): MetricValue or float}``."""
+        picked = [getattr(v, "value", v) for c, v in ((Column(*k), v) for k, v in values.items())
+                  if c.metric == self.metric and (not self.translation or c.translation == self.translation)]
         return sum(picked) / len(picked) if picked else float("nan")
 
     def __call__(self, params: dict[str, Any], ctx: TrialContext) -> float:

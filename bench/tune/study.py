@@ -88,8 +88,7 @@ def resolve_objective(cfg: DictConfig) -> Objectives:
             raise BenchError("objective.metric is required with objective.callable (it names the study's objective)")
         from protocols import PROTOCOLS
 
-        first = PROTOCOLS.get(cfg.protocol).metric_names()[0]  # e.g. "ssim A→B"
-        metric = first.partition(" ")[0]
+        metric = PROTOCOLS.get(cfg.protocol).columns()[0].metric  # e.g. ssim of "ssim A→B"
     direction = cfg.objective.direction
     if not direction:
         from metrics import METRICS

@@ -34,27 +34,23 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from core.columns import TRANSLATION_OF, Column
 from core.errors import BenchError
 from datasets.base import TrainData
 from datasets.edges2objects import Edges2ObjectsSplit, load_edges2objects
 from datasets.paired import PairedData, to_tensor
 from datasets.pix2pix_folder import load_pix2pix
 from methods.base import Method
-from methods.training import check_finite
 from metrics import METRICS, create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.edges2shoes.reported import reported_rows
 from protocols.edges2shoes.sampling import PAPER_COUNTS, SamplingPlan, build_plan, colour_histograms
 from protocols.figures import qualitative_grid
+from protocols.kit import Gathered, translate_all
 
 STAND_IN = "edges2objects"
-T = "A→B"
-
-
-def quantise(images: torch.Tensor) -> torch.Tensor:
-    """float [0,1] → uint8 (as a saved image)."""
-    return (images.clamp(0, 1) * 255).round().to(torch.uint8)
+T = TRANSLATION_OF["AB"]  # the only translation: edges → photos
 
 
 def unit(images: torch.Tensor) -> torch.Tensor:
@@ -72,8 +68,8 @@ class Edges2Photos(Protocol):
                 f"{cls.dataset} (data.root=<pix2pix folder with train/ and val/>)"]
 
     @classmethod
-    def metric_names(cls) -> list[str]:
-        return [f"{m} {T}" for m in ("fid", "lpips_div", "lpips_ref", "lpips_ref_similar", "lpips_div_similar",
+    def columns(cls) -> list[Column]:
+        return [Column(m, T) for m in ("fid", "lpips_div", "lpips_ref", "lpips_ref_similar", "lpips_div_similar",
                                      "lpips_gt", "ssim_exact", "lpips_exact")]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -170,20 +166,10 @@ class Edges2Photos(Protocol):
     def translate(self, method: Method, content_idx: np.ndarray, exemplar_idx: np.ndarray | None, seed: int
                   ) -> torch.Tensor:
         """uint8 [N,3,H,W] translations of test inputs under test photos (or no exemplar), in batches."""
-        outputs = []
-        with torch.no_grad():
-            for start in range(0, len(content_idx), self.batch_size):
-                sl = slice(start, start + self.batch_size)
-                content = to_tensor(self.test_a[content_idx[sl]])
-                exemplar = None if exemplar_idx is None else to_tensor(self.test_b[exemplar_idx[sl]])
-                out = method.translate(content.to(method.device),
-                                       None if exemplar is None else exemplar.to(method.device),
-                                       direction="AB", seed=seed)
-                if out.shape != content.shape:
-                    raise BenchError(f"{method.registry_name} returned {tuple(out.shape)} for inputs of "
-                                     f"{tuple(content.shape)}")
-                outputs.append(quantise(check_finite(method.registry_name, out.float().cpu())))
-        return torch.cat(outputs)
+        contents = Gathered(lambda i: to_tensor(self.test_a[i]), content_idx)
+        exemplars = None if exemplar_idx is None else Gathered(lambda i: to_tensor(self.test_b[i]), exemplar_idx)
+        return translate_all(method, contents, exemplars, "AB", self.batch_size, seed, uint8=True,
+                             name=method.registry_name)
 
     def evaluate(self, method: Method) -> EvalResult:
         assert self.plan is not None, "call prepare() first"
@@ -192,7 +178,7 @@ class Edges2Photos(Protocol):
         takes_exemplar = type(method).capabilities.guidance == "exemplar"
         # the paper samples BicycleGAN's random codes for FID/diversity (its encoder only for LPIPS(gt))
         guided = takes_exemplar and method.registry_name not in self.sampled_without_exemplar
-        values: dict[tuple[str, str], MetricValue] = {}
+        values: dict[Column, MetricValue] = {}
 
         # Ref/diversity grid: column k of row r = input rows[r] under reference refs[r, k] (or seed + k).
         n_rows, k_max = plan.refs.shape
@@ -211,13 +197,13 @@ class Edges2Photos(Protocol):
         real = to_tensor(self.test_b)
         fid = self.metrics["fid"](unit(ref_block), real)
         for value in [fid, *companions(fid)]:
-            values[(value.name, T)] = self._noted(value, ref_note + ("" if guided else "; seeds, no exemplar"))
+            values[Column(value.name, T)] = self._noted(value, ref_note + ("" if guided else "; seeds, no exemplar"))
         if guided:
-            values[("lpips_ref", T)] = self._noted(
+            values[Column("lpips_ref", T)] = self._noted(
                 self.metrics["lpips_ref"](unit(ref_block), real[ref_targets]), ref_note)
         div_groups = unit(grid[: plan.diversity_inputs, : plan.diversity_outputs])
         div_note = self.scale_note("inputs×outputs", (plan.diversity_inputs, plan.diversity_outputs), (100, 20))
-        values[("lpips_div", T)] = self._noted(self.metrics["lpips_div"](div_groups),
+        values[Column("lpips_div", T)] = self._noted(self.metrics["lpips_div"](div_groups),
                                                div_note + ("" if guided else "; seeds, no exemplar"))
         if guided and len(plan.similar_rows):
             sim = torch.stack([self.translate(method, plan.similar_rows, np.full(len(plan.similar_rows), g), seed)
@@ -226,25 +212,25 @@ class Edges2Photos(Protocol):
                                                                        len(plan.similar_group)), (200, 20))
             sim_note += "; similar refs picked automatically"
             sim_refs = real[plan.similar_group].unsqueeze(0).expand(len(plan.similar_rows), -1, -1, -1, -1)
-            values[("lpips_ref_similar", T)] = self._noted(
+            values[Column("lpips_ref_similar", T)] = self._noted(
                 self._rename(self.metrics["lpips_ref"](unit(sim.reshape(-1, 3, h, w)), sim_refs.reshape(-1, 3, h, w)),
                              "lpips_ref_similar"), sim_note)
-            values[("lpips_div_similar", T)] = self._noted(
+            values[Column("lpips_div_similar", T)] = self._noted(
                 self._rename(self.metrics["lpips_div"](unit(sim)), "lpips_div_similar"), sim_note)
 
         gt_idx = plan.gt_inputs
         gt_out = self.translate(method, gt_idx, gt_idx if takes_exemplar else None, seed)
         gt_note = self.scale_note("test pairs", (len(gt_idx),), (200,))
-        values[("lpips_gt", T)] = self._noted(self.metrics["lpips_gt"](unit(gt_out), real[gt_idx]),
+        values[Column("lpips_gt", T)] = self._noted(self.metrics["lpips_gt"](unit(gt_out), real[gt_idx]),
                                               gt_note + ("" if takes_exemplar else "; no exemplar"))
 
         if self.exact:
             content = np.repeat(plan.rows[: plan.ref_inputs], plan.refs_per_input)
             truth = torch.from_numpy(self.data.val.exact_translation(content, ref_targets)).permute(0, 3, 1, 2)
             exact_note = ref_note + ("" if guided else "; outputs from seeds, truth from the planned references")
-            values[("ssim_exact", T)] = self._noted(
+            values[Column("ssim_exact", T)] = self._noted(
                 self._rename(self.metrics["ssim"](unit(ref_block), unit(truth)), "ssim_exact"), exact_note)
-            values[("lpips_exact", T)] = self._noted(
+            values[Column("lpips_exact", T)] = self._noted(
                 self._rename(self.metrics["lpips_gt"](unit(ref_block), unit(truth)), "lpips_exact"), exact_note)
 
         samples = {"AB": unit(grid[: self.grid_rows, 0])}

@@ -7,6 +7,7 @@ Table II (ablation): FID and LPIPS(gt). Row labels are the harness's method name
 
 from __future__ import annotations
 
+from core.columns import TRANSLATION_OF
 from protocols.base import ReportedRow
 
 TABLE1 = "SEGIN (TMM 2020) Table I"
@@ -35,13 +36,13 @@ _TABLE2 = {
 
 def reported_rows(dataset: str, caveat: str = "") -> list[ReportedRow]:
     """Table I and II rows for ``dataset`` (``edges2shoes`` or ``edges2handbags``); ``caveat`` joins the source."""
-    suffix = f"; {caveat}" if caveat else ""
+    suffix, edges_to_photos = (f"; {caveat}" if caveat else ""), TRANSLATION_OF["AB"]
     rows = []
     for method, per_dataset in _TABLE1.items():
         for metric, value in zip(("fid", "lpips_div", "lpips_ref", "lpips_gt"), per_dataset[dataset], strict=True):
             if value is not None:
-                rows.append(ReportedRow(method, metric, "A→B", value, None, f"reported: {TABLE1}{suffix}"))
+                rows.append(ReportedRow(method, metric, edges_to_photos, value, None, f"reported: {TABLE1}{suffix}"))
     for method, per_dataset in _TABLE2.items():
         for metric, value in zip(("fid", "lpips_gt"), per_dataset[dataset], strict=True):
-            rows.append(ReportedRow(method, metric, "A→B", value, None, f"reported: {TABLE2}{suffix}"))
+            rows.append(ReportedRow(method, metric, edges_to_photos, value, None, f"reported: {TABLE2}{suffix}"))
     return rows

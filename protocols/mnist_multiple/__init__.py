@@ -15,21 +15,19 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.errors import BenchError
+from core.columns import TRANSLATION_OF, Column
 from datasets.base import TrainData
 from datasets.mnist import load_digit_source
 from datasets.mnist_multiple import GridImageSet, MnistMultipleSplit, build_mnist_multiple
 from methods.base import Method
-from methods.training import check_finite
-from metrics.base import MetricValue
+from metrics.base import MetricValue, describe
 from metrics.ssim import SSIM
 from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
+from protocols.kit import Gathered, translate_batches
 from protocols.mnist_multiple.reported import REPORTED
 from protocols.tsne import tsne_figure
-
-DIRECTIONS = {"AB": "A→B", "BA": "B→A"}
 
 
 def to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -48,8 +46,8 @@ class MnistMultiple(Protocol):
                 "mnist-train-rebuilt (../shared/data/mnist)"]
 
     @classmethod
-    def metric_names(cls) -> list[str]:
-        return ["ssim A→B", "ssim B→A"]
+    def columns(cls) -> list[Column]:
+        return [Column("ssim", t) for t in TRANSLATION_OF.values()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,34 +90,28 @@ class MnistMultiple(Protocol):
         return self.test
 
     # -- evaluation ---------------------------------------------------------------------------------------------
-    def _case(self, direction: str, idx: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        t = self.test
+    def _case(self, direction: str) -> tuple[Gathered, Gathered, Gathered]:
+        """Content, exemplar and ground truth of every test pair, rendered per batch (a whole split won't fit)."""
+        t, rows = self.test, np.arange(len(self.test))
+        a, b = Gathered(lambda i: to_tensor(t.a(i)), rows), Gathered(lambda i: to_tensor(t.b(i)), rows)
         if direction == "AB":
-            return to_tensor(t.a(idx)), to_tensor(t.b(idx)), to_tensor(t.gt_a2b(idx))
-        return to_tensor(t.b(idx)), to_tensor(t.a(idx)), to_tensor(t.gt_b2a(idx))
+            return a, b, Gathered(lambda i: to_tensor(t.gt_a2b(i)), rows)
+        return b, a, Gathered(lambda i: to_tensor(t.gt_b2a(i)), rows)
 
     def evaluate(self, method: Method) -> EvalResult:
         method.eval_mode()
-        values: dict[tuple[str, str], MetricValue] = {}
+        values: dict[Column, MetricValue] = {}
         samples: dict[str, torch.Tensor] = {}
         keep = max(self.grid_rows, self.tsne_samples)
-        for direction, label in DIRECTIONS.items():
+        for direction, translation in TRANSLATION_OF.items():
+            content, exemplar, truth = self._case(direction)
             scores, kept = [], []
-            for start in range(0, len(self.test), self.batch_size):
-                idx = np.arange(start, min(start + self.batch_size, len(self.test)))
-                content, exemplar, truth = self._case(direction, idx)
-                with torch.no_grad():
-                    out = method.translate(content.to(method.device), exemplar.to(method.device),
-                                           direction=direction, seed=self.seed)  # type: ignore[arg-type]
-                if out.shape != content.shape:
-                    raise BenchError(f"{method.registry_name} returned {tuple(out.shape)} for inputs of "
-                                     f"{tuple(content.shape)}")
-                fake = check_finite(f"{method.registry_name} {label}", out.float().cpu()).clamp(0, 1)
-                scores.append(self.ssim.per_image(fake, truth))
+            for rows, fake in translate_batches(method, content, exemplar, direction, self.batch_size, self.seed):
+                scores.append(self.ssim.per_image(fake, truth[rows]))
                 if sum(len(k) for k in kept) < keep:
                     kept.append(fake)
-            values[("ssim", label)] = MetricValue.from_samples("ssim", torch.cat(scores), self.ssim.direction,
-                                                               self.ssim.calibrated)
+            value = MetricValue.from_samples("ssim", torch.cat(scores), self.ssim.direction, self.ssim.calibrated)
+            values[Column("ssim", translation)] = describe(value, self.ssim)
             fakes = torch.cat(kept)
             samples[direction] = fakes[: self.grid_rows]
             if direction == "AB":

@@ -6,6 +6,7 @@ Copied from ``../shared/papers/egsc-it.txt`` (first row A→B, second row B→A,
 
 from __future__ import annotations
 
+from core.columns import TRANSLATION_OF
 from protocols.base import ReportedRow
 
 TABLE5 = "EGSC-IT (ICLR 2019) Table 5"
@@ -20,5 +21,5 @@ _ROWS = [  # method, (A→B mean, std), (B→A mean, std)
 REPORTED = [
     ReportedRow(method, "ssim", translation, mean, std, f"reported: {TABLE5}")
     for method, ab, ba in _ROWS
-    for translation, (mean, std) in (("A→B", ab), ("B→A", ba))
+    for translation, (mean, std) in zip(TRANSLATION_OF.values(), (ab, ba), strict=True)
 ]

@@ -13,23 +13,21 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.errors import BenchError
+from core.columns import TRANSLATION_OF, Column
 from datasets.base import TensorImageSet, TrainData
 from datasets.mnist import load_digit_source
 from datasets.mnist_single import MnistSingleSplit, build_mnist_single
 from methods.base import Method
-from methods.training import check_finite
 from metrics.ssim import SSIM
 from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
+from protocols.kit import translate_all
 from protocols.mnist_single.reported import REPORTED
 from protocols.tsne import tsne_figure
 
 # Translations per scale in the t-SNE figure (paper Fig. 5) when the protocol config has no `tsne` block
 TSNE_SAMPLES = {"smoke": 48, "cpu": 300, "paper": 300}
-
-DIRECTIONS = {"AB": "A→B", "BA": "B→A"}
 
 
 def _to_tensor(images: np.ndarray) -> torch.Tensor:
@@ -48,8 +46,8 @@ class MnistSingle(Protocol):
                 "mnist-train-rebuilt (../shared/data/mnist)"]
 
     @classmethod
-    def metric_names(cls) -> list[str]:
-        return ["ssim A→B", "ssim B→A"]
+    def columns(cls) -> list[Column]:
+        return [Column("ssim", t) for t in TRANSLATION_OF.values()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,28 +91,14 @@ class MnistSingle(Protocol):
         return self.test
 
     # -- evaluation ---------------------------------------------------------------------------------------------
-    def translate_all(self, method: Method, content: torch.Tensor, exemplar: torch.Tensor, direction: str
-                      ) -> torch.Tensor:
-        outputs = []
-        with torch.no_grad():
-            for start in range(0, len(content), self.batch_size):
-                stop = start + self.batch_size
-                out = method.translate(content[start:stop].to(method.device), exemplar[start:stop].to(method.device),
-                                       direction=direction, seed=self.seed)  # type: ignore[arg-type]
-                if out.shape != content[start:stop].shape:
-                    raise BenchError(f"{method.registry_name} returned {tuple(out.shape)} for inputs of "
-                                     f"{tuple(content[start:stop].shape)}")
-                outputs.append(check_finite(f"{method.registry_name} {DIRECTIONS[direction]}", out.float().cpu()))
-        return torch.cat(outputs).clamp(0, 1)
-
     def evaluate(self, method: Method) -> EvalResult:
         method.eval_mode()
         a, b = _to_tensor(self.test.a), _to_tensor(self.test.b)
         cases = {"AB": (a, b, _to_tensor(self.test.gt_a2b)), "BA": (b, a, _to_tensor(self.test.gt_b2a))}
         values, samples = {}, {}
         for direction, (content, exemplar, truth) in cases.items():
-            fake = self.translate_all(method, content, exemplar, direction)
-            values[("ssim", DIRECTIONS[direction])] = self.ssim(fake, truth)
+            fake = translate_all(method, content, exemplar, direction, self.batch_size, self.seed)
+            values[Column("ssim", TRANSLATION_OF[direction])] = self.ssim(fake, truth)
             samples[direction] = fake[: self.grid_rows]
             if direction == "AB":
                 samples["tsne_AB"] = fake[: self.tsne_samples]

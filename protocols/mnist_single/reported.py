@@ -6,6 +6,7 @@ Row labels are the harness's method names where the method exists here.
 
 from __future__ import annotations
 
+from core.columns import TRANSLATION_OF
 from protocols.base import ReportedRow
 
 TABLE2 = "EGSC-IT (ICLR 2019) Table 2"
@@ -26,5 +27,5 @@ _ROWS = [  # method, (A→B mean, std), (B→A mean, std), source
 REPORTED = [
     ReportedRow(method, "ssim", translation, mean, std, f"reported: {source}")
     for method, ab, ba, source in _ROWS
-    for translation, (mean, std) in (("A→B", ab), ("B→A", ba))
+    for translation, (mean, std) in zip(TRANSLATION_OF.values(), (ab, ba), strict=True)
 ]

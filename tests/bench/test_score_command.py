@@ -158,3 +158,58 @@ def test_exemplar_diversity_and_segmentation_layouts(tmp_path: Path, capsys: pyt
                      "segmentation.resize=64")
     names = [r["metric"] for r in json.loads(out.read_text())["results"]]
     assert code == 0 and names == ["miou", "pixel_accuracy", "mean_class_accuracy"]
+
+
+def write_labels(root: Path, names: list[str], size: int = 48) -> Path:
+    """Label maps named as the fake images: image i is class i in its left half and class 0 in its right half."""
+    labels = root / "labels"
+    labels.mkdir()
+    for i, name in enumerate(names):
+        label = np.zeros((size, size), dtype=np.uint8)
+        label[:, : size // 2] = i
+        Image.fromarray(label, mode="L").save(labels / f"{name}.png")
+    return labels
+
+
+def test_segmentation_reads_label_maps_paired_by_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    from metrics import METRICS
+
+    assert METRICS.get("segmentation").inputs == "images+labels"
+    fake, _ = write_pairs(tmp_path, n=3, size=48)
+    labels = write_labels(tmp_path, ["002", "000", "001"])  # written out of order: paired by name
+    out = tmp_path / "seg.json"
+    code, stdout, _ = run(capsys, "metrics=[segmentation]", f"fake={fake}", f"labels={labels}", f"out={out}",
+                          "allow_uncalibrated=true", "device=cpu", "segmentation.variant=mobilenet_v3_large",
+                          "segmentation.resize=64")
+    payload = json.loads(out.read_text())
+    miou = payload["results"][0]
+    assert code == 0 and "miou" in stdout and payload["labels"] == str(labels)
+    assert miou["n"] == 3 and miou["extra"]["pixels"] == 3 * 48 * 48
+    per_target = np.asarray(json.loads(miou["extra"]["confusion"])).sum(axis=1)  # rows: the label maps' classes
+    half = 48 * 24
+    assert per_target[:3].tolist() == [3 * half + half, half, half] and per_target[3:].sum() == 0
+
+
+@pytest.mark.parametrize("labels", [None, "nowhere"])
+def test_a_missing_labels_folder_names_the_key_and_the_fix(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                           labels: str | None) -> None:
+    fake, _ = write_pairs(tmp_path, n=2)
+    extra = [] if labels is None else [f"labels={tmp_path / labels}"]
+    code, stdout, err = run(capsys, "metrics=[segmentation]", f"fake={fake}", *extra, "allow_uncalibrated=true",
+                            "device=cpu", "segmentation.variant=mobilenet_v3_large")
+    lines = err.strip().splitlines()
+    assert code == 2 and not stdout and "Traceback" not in err
+    assert lines[0].startswith("error: ") and "labels" in lines[0] and "miou" in lines[0]
+    assert len(lines) == 2 and lines[1].strip().startswith("fix: pass labels=") and "label PNGs" in lines[1]
+
+
+def test_every_input_kind_a_metric_declares_has_a_reader() -> None:
+    from bench.commands.score import READERS
+    from metrics import METRICS
+    from metrics.base import INPUT_KINDS
+
+    assert set(READERS) == set(INPUT_KINDS)
+    assert {name: cls.inputs for name, cls in METRICS.items()}.items() >= {
+        "ssim": "pairs", "lpips": "pairs", "style_relevance": "pairs", "fid": "sets", "swd": "sets",
+        "lpips_diversity": "groups", "segmentation": "images+labels"}.items()

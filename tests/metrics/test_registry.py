@@ -55,3 +55,10 @@ def test_describe_adds_sample_counts_and_uncalibrated_note() -> None:
     assert a.calibrated is False and a.warnings[0].startswith("uncalibrated")
     a.extra["companions"] = [b]
     assert flatten([a]) == [a, b]
+
+
+def test_every_metric_declares_what_it_is_computed_from() -> None:
+    from metrics.base import INPUT_KINDS
+
+    for name, cls in METRICS.items():
+        assert getattr(cls, "inputs", None) in INPUT_KINDS, f"{name}: set `inputs` to one of {INPUT_KINDS}"
