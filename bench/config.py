@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from core.errors import BenchError
 
-CONFIG_DIR = Path(__file__).resolve().parents[1] / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: a wheel carries it
 
 
 def _run_id() -> str:
@@ -47,21 +47,46 @@ def validate_overrides(overrides: list[str], groups: dict[str, str]) -> None:
             if name not in valid:
                 raise BenchError(f"unknown {key.rstrip('s') if key == 'methods' else key} {name!r}; "
                                  f"valid: {', '.join(valid)}",
-                                 hint=f"add configs/{folder}/{name}.yaml to register a new one")
+                                 hint=f"add bench/configs/{folder}/{name}.yaml to register a new one")
 
 
 RUN_GROUPS = {"protocol": "protocol", "methods": "methods", "scale": "scale"}
 
 
 def compose_run(overrides: list[str] | None = None) -> DictConfig:
-    """The ``bench run`` config as Hydra composes it, for programmatic use (tests, ``bench tune``)."""
+    """The ``bench run`` config as Hydra composes it, for programmatic use (tests, ``bench tune``).
+
+    The names that ``run.yaml`` takes from Hydra's choices (``protocol.name``, ``scale.name``) are resolved here,
+    since no Hydra app is running to answer ``${hydra:...}`` later."""
     from hydra import compose, initialize_config_dir
 
     overrides = list(overrides or [])
     validate_overrides(overrides, RUN_GROUPS)
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
-        cfg = compose(config_name="run", overrides=overrides)
+        cfg = compose(config_name="run", overrides=overrides, return_hydra_config=True)
+    choices = cfg.hydra.runtime.choices
+    with open_dict(cfg):
+        for group in ("protocol", "scale"):
+            cfg[group].name = str(choices[group])
+        del cfg["hydra"]
     return cfg
+
+
+def method_class(label: str, cfg: DictConfig | dict[str, Any]) -> str:
+    """The registered method a method config runs: the one registered under the config's own name (its file name,
+    ``label``), else, for an ablation variant, the method it is a ``variant_of``.
+
+    Raises ``BenchError`` when neither names a registered method."""
+    from methods import METHODS
+
+    if label in METHODS:
+        return label
+    base = cfg.get("variant_of")
+    if base and base in METHODS:
+        return str(base)
+    raise BenchError(f"method config {label!r} runs no registered method",
+                     hint=f"register a method named {label!r}, or declare `variant_of: <method>` in "
+                          f"bench/configs/methods/{label}.yaml")
 
 
 def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[str, Any]:
@@ -71,8 +96,8 @@ def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[s
     base = OmegaConf.to_container(cfg.get("params") or OmegaConf.create({}), resolve=True)
     presets = cfg.get("presets") or {}
     if scale not in presets:
-        raise BenchError(f"method config {cfg.get('name')!r} has no preset for scale {scale!r}",
-                         hint=f"add presets.{scale} to its configs/methods/<name>.yaml")
+        raise BenchError(f"a method config has no preset for scale {scale!r} (it has: {', '.join(presets) or 'none'})",
+                         hint=f"add presets.{scale} to its bench/configs/methods/<name>.yaml")
     preset = OmegaConf.to_container(presets[scale] or OmegaConf.create({}), resolve=True)
     override = OmegaConf.to_container(cfg.get("override") or OmegaConf.create({}), resolve=True)
     merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(preset), OmegaConf.create(override))

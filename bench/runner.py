@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from bench.config import flatten, method_params
+from bench.config import flatten, method_class, method_params
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
@@ -80,7 +80,7 @@ class _MethodRun:
 
     def __init__(self, label: str, mcfg: DictConfig, cfg: DictConfig, protocol: Protocol, common: dict[str, Any]):
         self.label, self.mcfg, self.cfg, self.protocol, self.common = label, mcfg, cfg, protocol, common
-        self.method_class = str(mcfg.name)
+        self.method_class = method_class(label, mcfg)
 
     def row(self, metric: str, translation: str, direction: str, status: str, note: str = "",
             value: float | None = None, std: float | None = None, n: int | None = None,

@@ -60,7 +60,7 @@ def timed(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", default="cpu")
-    parser.add_argument("--variant", default="egscit", help="a config in configs/methods/ (egscit or a variant)")
+    parser.add_argument("--variant", default="egscit", help="a config in bench/configs/methods/ (egscit or a variant)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--stage0-iters", type=int, default=10)
     parser.add_argument("--stage1-iters", type=int, default=1)

@@ -272,13 +272,16 @@ def load_pix2pix(name: str, root: str | Path | None, size: int = NATIVE_SIZE, do
     return PairedData(train, val, name, fingerprint, files, description, mask_source)
 
 
-@DATA_SOURCES.register("edges2shoes")
-def load_edges2shoes(root: str | Path | None = None, download: bool = False, verify: bool = True,
-                     **kwargs: object) -> PairedData:
-    return load_pix2pix("edges2shoes", root, download=download, verify=verify, **kwargs)  # type: ignore[arg-type]
+def _source(name: str) -> None:
+    """Register pix2pix's ``name`` folder as a data source; ``seed`` is accepted (the protocols pass it to every
+    source) and unused: the files fix the data."""
+
+    def load(root: str | Path | None = None, download: bool = False, verify: bool = True, seed: int = 0,
+             **kwargs: object) -> PairedData:
+        return load_pix2pix(name, root, download=download, verify=verify, **kwargs)  # type: ignore[arg-type]
+
+    DATA_SOURCES.register(name)(load)
 
 
-@DATA_SOURCES.register("edges2handbags")
-def load_edges2handbags(root: str | Path | None = None, download: bool = False, verify: bool = True,
-                        **kwargs: object) -> PairedData:
-    return load_pix2pix("edges2handbags", root, download=download, verify=verify, **kwargs)  # type: ignore[arg-type]
+for _name in ("edges2shoes", "edges2handbags"):
+    _source(_name)

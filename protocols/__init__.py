@@ -5,6 +5,6 @@ from __future__ import annotations
 from core.registry import Registry
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 
-PROTOCOLS: Registry[type[Protocol]] = Registry("protocol", package="protocols")
+PROTOCOLS: Registry[type[Protocol]] = Registry("protocol", package="protocols", attribute="name")
 
 __all__ = ["PROTOCOLS", "DataProvenance", "EvalResult", "Offers", "Protocol", "ReportedRow"]

@@ -78,10 +78,9 @@ class ReportedRow:
 
 
 class Protocol(ABC):
-    name: ClassVar[str]
+    name: ClassVar[str]  # set by ``@PROTOCOLS.register(name)``
     offers: ClassVar[Offers]
     paper: ClassVar[str] = ""
-    registry_name: ClassVar[str] = ""
 
     def __init__(self, settings: dict[str, Any], data: dict[str, Any], scale: dict[str, Any], seed: int = 0,
                  allow_uncalibrated: bool = False) -> None:

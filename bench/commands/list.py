@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bench.config import group_options, load_method_config, method_params
+from bench.config import group_options, load_method_config, method_class, method_params
 from core.errors import BenchError, MissingWeightsError
 
 SUMMARY = "list methods (capabilities, parameter counts per scale), protocols and compatible pairs"
@@ -27,11 +27,11 @@ def parameter_count(name: str, scale: str) -> str:
     except BenchError:
         return "no preset"
     try:
-        method = create_method(str(cfg.name), **params)
+        method = create_method(method_class(name, cfg), **params)
     except MissingWeightsError:
         # Pretrained encoders do not change the count; build with random weights just to count.
         try:
-            method = create_method(str(cfg.name), **(params | {"allow_uncalibrated": True}))
+            method = create_method(method_class(name, cfg), **(params | {"allow_uncalibrated": True}))
         except Exception as exc:
             return f"n/a ({type(exc).__name__})"
     except Exception as exc:
@@ -47,9 +47,9 @@ def methods_frame(with_counts: bool = True) -> pd.DataFrame:
     for config_name in group_options("methods"):
         cfg = load_method_config(config_name)
         try:
-            cls = METHODS.get(str(cfg.name))
+            cls = METHODS.get(method_class(config_name, cfg))
         except BenchError as exc:
-            rows.append({"method": config_name, "class": str(cfg.name), "capabilities": f"BROKEN: {exc}"})
+            rows.append({"method": config_name, "class": "?", "capabilities": f"BROKEN: {exc}"})
             continue
         row = {"method": config_name, "class": cls.registry_name, "capabilities": cls.capabilities.summary(),
                "variant_of": cfg.get("variant_of") or ""}
@@ -79,7 +79,7 @@ def compatibility_frame() -> pd.DataFrame:
         column = {}
         for config_name in group_options("methods"):
             try:
-                cls = METHODS.get(str(load_method_config(config_name).name))
+                cls = METHODS.get(method_class(config_name, load_method_config(config_name)))
             except BenchError:
                 continue
             reason = pcls.refusal(cls)

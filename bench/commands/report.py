@@ -6,7 +6,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from bench.report.config import CONFIGS, as_list_override, compose_primary
+from bench.config import CONFIG_DIR
+from bench.report.config import as_list_override, compose_primary
 
 SUMMARY = "tables (CSV/Markdown/HTML), figures and index.html under results/report from the MLflow store"
 SHORTCUTS = {"protocol": "filters.protocol", "method": "filters.method", "scale": "filters.scale"}
@@ -27,7 +28,7 @@ def main(argv: list[str]) -> int:
 
     if any(a in {"-h", "--help"} for a in argv):
         print(__doc__.strip(), "\n\nOptions (key=value; protocol=, method=, scale= are filter shortcuts):\n")
-        print((CONFIGS / "report.yaml").read_text())
+        print((CONFIG_DIR / "report.yaml").read_text())
         return 0
     cfg = compose_primary("report", parse(argv))
     filters = OmegaConf.to_container(cfg.filters, resolve=True)
@@ -37,7 +38,7 @@ def main(argv: list[str]) -> int:
         runs=OmegaConf.to_container(cfg.runs) if OmegaConf.is_list(cfg.runs) else cfg.runs,
         uncertainty=cfg.uncertainty, n_resamples=int(cfg.n_resamples), include_tuning=bool(cfg.include_tuning),
         figures=bool(cfg.figures), max_images=int(cfg.max_images), digits=int(cfg.digits),
-        configs_dir=Path(cfg.configs_dir) if cfg.configs_dir else None)
+        configs_dir=Path(cfg.configs_dir) if cfg.configs_dir else CONFIG_DIR)
     result = build_report(opts)
     for warning in result.warnings:
         print(f"warning: {warning}")

@@ -1,4 +1,5 @@
-"""``python -m bench run [overrides]``: train and evaluate methods under a protocol (Hydra config ``configs/run.yaml``).
+"""``python -m bench run [overrides]``: train and evaluate methods under a protocol (Hydra config
+``bench/configs/run.yaml``).
 
 With no arguments: MNIST-Single on the offline digits at smoke scale with the reference methods.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from bench.report.config import CONFIGS
+from bench.config import CONFIG_DIR
 
 SUMMARY = "Optuna search over a method's loss weights (shared storage, pruning, resume); writes the best overrides"
 
@@ -15,7 +15,7 @@ SUMMARY = "Optuna search over a method's loss weights (shared storage, pruning, 
 def main(argv: list[str]) -> int:
     if any(a in {"-h", "--help"} for a in argv):
         print(__doc__.strip(), "\n\nOptions:\n")
-        print((CONFIGS / "tune.yaml").read_text())
+        print((CONFIG_DIR / "tune.yaml").read_text())
         return 0
     from bench.tune.study import compose_tune, run_tune
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from bench.config import CONFIG_DIR
 from bench.report import figures
 from bench.report.aggregate import aggregate, apply_filters, as_list, select_runs
 from bench.report.html import Section, render_index
@@ -47,7 +48,7 @@ class ReportOptions:
     figures: bool = True
     max_images: int = 12
     digits: int = 3
-    configs_dir: Path | None = Path("configs")
+    configs_dir: Path | None = CONFIG_DIR
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Compose a command's primary Hydra config (``configs/<name>.yaml``) with command-line overrides."""
+"""Compose a command's primary Hydra config (``bench/configs/<name>.yaml``) with command-line overrides."""
 
 from __future__ import annotations
 
@@ -6,9 +6,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from bench.config import CONFIG_DIR
 from core.errors import BenchError
-
-CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
 def as_list_override(arg: str) -> str:
@@ -19,7 +18,7 @@ def as_list_override(arg: str) -> str:
     return arg
 
 
-def compose_primary(name: str, overrides: list[str], config_dir: Path = CONFIGS) -> DictConfig:
+def compose_primary(name: str, overrides: list[str], config_dir: Path = CONFIG_DIR) -> DictConfig:
     from hydra import compose, initialize_config_dir
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException

@@ -15,7 +15,6 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -281,7 +280,3 @@ def list_images(client, run: RunInfo, limit: int = 32) -> list[tuple[RunInfo, st
 def download(client, run_id: str, path: str, dst: Path) -> Path:
     dst.mkdir(parents=True, exist_ok=True)
     return Path(client.download_artifacts(run_id, path, str(dst)))
-
-
-def tag_table(runs: list[RunInfo], keys: list[str]) -> list[dict[str, Any]]:
-    return [{"run_id": r.run_id, "name": r.name, **{k: r.tags.get(k, "") for k in keys}} for r in runs]

@@ -47,7 +47,7 @@ def best_trial(study: optuna.Study) -> FrozenTrial | None:
 def write_best(study: optuna.Study, best: FrozenTrial, method: str, objective: str, out_dir: Path
                ) -> dict[str, Path]:
     """``best.yaml``: a method config inheriting from ``method`` with the best weights (copy it to
-    ``configs/methods/<method>_tuned.yaml``); ``best_overrides.txt``: the same as ``bench run`` overrides."""
+    ``bench/configs/methods/<method>_tuned.yaml``); ``best_overrides.txt``: the same as ``bench run`` overrides."""
     header = (f"# Best trial #{best.number} of Optuna study '{study.study_name}': {objective} = {best.value:.6g} "
               f"({study.direction.name.lower()})\n")
     nested: dict[str, Any] = {}
@@ -58,7 +58,7 @@ def write_best(study: optuna.Study, best: FrozenTrial, method: str, objective: s
             node = node.setdefault(part, {})
         node[leaf] = value
     yaml = (f"# @package methods.{method}_tuned\n{header}"
-            f"# Use: cp this file configs/methods/{method}_tuned.yaml && python -m bench run "
+            f"# Use: cp this file bench/configs/methods/{method}_tuned.yaml && python -m bench run "
             f"'methods=[{method}_tuned]' ...\n"
             f"defaults:\n  - {method}@_here_\n  - _self_\n" + OmegaConf.to_yaml({"override": nested}))
     overrides = SearchSpace.overrides(method, best.params)

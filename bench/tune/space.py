@@ -1,4 +1,4 @@
-"""A method's loss-weight search space, as declared in ``configs/methods/<name>.yaml``::
+"""A method's loss-weight search space, as declared in ``bench/configs/methods/<name>.yaml``::
 
     search_space:
       lambda_cycle: {low: 1.0, high: 30.0, log: true}   # float, log-uniform

@@ -57,11 +57,12 @@ DIRECT = ("protocol", "method", "scale")
 
 
 def compose_tune(argv: list[str]) -> tuple[DictConfig, list[str]]:
-    """Split ``argv`` into the tune config (``configs/tune.yaml`` + its overrides, and protocol/method/scale) and the
-    overrides passed on to each trial's ``bench run`` (every key tune.yaml does not have)."""
-    from bench.report.config import CONFIGS, as_list_override, compose_primary
+    """Split ``argv`` into the tune config (``bench/configs/tune.yaml`` + its overrides, and protocol/method/scale)
+    and the overrides passed on to each trial's ``bench run`` (every key tune.yaml does not have)."""
+    from bench.config import CONFIG_DIR
+    from bench.report.config import as_list_override, compose_primary
 
-    tune_keys = set(OmegaConf.load(CONFIGS / "tune.yaml").keys())
+    tune_keys = set(OmegaConf.load(CONFIG_DIR / "tune.yaml").keys())
     tune, direct, run = [], {}, []
     for arg in argv:
         key, sep, value = arg.partition("=")

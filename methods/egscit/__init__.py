@@ -45,7 +45,7 @@ from methods.egscit.networks import (
 )
 from methods.training import TrainLoop, check_finite
 
-# Keys that EGSC-IT's Table 6 sets per dataset (configs/methods/egscit.yaml carries the table; see README).
+# Keys that EGSC-IT's Table 6 sets per dataset (bench/configs/methods/egscit.yaml carries the table; see README).
 TABLE6_KEYS = ("n_down", "batch_size", "lr", "style_weight", "content_weight", "steps", "stage0_steps")
 
 DEFAULTS: dict[str, Any] = {
@@ -93,7 +93,7 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     if missing:
         raise BenchError(
             f"egscit: no Table-6 settings for dataset_preset {p['dataset_preset']!r} (missing {missing})",
-            hint="set methods.<label>.params.dataset_preset to a row of `table6` in configs/methods/egscit.yaml "
+            hint="set methods.<label>.params.dataset_preset to a row of `table6` in bench/configs/methods/egscit.yaml "
                  "(mnist_single, mnist_multiple, gta_bdd, celeba_gender) or set those parameters explicitly")
     if p["adain"] not in ADAIN_VARIANTS:
         raise BenchError(f"egscit: unknown adain {p['adain']!r}", hint=f"valid: {', '.join(ADAIN_VARIANTS)}")

@@ -38,7 +38,7 @@ from methods.segin.networks import SeginGenerator, SpectralPatchDiscriminator
 from methods.segin.postprocess import PostProcess
 from methods.training import TrainLoop, check_finite
 
-# The paper's settings (= the `paper` scale); configs/methods/segin.yaml repeats them with comments.
+# The paper's settings (= the `paper` scale); bench/configs/methods/segin.yaml repeats them with comments.
 DEFAULTS: dict[str, Any] = {
     "allow_uncalibrated": False,  # random VGG-19 when its weights are missing (then calibrated=False)
     "vgg_seed": 0,  # seeds the random VGG-19 when uncalibrated

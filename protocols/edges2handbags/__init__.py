@@ -9,5 +9,4 @@ from protocols.edges2shoes.protocol import Edges2Photos
 
 @PROTOCOLS.register("edges2handbags")
 class Edges2Handbags(Edges2Photos):
-    name = "edges2handbags"
     dataset = "edges2handbags"

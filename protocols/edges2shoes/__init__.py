@@ -12,5 +12,4 @@ from protocols.edges2shoes.protocol import Edges2Photos
 
 @PROTOCOLS.register("edges2shoes")
 class Edges2Shoes(Edges2Photos):
-    name = "edges2shoes"
     dataset = "edges2shoes"

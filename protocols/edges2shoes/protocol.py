@@ -36,12 +36,12 @@ import torch
 
 from core.columns import TRANSLATION_OF, Column
 from core.errors import BenchError
+from datasets import DATA_SOURCES
 from datasets.base import TrainData
-from datasets.edges2objects import Edges2ObjectsSplit, load_edges2objects
+from datasets.edges2objects import Edges2ObjectsSplit
 from datasets.paired import PairedData, to_tensor
-from datasets.pix2pix_folder import load_pix2pix
 from methods.base import Method
-from metrics import METRICS, create_metric
+from metrics import create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.edges2shoes.reported import reported_rows
@@ -78,7 +78,7 @@ class Edges2Photos(Protocol):
         per_scale = dict(self.settings_cfg.get("samples", {}))
         if scale not in per_scale:
             raise BenchError(f"protocol {self.name} has no sample counts for scale {scale!r}",
-                             hint=f"add samples.{scale} to configs/protocol/{self.name}.yaml")
+                             hint=f"add samples.{scale} to bench/configs/protocol/{self.name}.yaml")
         self.counts: dict[str, Any] = dict(per_scale[scale])
         self.scale = scale
         self.batch_size = int(self.settings_cfg.get("batch_size", 32))
@@ -90,18 +90,15 @@ class Edges2Photos(Protocol):
     # -- data -----------------------------------------------------------------------------------------------------
     def load_data(self) -> PairedData:
         source = self.data_cfg.get("source") or (self.dataset if self.data_cfg.get("root") else STAND_IN)
-        size = int(self.counts.get("size") or 256)
-        n_train, n_val = self.counts.get("train"), self.counts.get("val")
-        if source == STAND_IN:
-            return load_edges2objects(size=size, n_train=n_train, n_val=n_val, seed=int(self.data_cfg.get("seed", 0)))
-        if source != self.dataset:
+        if source not in (self.dataset, STAND_IN):
             raise BenchError(f"protocol {self.name} runs on {self.dataset} or the stand-in {STAND_IN}, "
                              f"not data.source={source}",
                              hint=f"use data.source={self.dataset} with data.root=<folder>, or data.source={STAND_IN}")
-        return load_pix2pix(self.dataset, self.data_cfg.get("root"), size=size,
-                            download=bool(self.data_cfg.get("download", False)),
-                            verify=bool(self.data_cfg.get("verify", True)), n_train=n_train, n_val=n_val,
-                            masks_root=self.data_cfg.get("masks"))
+        return DATA_SOURCES.get(source)(
+            root=self.data_cfg.get("root"), download=bool(self.data_cfg.get("download", False)),
+            verify=bool(self.data_cfg.get("verify", True)), size=int(self.counts.get("size") or 256),
+            n_train=self.counts.get("train"), n_val=self.counts.get("val"), seed=int(self.data_cfg.get("seed", 0)),
+            masks_root=self.data_cfg.get("masks"))
 
     def prepare(self) -> DataProvenance:
         self.build_metrics()
@@ -129,10 +126,6 @@ class Edges2Photos(Protocol):
     def build_metrics(self) -> None:
         """FID and LPIPS from the metrics registry; refuses (MissingWeightsError) without their weights unless
         ``allow_uncalibrated``."""
-        for name in ("fid", "lpips", "lpips_diversity", "ssim"):
-            if name not in METRICS:
-                raise BenchError(f"metric {name!r} is not registered in this build",
-                                 hint="merge the `metrics` branch (FID/LPIPS) into this checkout")
         lp = dict(self.settings_cfg.get("lpips", {}))
         common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
         lpips_args = {"net": lp.get("net", "alex"), "lpips_version": str(lp.get("version", "0.0")), **common}

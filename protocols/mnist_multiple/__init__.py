@@ -36,7 +36,6 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 
 @PROTOCOLS.register("mnist_multiple")
 class MnistMultiple(Protocol):
-    name = "mnist_multiple"
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4 multi-digit, Table 5"
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
 

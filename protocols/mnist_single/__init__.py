@@ -36,7 +36,6 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 
 @PROTOCOLS.register("mnist_single")
 class MnistSingle(Protocol):
-    name = "mnist_single"
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4.1, Table 2"
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
 

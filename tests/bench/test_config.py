@@ -3,7 +3,15 @@ from __future__ import annotations
 import pytest
 from omegaconf import OmegaConf
 
-from bench.config import compose_run, flatten, group_options, load_method_config, method_params, validate_overrides
+from bench.config import (
+    compose_run,
+    flatten,
+    group_options,
+    load_method_config,
+    method_class,
+    method_params,
+    validate_overrides,
+)
 from core.errors import BenchError
 
 
@@ -52,14 +60,30 @@ def test_method_params_merge_preset_over_paper_params() -> None:
         method_params(cfg, "cpu")
 
 
-def test_every_method_config_names_a_registered_method_and_has_all_scales() -> None:
+def test_every_method_config_runs_a_registered_method_and_has_all_scales() -> None:
     from methods import METHODS
 
     for name in group_options("methods"):
         cfg = load_method_config(name)
-        assert cfg.name in METHODS, f"configs/methods/{name}.yaml names unregistered method {cfg.name}"
+        assert "name" not in cfg, f"bench/configs/methods/{name}.yaml repeats its name (the file name says it)"
+        assert method_class(name, cfg) in METHODS
         for scale in group_options("scale"):
             assert isinstance(method_params(cfg, scale), dict)
+
+
+def test_method_class_is_the_file_name_or_what_a_variant_ablates() -> None:
+    assert method_class("munit", {}) == "munit"
+    assert method_class("pix2pix_noise", {"variant_of": "pix2pix"}) == "pix2pix_noise"  # registered itself
+    assert method_class("egscit_no_adain", {"variant_of": "egscit"}) == "egscit"
+    with pytest.raises(BenchError, match="runs no registered method"):
+        method_class("no_such_method", {})
+
+
+def test_names_come_from_file_names() -> None:
+    for protocol in group_options("protocol"):
+        cfg = compose_run([f"protocol={protocol}", "scale=cpu"])
+        assert cfg.protocol.name == protocol and cfg.scale.name == "cpu" and cfg.tracking.experiment == protocol
+        assert cfg.run_name.startswith(f"{protocol}-")
 
 
 def test_flatten() -> None:

@@ -1,5 +1,5 @@
 """Fixtures for method tests: toy two-domain images shaped like MNIST-Single (28×28 RGB in [0,1]) and the method
-configs of ``configs/methods``."""
+configs of ``bench/configs/methods``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import torch
 from bench.config import load_method_config, method_params
 from datasets.base import TensorImageSet, TrainData
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs" / "methods"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "bench" / "configs" / "methods"
 
 
 @pytest.fixture(autouse=True, scope="package")

@@ -1,9 +1,9 @@
 """Contract tests for every registered method (present and future), parametrised over the method registry.
 
-Each method is built from its ``configs/methods/<name>.yaml`` at the ``smoke`` preset and fed toy 28×28 data shaped
-by its capabilities: unpaired domains A (binary) and B (colour), or pairs a[i]→b[i] for ``training="paired"``, with
-A's label maps (and label maps as the content to translate) for ``needs_label_maps``. Learned methods (capabilities
-``training != "none"``) also declare in that config, under ``tests``:
+Each method is built from its ``bench/configs/methods/<name>.yaml`` at the ``smoke`` preset and fed toy 28×28 data
+shaped by its capabilities: unpaired domains A (binary) and B (colour), or pairs a[i]→b[i] for
+``training="paired"``, with A's label maps (and label maps as the content to translate) for ``needs_label_maps``.
+Learned methods (capabilities ``training != "none"``) also declare in that config, under ``tests``:
 
 - ``overfit_losses``: logged losses (keys of the ``TrainLoop`` history) that must fall when fitting a tiny batch;
 - ``nan_overrides``: parameters (over ``smoke``) that make training produce NaN/inf, e.g. ``{lr: 1.0e+30}``;

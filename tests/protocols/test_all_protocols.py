@@ -1,6 +1,6 @@
 """Contract tests for every registered protocol (present and future), parametrised over the protocol registry.
 
-Each protocol is built as ``bench run`` builds it (``configs/protocol/<name>.yaml``, ``scale=smoke``, metrics with
+Each protocol is built as ``bench run`` builds it (``bench/configs/protocol/<name>.yaml``, ``scale=smoke``, metrics with
 random weights where the published ones are absent) with the smallest sample counts, prepared, and made to evaluate
 the reference methods and an oracle. A new protocol adds its cheapest overrides to ``SMALL`` and its ground truth to
 ``TRUTHS`` (the oracle is built here, from the protocol's own data).
