@@ -163,8 +163,7 @@ class Pix2Pix(Method):
         size = content.shape[-2:]
         x = to_signed(resize_to(content.to(self.device), self.params["test_size"]))
         z = self._latent(x.size(0), torch.Generator().manual_seed(seed))  # the exemplar plays no part
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # dropout masks
+        with torch.no_grad(), seeded(seed):  # dropout masks
             if self.params["test_mode"] == "paper":
                 with paper_test_mode(self.G):  # one image per batch, as the paper's batch size 1
                     out = torch.cat([self.G(x[i:i + 1], None if z is None else z[i:i + 1])
