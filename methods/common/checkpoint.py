@@ -9,7 +9,8 @@ A checkpoint is a ``torch.save`` dict::
 
 ``state["nets"]`` is whatever the method's ``state_dict()`` returns (methods with frozen encoders override it), so
 weights saved by either writer load with ``Method.load_state_dict``. Writes are atomic (a temp file beside the target,
-then a rename): an interrupted write never leaves a half-written checkpoint.
+then a rename): an interrupted write never leaves a half-written checkpoint. Checkpoints from before the format
+had a version (``TrainLoop``'s and ``Method.save``'s) are read as format 1.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ def read_checkpoint(path: str | Path, method: str, map_location: torch.device | 
         blob = torch.load(path, map_location=map_location, weights_only=False)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
         raise BenchError(f"{path} is not a readable checkpoint ({type(exc).__name__}: {exc})", hint=_RETRAIN) from exc
+    if isinstance(blob, dict) and "format" not in blob:
+        blob = _from_unversioned(blob, method)
     if not isinstance(blob, dict) or blob.get("format") != FORMAT_VERSION:
         found = blob.get("format", "none") if isinstance(blob, dict) else type(blob).__name__
         raise BenchError(f"{path} is not a checkpoint of format {FORMAT_VERSION} (found format {found})",
@@ -62,4 +65,14 @@ def read_checkpoint(path: str | Path, method: str, map_location: torch.device | 
                          hint="load it with the method that wrote it")
     if not isinstance(blob.get("state"), dict) or "nets" not in blob["state"]:
         raise BenchError(f"{path} has no network weights (state['nets'])", hint=_RETRAIN)
+    return blob
+
+
+def _from_unversioned(blob: dict[str, Any], method: str) -> dict[str, Any]:
+    """Checkpoints written before the format had a version, so that runs resume across the upgrade: ``TrainLoop``'s
+    (``step`` + ``state`` = training state, no method name) and ``Method.save``'s (``state`` = the weights)."""
+    if "step" in blob and isinstance(blob.get("state"), dict) and "nets" in blob["state"]:
+        return {**blob, "format": FORMAT_VERSION, "method": method, "params": blob.get("params", {})}
+    if "method" in blob and "state" in blob:
+        return {**blob, "format": FORMAT_VERSION, "state": {"nets": blob["state"]}}
     return blob

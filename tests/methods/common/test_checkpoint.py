@@ -79,10 +79,25 @@ def test_wrong_method_corrupt_file_and_old_format_are_clear_errors(tmp_path: Pat
     (tmp_path / "corrupt.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(BenchError, match="not a readable checkpoint"):
         Tiny().load(tmp_path / "corrupt.pt")
-    torch.save({"method": "tiny", "state": {}}, tmp_path / "old.pt")  # before the format had a version
+    torch.save({"format": 2, "method": "tiny", "state": {"nets": {}}}, tmp_path / "newer.pt")
     with pytest.raises(BenchError, match="format 1"):
-        Tiny().load(tmp_path / "old.pt")
+        Tiny().load(tmp_path / "newer.pt")
     with pytest.raises(BenchError, match="no checkpoint"):
         Tiny().load(tmp_path / "missing.pt")
     with pytest.raises(ValueError, match="nets"):
         write_checkpoint(tmp_path / "x.pt", "tiny", {}, {"weights": {}})
+
+
+def test_checkpoints_from_before_the_format_version_still_load(tmp_path: Path) -> None:
+    method = Tiny()
+    torch.save({"method": "tiny", "params": {"steps": 3}, "state": method.state_dict()}, tmp_path / "saved.pt")
+    torch.save({"step": 2, "state": method.training_state(), "rng": None, "history": [], "extra": {}},
+               tmp_path / CHECKPOINT_NAME)  # the old ``TrainLoop.save``: no method name, no params
+    x = torch.rand(1, 3, 4, 4)
+    for name in ("saved.pt", CHECKPOINT_NAME):
+        other = Tiny()
+        other.load(tmp_path / name)
+        torch.testing.assert_close(other.translate(x, None), method.translate(x, None))
+    assert read_checkpoint(tmp_path / CHECKPOINT_NAME, "tiny")["step"] == 2
+    with pytest.raises(BenchError, match="not 'other'"):
+        Other().load(tmp_path / "saved.pt")
