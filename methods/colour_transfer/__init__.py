@@ -7,8 +7,6 @@ method should beat on exemplar fidelity without losing the content.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import torch
 
 from methods import METHODS
@@ -30,7 +28,6 @@ def reinhard_transfer(content: torch.Tensor, exemplar: torch.Tensor, eps: float 
 class ColourTransfer(Method):
     capabilities = Capabilities(training="none", guidance="exemplar",
                                 notes="Reinhard mean/std transfer in Lab; not learned")
-    defaults: ClassVar[dict[str, Any]] = {}  # no parameters
 
     def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
                   seed: int = 0) -> torch.Tensor:

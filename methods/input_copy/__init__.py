@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import torch
 
 from methods import METHODS
@@ -13,7 +11,6 @@ from methods.base import Capabilities, Direction, Method
 @METHODS.register("input_copy")
 class InputCopy(Method):
     capabilities = Capabilities(training="none", guidance="none", notes="reference bound: ignores the exemplar")
-    defaults: ClassVar[dict[str, Any]] = {}  # no parameters
 
     def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
                   seed: int = 0) -> torch.Tensor:
