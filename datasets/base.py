@@ -7,7 +7,6 @@ in-memory ones look the same to a method.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,26 +71,6 @@ class TrainData:
         return self.a if name == "A" else self.b
 
 
-def infinite_batches(dataset: Dataset, batch_size: int, seed: int, drop_last: bool = True, skip: int = 0
-                     ) -> Iterator[dict[str, torch.Tensor]]:
-    """Endless shuffled batches, reproducible from ``seed`` (a new permutation every epoch). ``skip`` fast-forwards
-    past that many batches without loading them (resuming a run draws exactly the batches it would have)."""
-    n = len(dataset)  # type: ignore[arg-type]
-    if n == 0:
-        raise ValueError("cannot draw batches from an empty dataset")
-    batch_size = min(batch_size, n)
-    generator = torch.Generator().manual_seed(seed)
-    while True:
-        order = torch.randperm(n, generator=generator)
-        stop = n - batch_size + 1 if drop_last else n
-        for start in range(0, stop, batch_size):
-            if skip > 0:
-                skip -= 1
-                continue
-            indices = order[start:start + batch_size]
-            get_batch = getattr(dataset, "get_batch", None)
-            yield get_batch(indices) if get_batch else collate([dataset[int(i)] for i in indices])
-
-
 def collate(items: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Stack the items' tensors key by key into one batch."""
     return {key: torch.stack([torch.as_tensor(item[key]) for item in items]) for key in items[0]}

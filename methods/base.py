@@ -17,6 +17,8 @@ import torch
 from torch import nn
 
 from datasets.base import TrainData
+from methods.common.checkpoint import read_checkpoint, write_checkpoint
+from methods.common.params import resolve_params
 
 Training = Literal["none", "paired", "unpaired", "single_image"]
 Guidance = Literal["exemplar", "noise", "none"]
@@ -72,12 +74,20 @@ class FitContext:
 
 
 class Method(ABC):
-    """Base class of every method. Subclasses register with ``@METHODS.register("name")``."""
+    """Base class of every method. Subclasses register with ``@METHODS.register("name")``.
+
+    Parameters: a method declares every parameter it accepts, with its default, in ``defaults``; ``__init__``
+    resolves the given ones against it (``methods.common.params.resolve_params``: an unknown name is a
+    ``BenchError``) into ``self.params``. ``defaults = None`` keeps the given parameters as they are (test doubles).
+    """
 
     capabilities: ClassVar[Capabilities]
     registry_name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any] | None] = None
 
     def __init__(self, **params: Any) -> None:
+        if self.defaults is not None:
+            params = resolve_params(self.registry_name or type(self).__name__, self.defaults, params)
         self.params = dict(params)
         self.device = torch.device("cpu")
 
@@ -139,15 +149,10 @@ class Method(ABC):
             net.load_state_dict(state[name])
 
     def save(self, path: str | Path) -> None:
-        """Write params and weights atomically (temp file, then rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        torch.save({"method": self.registry_name, "params": self.params, "state": self.state_dict()}, tmp)
-        tmp.replace(path)
+        """Write params and weights in the checkpoint format (``methods.common.checkpoint``), atomically."""
+        write_checkpoint(path, self.registry_name, self.params, {"nets": self.state_dict()})
 
     def load(self, path: str | Path) -> None:
-        blob = torch.load(Path(path), map_location=self.device, weights_only=False)
-        if blob.get("method") != self.registry_name:
-            raise ValueError(f"{path} holds a {blob.get('method')!r} checkpoint, not {self.registry_name!r}")
-        self.load_state_dict(blob["state"])
+        """Load the weights of a checkpoint written by ``save`` or by ``TrainLoop``; ``BenchError`` on a missing,
+        corrupt or foreign file."""
+        self.load_state_dict(read_checkpoint(path, self.registry_name, self.device)["state"]["nets"])

@@ -23,6 +23,8 @@ import torch
 from tqdm.auto import tqdm
 
 from core.errors import NonFiniteError
+from methods.common.checkpoint import read_checkpoint, write_checkpoint
+from methods.common.sampling import BatchSampler
 
 if TYPE_CHECKING:
     from methods.base import FitContext, Method
@@ -53,19 +55,21 @@ class TrainLoop:
         self.extra: dict[str, Any] = {}  # method-specific state to checkpoint (e.g. a data iterator position)
 
     def batches(self, dataset: Any, batch_size: int, seed_offset: int = 0) -> Iterator[dict[str, torch.Tensor]]:
-        """Shuffled batches seeded from the run's seed, fast-forwarded past the steps a resumed run already did
-        (one batch per step), so an interrupted and resumed run sees the same data as an uninterrupted one."""
-        from datasets.base import infinite_batches
+        """``methods.common.sampling.BatchSampler`` batches in ``stream`` mode, seeded ``ctx.seed + seed_offset``
+        and fast-forwarded past the steps a resumed run already did (one batch per step), so an interrupted and
+        resumed run sees the same data as an uninterrupted one."""
+        sampler = BatchSampler(len(dataset), batch_size, self.ctx.seed + seed_offset, "stream")
 
         def generate() -> Iterator[dict[str, torch.Tensor]]:  # lazy: ``start`` is known once iteration begins
-            yield from infinite_batches(dataset, batch_size, seed=self.ctx.seed + seed_offset, skip=self.start)
+            yield from sampler.batches(dataset, start=self.start)
 
         return generate()
 
     def resume(self) -> int:
-        """Load the last checkpoint if there is one; returns the step to continue from."""
+        """Load the last checkpoint if there is one; returns the step to continue from. ``BenchError`` when it is
+        corrupt, of another format or of another method."""
         if self.path.exists():
-            blob = torch.load(self.path, map_location=self.method.device, weights_only=False)
+            blob = read_checkpoint(self.path, self.method.registry_name, self.method.device)
             self.method.load_training_state(blob["state"])
             _set_rng_state(blob["rng"])
             self.history = blob.get("history", [])
@@ -74,11 +78,9 @@ class TrainLoop:
         return self.start
 
     def save(self, step: int) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        torch.save({"step": step, "state": self.method.training_state(), "rng": _rng_state(),
-                    "history": self.history, "extra": self.extra}, tmp)
-        tmp.replace(self.path)  # atomic: a crash never leaves a half-written checkpoint
+        """Checkpoint the training state after ``step`` steps (``methods.common.checkpoint``, atomic)."""
+        write_checkpoint(self.path, self.method.registry_name, self.method.params, self.method.training_state(),
+                         step=step, rng=_rng_state(), history=self.history, extra=self.extra)
 
     def __iter__(self) -> Iterator[int]:
         self.resume()

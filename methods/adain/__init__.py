@@ -16,14 +16,17 @@ import torch
 from torch import nn
 
 from core.errors import BenchError
+from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.adain.losses import STYLE_LAYERS, content_loss, style_loss
-from methods.adain.networks import adain, mirror_decoder
+from methods.adain.networks import adain
 from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
-from methods.pix2pix.params import resolve_params, seeded
-from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to, step_generator
+from methods.common.decoders import mirror_decoder
+from methods.common.images import paired_jitter, resize_to
+from methods.common.sampling import PER_STEP_B, BatchSampler, fetch, step_generator
+from methods.common.schedules import inverse_time_decay
 from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
@@ -40,17 +43,18 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def inverse_time_decay(optimizer: torch.optim.Optimizer, decay: float) -> torch.optim.lr_scheduler.LambdaLR:
-    """Torch7 ``optim.adam``'s ``learningRateDecay``: lr_t = lr / (1 + t·decay)."""
-    return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0 / (1.0 + step * decay))
+def domain_samplers(data: TrainData, batch_size: int, seed: int) -> tuple[BatchSampler, BatchSampler]:
+    """Per-step samplers of half a batch each over domain A (``seed``) and domain B (``seed + PER_STEP_B``)."""
+    half = max(1, batch_size // 2)
+    return (BatchSampler(len(data.a), half, seed, "per_step"),  # type: ignore[arg-type]
+            BatchSampler(len(data.b), half, seed + PER_STEP_B, "per_step"))  # type: ignore[arg-type]
 
 
-def style_content_batch(data: TrainData, batch_size: int, step: int, seed: int
+def style_content_batch(data: TrainData, samplers: tuple[BatchSampler, BatchSampler], step: int
                         ) -> tuple[torch.Tensor, torch.Tensor]:
     """Half the contents from A and half from B; each content's style image comes from the other domain."""
-    half = max(1, batch_size // 2)
-    a = domain_batch(data.a, half, step, seed)["image"]
-    b = domain_batch(data.b, half, step, seed + 7919)["image"]
+    a = fetch(data.a, samplers[0].at(step))["image"]
+    b = fetch(data.b, samplers[1].at(step))["image"]
     return torch.cat([a, b]), torch.cat([b, a])
 
 
@@ -61,9 +65,11 @@ class AdaIN(FrozenVGGState, Method):
         notes="VGG-19 relu4_1 features re-normalised to the exemplar's mean/std; trained decoder; needs VGG-19 "
               "ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
 
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
     def __init__(self, **params: Any) -> None:
-        p = resolve_params("adain", DEFAULTS, params)
-        super().__init__(**p)
+        super().__init__(**params)
+        p = self.params
         for key in ("crop_size", "test_size"):  # relu4_1 sits after 3 max-pools
             if p[key] is not None:
                 check_size("adain", p[key], 3, key)
@@ -93,9 +99,10 @@ class AdaIN(FrozenVGGState, Method):
         torch.manual_seed(ctx.seed)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
+        samplers = domain_samplers(data, p["batch_size"], ctx.seed)
         self.decoder.train()
         for step in loop:
-            content, style = style_content_batch(data, p["batch_size"], step, ctx.seed)
+            content, style = style_content_batch(data, samplers, step)
             rng = step_generator(ctx.seed, step)  # independent crops for content and style
             [content] = paired_jitter([content], p["load_size"], p["crop_size"], False, rng)
             [style] = paired_jitter([style], p["load_size"], p["crop_size"], False, rng)

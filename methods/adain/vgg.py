@@ -16,7 +16,7 @@ from torch import nn
 
 from core.errors import BenchError
 from core.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
-from methods.pix2pix.params import seeded
+from core.seeding import seeded
 
 _CACHE: dict[bool, tuple[nn.Sequential, bool]] = {}
 

@@ -17,24 +17,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.errors import BenchError
+from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.bicyclegan.networks import ResNetEncoder
+from methods.common.discriminators import MultiScalePatchDiscriminator
+from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.pix2pix.networks import MultiScalePatchDiscriminator, UnetGenerator
-from methods.pix2pix.params import frozen, resolve_params, seeded, set_requires_grad
-from methods.pix2pix.utils import (
-    linear_decay,
-    paired_batch,
-    paired_jitter,
-    require_kind,
-    resize_to,
-    step_generator,
-    to_signed,
-    to_unit,
-)
+from methods.common.sampling import paired_fetch, paired_sampler, step_generator
+from methods.common.schedules import linear_decay
+from methods.common.training import frozen_weights, require_kind, set_requires_grad
+from methods.common.unet import UnetGenerator
 from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
@@ -64,10 +59,11 @@ class BicycleGAN(Method):
         training="paired", guidance="exemplar", directions="AB",
         notes="exemplar → encoder mean μ = the latent code; without an exemplar z ~ N(0, I) from the seed")
     calibrated = True
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
     def __init__(self, **params: Any) -> None:
-        p = resolve_params("bicyclegan", DEFAULTS, params)
-        super().__init__(**p)
+        super().__init__(**params)
+        p = self.params
         if p["batch_size"] % 2:
             raise BenchError(f"bicyclegan needs an even batch_size (got {p['batch_size']})",
                              hint="each batch is split into a cVAE-GAN half and a cLR-GAN half")
@@ -86,7 +82,8 @@ class BicycleGAN(Method):
         p, betas = self.params, (self.params["beta1"], self.params["beta2"])  # fresh optimisers for fresh weights
         self.opts = {name: torch.optim.Adam(net.parameters(), lr=p["lr"], betas=betas)
                      for name, net in self.networks().items()}
-        self.scheds = {name: linear_decay(opt, p["steps"], p["decay_steps"]) for name, opt in self.opts.items()}
+        constant = p["steps"] - p["decay_steps"]
+        self.scheds = {name: linear_decay(opt, constant, p["decay_steps"]) for name, opt in self.opts.items()}
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "E": self.E, "D": self.D, "D2": self.D2}
@@ -102,10 +99,11 @@ class BicycleGAN(Method):
         torch.manual_seed(ctx.seed)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
+        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
         for net in self.networks().values():
             net.train()
         for step in loop:
-            a, b = paired_batch(data, p["batch_size"], step, ctx.seed)
+            a, b = paired_fetch(data, sampler.at(step))
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],
                                            p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             loop.report(step, self._train_step(real_a.to(self.device), real_b.to(self.device)))
@@ -131,7 +129,7 @@ class BicycleGAN(Method):
         loss_gan2 = self.gan(self.D2(fake_rand), True) * p["lambda_gan2"]
         loss_kl = kl_divergence(mu, logvar) * p["lambda_kl"]
         loss_l1 = F.l1_loss(fake_enc, b_enc) * p["lambda_l1"]
-        with frozen(self.E):  # ‖E(G(A, z)) − z‖₁ through the encoder's mean, E's weights untouched
+        with frozen_weights(self.E):  # ‖E(G(A, z)) − z‖₁ through the encoder's mean, E's weights untouched
             mu2, _ = self.E(fake_rand)
         loss_z = F.l1_loss(mu2, z_rand) * p["lambda_z"]
         (loss_gan + loss_gan2 + loss_kl + loss_l1 + loss_z).backward()

@@ -1,8 +1,9 @@
 """BicycleGAN's encoder E (``E_ResNet``, netE ``resnet_256``/``resnet_128``): a strided conv, ``n_blocks - 1``
 residual down-sampling blocks, global average pooling, and two linear heads for μ and log σ².
 
-The generator (U-Net with z added at every level) and the discriminators (two-scale PatchGANs) are the pix2pix
-networks in ``methods.pix2pix.networks`` with BicycleGAN's settings (InstanceNorm, biases everywhere).
+The generator (U-Net with z added at every level, ``methods.common.unet``) and the discriminators (two-scale
+PatchGANs, ``methods.common.discriminators.MultiScalePatchDiscriminator``) are the pix2pix networks with BicycleGAN's
+settings (InstanceNorm, biases everywhere).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from methods.pix2pix.networks import Norm, norm_layer
+from methods.common.blocks import Norm, norm_layer
 
 
 def _lrelu() -> nn.Module:

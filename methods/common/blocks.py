@@ -6,6 +6,8 @@ c7s1-k / dk layers), ``ResBlock`` = two 3×3 ConvBlocks with a skip (CycleGAN's 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -13,6 +15,7 @@ from torch import nn
 NORMS = ("none", "batch", "instance", "instance_affine", "layer", "adain")
 ACTIVATIONS = ("none", "relu", "lrelu", "prelu", "selu", "tanh", "sigmoid")
 PADS = ("zero", "reflect", "replicate")
+Norm = Literal["batch", "instance", "none"]  # the pix2pix/BicycleGAN norms (``norm_layer``)
 
 
 class LayerNorm2d(nn.Module):
@@ -102,6 +105,14 @@ def make_norm(kind: str, channels: int) -> nn.Module:
     if kind == "adain":
         return AdaIN2d(channels)
     raise ValueError(f"unknown norm {kind!r}; valid: {', '.join(NORMS)}")
+
+
+def norm_layer(kind: Norm, channels: int) -> nn.Module | None:
+    """pix2pix/BicycleGAN's norms: BatchNorm (affine), affine-free InstanceNorm without running statistics, or
+    ``None`` for no layer (callers drop it)."""
+    if kind not in ("batch", "instance", "none"):
+        raise ValueError(f"unknown norm {kind!r}; use batch, instance or none")
+    return None if kind == "none" else make_norm(kind, channels)
 
 
 def make_activation(kind: str) -> nn.Module:

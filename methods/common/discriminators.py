@@ -3,7 +3,8 @@
 ``PatchDiscriminator`` is pix2pix/CycleGAN's ``NLayerDiscriminator`` (Isola et al. 2017, §3.2.2): ``n_layers``
 stride-2 4×4 convs (channels ×2 per layer, capped at 8·ndf), one stride-1 4×4 conv, then a stride-1 4×4 conv to one
 logit per patch; n_layers=3 gives the 70×70 receptive field. ``MultiScaleDiscriminator`` (pix2pixHD, MUNIT,
-BicycleGAN, SPADE) applies independent copies to the input and its 2×, 4×, ... average-pooled versions.
+SPADE) applies independent copies to the input and its 2×, 4×, ... average-pooled versions;
+``MultiScalePatchDiscriminator`` is BicycleGAN's variant whose widths halve per scale.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from methods.common.blocks import make_norm
+from methods.common.blocks import Norm, make_norm
 
 
 class PatchDiscriminator(nn.Module):
@@ -64,3 +66,22 @@ class MultiScaleDiscriminator(nn.Module):
                 x = self.downsample(x)
             outputs.append(net(x, **kwargs))
         return outputs
+
+
+class MultiScalePatchDiscriminator(nn.Module):
+    """BicycleGAN's ``D_NLayersMulti``: ``num_d`` PatchGANs on an average-pooled pyramid whose widths halve per
+    scale (``ndf / 2**i``; ``MultiScaleDiscriminator`` keeps one width, hence this class)."""
+
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "instance",
+                 num_d: int = 2) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(
+            PatchDiscriminator(input_nc, round(ndf / 2 ** i), n_layers, norm=norm) for i in range(num_d))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        outs = []
+        for i, net in enumerate(self.nets):
+            if i:
+                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+            outs.append(net(x))
+        return outs

@@ -1,10 +1,11 @@
-"""Image range conversion and CycleGAN's image history buffer."""
+"""Image range conversion, resizing, pix2pix's paired jitter and CycleGAN's image history buffer."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:
@@ -15,6 +16,34 @@ def to_signed(x: torch.Tensor) -> torch.Tensor:
 def to_unit(y: torch.Tensor) -> torch.Tensor:
     """[-1,1] network outputs (tanh) → [0,1] harness images, clamped."""
     return ((y + 1.0) * 0.5).clamp(0.0, 1.0)
+
+
+def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch.Tensor:
+    """Bilinear resize of [N,C,H,W] images to ``size`` (a side or (H, W)); ``None`` or the same size: unchanged."""
+    if size is None:
+        return images
+    hw = (size, size) if isinstance(size, int) else size
+    if tuple(images.shape[-2:]) == tuple(hw):
+        return images
+    return F.interpolate(images, size=hw, mode="bilinear", align_corners=False)
+
+
+def paired_jitter(images: list[torch.Tensor], load_size: int | None, crop_size: int | None, flip: bool,
+                  generator: torch.Generator) -> list[torch.Tensor]:
+    """pix2pix's ``resize_and_crop`` + flip, with the same crop and flip for every tensor of a pair."""
+    out = images
+    if load_size:
+        out = [F.interpolate(t, size=(load_size, load_size), mode="bilinear", align_corners=False)
+               if t.is_floating_point() else
+               F.interpolate(t.float(), size=(load_size, load_size), mode="nearest").to(t.dtype) for t in out]
+    if crop_size and crop_size < out[0].shape[-1]:
+        h, w = out[0].shape[-2:]
+        top = int(torch.randint(0, h - crop_size + 1, (1,), generator=generator))
+        left = int(torch.randint(0, w - crop_size + 1, (1,), generator=generator))
+        out = [t[..., top:top + crop_size, left:left + crop_size] for t in out]
+    if flip and bool(torch.rand((), generator=generator) < 0.5):
+        out = [t.flip(-1) for t in out]
+    return out
 
 
 class ImagePool:

@@ -4,9 +4,9 @@ A subclass declares ``defaults`` (every parameter it accepts, with the paper's v
 ``self.optims`` (name → module / optimiser) in ``build``, and implements ``init_weights``, ``train_step`` and
 ``translate_signed``. This class does:
 
-- parameter validation (an unknown or misspelt parameter is an error, never silently ignored);
-- ``fit``: seeding, weight initialisation from ``ctx.seed``, ``TrainLoop.batches`` per domain, the ``TrainLoop``
-  (progress bar, NaN → ``NonFiniteError``, checkpoints, resume), learning-rate schedulers stepped once per iteration;
+- ``fit``: seeding, weight initialisation from ``ctx.seed``, ``TrainLoop.batches`` per domain (``stream`` mode, B
+  from ``seed + STREAM_B``), the ``TrainLoop`` (progress bar, NaN → ``NonFiniteError``, checkpoints, resume),
+  learning-rate schedulers stepped once per iteration;
 - ``translate``: eval mode, no grad, [0,1] ↔ [-1,1], a local RNG seeded by ``seed``, a finiteness check.
 """
 
@@ -22,6 +22,7 @@ from core.seeding import seeded
 from datasets.base import TrainData
 from methods.base import Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit
+from methods.common.sampling import STREAM_B
 from methods.training import TrainLoop, check_finite
 
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` re-initialises them from ``ctx.seed``
@@ -31,13 +32,7 @@ class UnpairedGANMethod(Method):
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, **params: Any) -> None:
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise BenchError(
-                f"{self.registry_name or type(self).__name__}: unknown parameter(s) {unknown}",
-                hint=f"valid parameters: {', '.join(sorted(self.defaults))}",
-            )
-        super().__init__(**{**self.defaults, **params})
+        super().__init__(**params)  # resolved against ``defaults`` (``methods.common.params``)
         self.nets: dict[str, torch.nn.Module] = {}
         self.optims: dict[str, torch.optim.Optimizer] = {}
         self.schedulers: dict[str, Any] = {}
@@ -121,7 +116,8 @@ class UnpairedGANMethod(Method):
         loop = TrainLoop(self, ctx, steps=total, checkpoint_every=int(self.params.get("checkpoint_every", 0)))
         batch_size = int(self.params["batch_size"])
         # independent shuffles per domain, fast-forwarded on resume to where the checkpoint left them
-        batches_a, batches_b = loop.batches(data.a, batch_size), loop.batches(data.b, batch_size, seed_offset=1)
+        batches_a = loop.batches(data.a, batch_size)
+        batches_b = loop.batches(data.b, batch_size, seed_offset=STREAM_B)
         for step in loop:
             self.train_mode()
             a, b = next(batches_a)["image"], next(batches_b)["image"]

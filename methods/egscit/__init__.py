@@ -25,10 +25,11 @@ from torch import nn
 
 from core.errors import BenchError
 from core.seeding import seeded
-from datasets.base import TrainData, infinite_batches
+from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.images import to_signed, to_unit
+from methods.common.sampling import STAGE_STRIDE, STREAM_B, BatchSampler
 from methods.common.schedules import poly_decay
 from methods.common.training import set_requires_grad
 from methods.egscit.augment import flip_and_zoom_crop
@@ -84,11 +85,8 @@ def load_vgg(allow_uncalibrated: bool) -> tuple[VGGFeatures, bool]:
     return _VGG[allow_uncalibrated]
 
 
-def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(params) - set(DEFAULTS))
-    if unknown:
-        raise BenchError(f"egscit: unknown parameters {unknown}", hint=f"valid: {', '.join(DEFAULTS)}")
-    p = DEFAULTS | params
+def check_params(p: dict[str, Any]) -> None:
+    """The checks beyond the names (``Method.__init__`` resolves those): Table-6 values present, valid choices."""
     missing = [k for k in TABLE6_KEYS if p.get(k) is None]
     if missing:
         raise BenchError(
@@ -101,15 +99,15 @@ def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
         raise BenchError("egscit: g_updates and stage0_g_updates must be ≥ 1", hint="the paper uses 5 and 1")
     if not 0.0 <= float(p["eta"]) <= 1.0:
         raise BenchError(f"egscit: eta={p['eta']} outside [0, 1]", hint="the paper uses 0.5")
-    return p
 
 
 def paired_streams(data: TrainData, batch_size: int, seed: int, skip: int = 0
                    ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Endless (A, B) image batches, each domain shuffled independently and reproducibly from ``seed``; ``skip``
-    fast-forwards that many batches without loading them."""
-    stream_a = infinite_batches(data.a, batch_size, seed=seed, skip=skip)
-    stream_b = infinite_batches(data.b, batch_size, seed=seed + 1, skip=skip)
+    """Endless (A, B) image batches, each domain shuffled independently and reproducibly (``stream`` mode, A from
+    ``seed``, B from ``seed + STREAM_B``); ``skip`` fast-forwards that many batches without loading them."""
+    sampler_a = BatchSampler(len(data.a), batch_size, seed, "stream")  # type: ignore[arg-type]
+    sampler_b = BatchSampler(len(data.b), batch_size, seed + STREAM_B, "stream")  # type: ignore[arg-type]
+    stream_a, stream_b = sampler_a.batches(data.a, start=skip), sampler_b.batches(data.b, start=skip)
     for batch_a, batch_b in zip(stream_a, stream_b, strict=True):
         yield batch_a["image"], batch_b["image"]
 
@@ -126,9 +124,12 @@ class EGSCIT(Method):
               "(textbook) or official_code (scale by exemplar mean, shift by variance); perceptual loss needs VGG-19 "
               "ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
 
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
     def __init__(self, **params: Any) -> None:
-        p = resolve_params(params)
-        super().__init__(**p)
+        super().__init__(**params)
+        p = self.params
+        check_params(p)
         self.vgg: VGGFeatures | None = None
         self.calibrated = True
         if p["perceptual"] and (p["style_weight"] or p["content_weight"]):
@@ -249,7 +250,8 @@ class EGSCIT(Method):
         batches: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
         for step in loop:
             if batches is None:  # a resumed run skips the batches the interrupted one already drew
-                batches = paired_streams(data, int(p["batch_size"]), ctx.seed + 1000 * stage, skip=step * draws)
+                batches = paired_streams(data, int(p["batch_size"]), ctx.seed + STAGE_STRIDE * stage,
+                                         skip=step * draws)
             losses = self._step0(batches, g_updates) if stage == 0 else self._step1(batches, g_updates)
             for name in ("g0", "d0") if stage == 0 else ("g", "d"):
                 self.schedulers[name].step()

@@ -22,24 +22,18 @@ from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from core.errors import BenchError
+from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.discriminators import PatchDiscriminator
+from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.pix2pix.networks import UnetGenerator
-from methods.pix2pix.params import resolve_params, seeded, set_requires_grad
-from methods.pix2pix.utils import (
-    linear_decay,
-    paired_batch,
-    paired_jitter,
-    require_kind,
-    resize_to,
-    step_generator,
-    to_signed,
-    to_unit,
-)
+from methods.common.sampling import paired_fetch, paired_sampler, step_generator
+from methods.common.schedules import linear_decay
+from methods.common.training import require_kind, set_requires_grad
+from methods.common.unet import UnetGenerator
 from methods.training import TrainLoop, check_finite
 
 PIX2PIX_DEFAULTS: dict[str, Any] = {
@@ -86,8 +80,8 @@ class Pix2Pix(Method):
     defaults: ClassVar[dict[str, Any]] = PIX2PIX_DEFAULTS
 
     def __init__(self, **params: Any) -> None:
-        p = resolve_params(self.registry_name, self.defaults, params)
-        super().__init__(**p)
+        super().__init__(**params)
+        p = self.params
         if p["test_mode"] not in ("paper", "eval"):
             raise BenchError(f"test_mode must be 'paper' or 'eval', got {p['test_mode']!r}")
         self.G = UnetGenerator(3, 3, p["num_downs"], p["ngf"], p["norm"], p["use_dropout"], nz=p["nz"],
@@ -105,8 +99,8 @@ class Pix2Pix(Method):
         p, betas = self.params, (self.params["beta1"], self.params["beta2"])  # fresh optimisers for fresh weights
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"], betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"], p["decay_steps"])
+        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
@@ -127,10 +121,11 @@ class Pix2Pix(Method):
         torch.manual_seed(ctx.seed)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
+        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
         self.G.train()
         self.D.train()
         for step in loop:
-            a, b = paired_batch(data, p["batch_size"], step, ctx.seed)
+            a, b = paired_fetch(data, sampler.at(step))
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],
                                            p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             real_a, real_b = real_a.to(self.device), real_b.to(self.device)
@@ -168,8 +163,7 @@ class Pix2Pix(Method):
         size = content.shape[-2:]
         x = to_signed(resize_to(content.to(self.device), self.params["test_size"]))
         z = self._latent(x.size(0), torch.Generator().manual_seed(seed))  # the exemplar plays no part
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)  # dropout masks
+        with torch.no_grad(), seeded(seed):  # dropout masks
             if self.params["test_mode"] == "paper":
                 with paper_test_mode(self.G):  # one image per batch, as the paper's batch size 1
                     out = torch.cat([self.G(x[i:i + 1], None if z is None else z[i:i + 1])

@@ -19,9 +19,11 @@ from torch import nn
 
 from core.errors import BenchError
 from core.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
-from datasets.base import TrainData, collate
+from core.seeding import seeded
+from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.sampling import derive_seed, fetch
 from methods.segin.auxiliary import bbox_warp, random_correspondence
 from methods.segin.losses import (
     LossWeights,
@@ -117,13 +119,8 @@ class PairedBatches:
     def __len__(self) -> int:
         return len(self.a)  # type: ignore[arg-type]
 
-    @staticmethod
-    def _fetch(dataset: Any, indices: torch.Tensor) -> dict[str, torch.Tensor]:
-        get_batch = getattr(dataset, "get_batch", None)
-        return get_batch(indices) if get_batch else collate([dataset[int(i)] for i in indices])
-
     def get_batch(self, indices: torch.Tensor) -> dict[str, torch.Tensor]:
-        a, b = self._fetch(self.a, indices), self._fetch(self.b, indices)
+        a, b = fetch(self.a, indices), fetch(self.b, indices)
         batch = {"x": a["image"], "y": b["image"], "index": torch.as_tensor(indices).long()}
         if "mask" in b:
             batch["mask"] = b["mask"]
@@ -137,13 +134,10 @@ class Segin(Method):
         notes="unofficial re-implementation from the paper; VGG-19 semantic match + U-Net with non-local blocks; "
               "trains on paired data with foreground masks (derived from a white background when absent)")
 
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(DEFAULTS)
-        if unknown:
-            raise BenchError(f"unknown segin parameters {sorted(unknown)}",
-                             hint=f"valid parameters: {', '.join(sorted(DEFAULTS))}")
-        merged = {**DEFAULTS, **params}
-        super().__init__(**merged)
+        super().__init__(**params)
         p = self.params
         if p["match_at_test"] not in MATCH_MODES:
             raise BenchError(f"match_at_test={p['match_at_test']!r}; valid: {', '.join(MATCH_MODES)}")
@@ -164,8 +158,7 @@ class Segin(Method):
     def build(self, seed: int) -> None:
         """(Re)build N, D and their optimisers with weights drawn under ``seed`` (``fit`` uses the run's seed)."""
         p = self.params
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
+        with seeded(int(seed)):
             self.G = SeginGenerator(6, int(p["ngf"]), int(p["n_nonlocal"]), bool(p["non_local"]), self.multi_task)
             self.D = SpectralPatchDiscriminator(6, int(p["ndf"]), int(p["d_layers"])) if self.use_gan else None
         betas = tuple(float(b) for b in p["betas"])
@@ -252,7 +245,7 @@ class Segin(Method):
                          log_every=int(p["log_every"]))
         batches = loop.batches(PairedBatches(data), int(p["batch_size"]))
         for step in loop:
-            loop.report(step, self.train_step(next(batches), seed=ctx.seed * 1_000_003 + step))
+            loop.report(step, self.train_step(next(batches), seed=derive_seed(ctx.seed, step)))
 
     def _prepare(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         size = int(self.params["image_size"])

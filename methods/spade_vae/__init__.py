@@ -20,21 +20,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from core.errors import BenchError
+from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.adain.vgg import FrozenVGGState, VGGEncoder, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
-from methods.pix2pix.params import resolve_params, seeded, set_requires_grad
-from methods.pix2pix.utils import (
-    linear_decay,
-    paired_batch,
-    paired_jitter,
-    require_kind,
-    resize_to,
-    step_generator,
-    to_signed,
-    to_unit,
-)
+from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
+from methods.common.sampling import paired_fetch, paired_sampler, step_generator
+from methods.common.schedules import linear_decay
+from methods.common.training import require_kind, set_requires_grad
 from methods.spade_vae.losses import VGG_LAYERS, feature_matching, hinge_d, hinge_g, kld, vgg_loss
 from methods.spade_vae.networks import ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, init_xavier
 from methods.training import TrainLoop, check_finite
@@ -98,9 +92,11 @@ class SPADEVAE(FrozenVGGState, Method):
         notes="label map → image; the exemplar goes into the image-encoder slot (style code sampled from its "
               "posterior), never the ground truth; VGG loss needs VGG-19 ImageNet weights")
 
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
     def __init__(self, **params: Any) -> None:
-        p = resolve_params("spade_vae", DEFAULTS, params)
-        super().__init__(**p)
+        super().__init__(**params)
+        p = self.params
         if p["test_sample"] not in ("posterior", "mean"):
             raise BenchError(f"test_sample must be 'posterior' or 'mean', got {p['test_sample']!r}")
         if p["vgg_input"] not in ("raw", "imagenet"):
@@ -127,8 +123,8 @@ class SPADEVAE(FrozenVGGState, Method):
         betas = (p["beta1"], p["beta2"])
         self.opt_g = torch.optim.Adam([*self.G.parameters(), *self.E.parameters()], lr=p["lr"] / 2, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"] * 2, betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"], p["decay_steps"])
+        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
 
     def to(self, device: torch.device | str) -> SPADEVAE:
         super().to(device)
@@ -157,10 +153,11 @@ class SPADEVAE(FrozenVGGState, Method):
         torch.manual_seed(ctx.seed)
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
+        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
         for net in self.networks().values():
             net.train()
         for step in loop:
-            a, b = paired_batch(data, p["batch_size"], step, ctx.seed)
+            a, b = paired_fetch(data, sampler.at(step))
             labels, image = paired_jitter([self._labels_of(a), to_signed(b["image"])], p["load_size"],
                                           p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             labels, image = resize_labels(labels, p["crop_size"]), resize_to(image, p["crop_size"])

@@ -17,14 +17,15 @@ import torch
 from torch import nn
 
 from core.errors import BenchError
+from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
-from methods.adain import inverse_time_decay
-from methods.adain.networks import mirror_decoder
 from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
-from methods.pix2pix.params import resolve_params, seeded
-from methods.pix2pix.utils import domain_batch, paired_jitter, resize_to, step_generator
+from methods.common.decoders import mirror_decoder
+from methods.common.images import paired_jitter, resize_to
+from methods.common.sampling import PER_STEP_B, BatchSampler, fetch, step_generator
+from methods.common.schedules import inverse_time_decay
 from methods.training import TrainLoop, check_finite
 from methods.wct.transform import blend, wct
 
@@ -51,9 +52,11 @@ class WCT(FrozenVGGState, Method):
         notes="multi-level whitening-colouring of VGG-19 relu5_1..relu1_1 features with reconstruction decoders; "
               "needs VGG-19 ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
 
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
     def __init__(self, **params: Any) -> None:
-        p = resolve_params("wct", DEFAULTS, params)
-        super().__init__(**p)
+        super().__init__(**params)
+        p = self.params
         levels = [int(k) for k in p["levels"]]
         if not levels or any(k not in range(1, 6) for k in levels) or len(set(levels)) != len(levels):
             raise BenchError(f"wct levels must be distinct values in 1..5, got {p['levels']}")
@@ -91,10 +94,12 @@ class WCT(FrozenVGGState, Method):
         loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
                          log_every=p["log_every"])
         self.decoders.train()
-        half = max(1, p["batch_size"] // 2)
+        half = max(1, p["batch_size"] // 2)  # half from each domain (AdaIN's sampling)
+        sampler_a = BatchSampler(len(data.a), half, ctx.seed, "per_step")  # type: ignore[arg-type]
+        sampler_b = BatchSampler(len(data.b), half, ctx.seed + PER_STEP_B, "per_step")  # type: ignore[arg-type]
         for step in loop:
-            images = torch.cat([domain_batch(data.a, half, step, ctx.seed)["image"],
-                                domain_batch(data.b, half, step, ctx.seed + 7919)["image"]])
+            images = torch.cat([fetch(data.a, sampler_a.at(step))["image"],
+                                fetch(data.b, sampler_b.at(step))["image"]])
             [images] = paired_jitter([images], p["load_size"], p["crop_size"], False, step_generator(ctx.seed, step))
             if step == loop.start:
                 self._check_size(images.shape[-1], "crop_size (the training image size)")

@@ -11,7 +11,8 @@ from core.errors import BenchError, MissingWeightsError
 from methods import create_method
 from methods.adain import vgg as vgg_module
 from methods.adain.losses import style_loss
-from methods.adain.networks import adain, mirror_decoder
+from methods.adain.networks import adain
+from methods.common.decoders import mirror_decoder
 
 SMALL = {"allow_uncalibrated": True, "batch_size": 2, "steps": 2, "load_size": 16, "crop_size": 16, "test_size": 16,
          "checkpoint_every": 0}

@@ -9,7 +9,8 @@ from core.errors import BenchError
 from methods import create_method
 from methods.bicyclegan import kl_divergence
 from methods.bicyclegan.networks import ResNetEncoder
-from methods.pix2pix.networks import MultiScalePatchDiscriminator, UnetGenerator
+from methods.common.discriminators import MultiScalePatchDiscriminator
+from methods.common.unet import UnetGenerator
 
 TINY = {"ngf": 4, "nef": 4, "ndf": 4, "num_downs": 5, "e_blocks": 3, "n_layers_d": 2, "batch_size": 2,
         "steps": 2, "decay_steps": 1, "load_size": None, "crop_size": None, "test_size": None}

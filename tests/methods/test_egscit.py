@@ -167,7 +167,7 @@ def test_a_training_step_with_the_perceptual_loss_is_finite(tmp_path: Path) -> N
 
 
 def test_bad_params_fail_with_a_hint() -> None:
-    with pytest.raises(BenchError, match="unknown parameters"):
+    with pytest.raises(BenchError, match="unknown egscit parameters"):
         create_method("egscit", n_down=1, colour=3)
     with pytest.raises(BenchError, match="unknown adain"):
         create_method("egscit", **TINY, adain="textbook")

@@ -12,7 +12,7 @@ from core.errors import BenchError
 from datasets.base import TensorImageSet, TrainData
 from methods import FitContext, create_method
 from methods.common.discriminators import PatchDiscriminator
-from methods.pix2pix.networks import UnetGenerator
+from methods.common.unet import UnetGenerator
 
 TINY = {"ngf": 4, "ndf": 4, "num_downs": 5, "n_layers_d": 2, "batch_size": 2, "steps": 3, "decay_steps": 1,
         "load_size": None, "crop_size": None, "flip": False, "test_size": None, "checkpoint_every": 0}
@@ -74,5 +74,5 @@ def test_refuses_unpaired_data_and_the_reverse_direction(tmp_path: Path) -> None
         method.fit(data, FitContext(workdir=tmp_path, progress=False))
     with pytest.raises(BenchError, match="A→B only"):
         method.translate(images(1), None, direction="BA")
-    with pytest.raises(BenchError, match="no parameter"):
+    with pytest.raises(BenchError, match="unknown pix2pix parameters"):
         create_method("pix2pix", lambda_L1=10)

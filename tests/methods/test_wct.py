@@ -7,7 +7,7 @@ import torch
 
 from core.errors import BenchError
 from methods import create_method
-from methods.adain.networks import mirror_decoder
+from methods.common.decoders import mirror_decoder
 from methods.wct.transform import blend, wct
 
 SMALL = {"allow_uncalibrated": True, "batch_size": 2, "steps": 2, "load_size": 32, "crop_size": 32, "test_size": 32,

@@ -1,6 +1,5 @@
-"""pix2pix networks (Isola et al., CVPR 2017, §3.2 and appendix 6.1): the U-Net generator and the PatchGAN
-discriminator (``methods.common.discriminators.PatchDiscriminator``), written so that BicycleGAN (which builds on the
-same code base) can reuse them.
+"""The pix2pix U-Net generator (Isola et al., CVPR 2017, §3.2 and appendix 6.1), shared by pix2pix, pix2pix_noise
+and BicycleGAN.
 
 The U-Net is described by its number of down-samplings ``num_downs``: level ``i`` (0 = outermost) has ``ngf *
 min(2**i, 8)`` channels, the innermost level has no normalisation on its down path, and dropout sits on the levels
@@ -17,17 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.common.blocks import make_norm
-from methods.common.discriminators import PatchDiscriminator
-
-Norm = Literal["batch", "instance", "none"]
-
-
-def norm_layer(kind: Norm, channels: int) -> nn.Module | None:
-    """BatchNorm (affine), affine-free InstanceNorm without running statistics, or nothing."""
-    if kind not in ("batch", "instance", "none"):
-        raise ValueError(f"unknown norm {kind!r}; use batch, instance or none")
-    return None if kind == "none" else make_norm(kind, channels)
+from methods.common.blocks import Norm, norm_layer
 
 
 def _seq(*layers: nn.Module | None) -> nn.Sequential:
@@ -98,22 +87,3 @@ class UnetGenerator(nn.Module):
             x = F.pad(x, (pw // 2, pw - pw // 2, ph // 2, ph - ph // 2), mode="replicate")
         out = self.model(x, z if self.nz else None)
         return out[..., ph // 2: ph // 2 + h, pw // 2: pw // 2 + w]
-
-
-class MultiScalePatchDiscriminator(nn.Module):
-    """BicycleGAN's ``D_NLayersMulti``: ``num_d`` PatchGANs on an average-pooled pyramid whose widths halve per
-    scale (``ndf / 2**i``; ``methods.common``'s multi-scale wrapper keeps one width, hence this class)."""
-
-    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 3, norm: Norm = "instance",
-                 num_d: int = 2) -> None:
-        super().__init__()
-        self.nets = nn.ModuleList(
-            PatchDiscriminator(input_nc, round(ndf / 2 ** i), n_layers, norm=norm) for i in range(num_d))
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = []
-        for i, net in enumerate(self.nets):
-            if i:
-                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
-            outs.append(net(x))
-        return outs
