@@ -23,17 +23,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData, infinite_batches
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.frozen import FrozenEncoders
 from methods.common.images import to_signed, to_unit
 from methods.common.schedules import poly_decay
 from methods.common.training import set_requires_grad
 from methods.egscit.augment import flip_and_zoom_crop
 from methods.egscit.conditioning import ADAIN_VARIANTS, channel_moments, exemplar_adain, feature_mask
-from methods.egscit.losses import VGGFeatures, kl_mean_square, lsgan_d, lsgan_g, perceptual_losses
+from methods.egscit.losses import PERCEPTUAL_LAYERS, kl_mean_square, lsgan_d, lsgan_g, perceptual_losses
 from methods.egscit.networks import (
     VAEGAN,
     Decoder,
@@ -67,22 +69,6 @@ DEFAULTS: dict[str, Any] = {
     "test_noise": False,
     "checkpoint_every": 2000, "log_every": 50,
 }
-
-_VGG: dict[bool, tuple[VGGFeatures, bool]] = {}
-
-
-def load_vgg(allow_uncalibrated: bool) -> tuple[VGGFeatures, bool]:
-    """Frozen VGG-19 up to relu5_1, shared by every instance in the process. Random weights (only with
-    ``allow_uncalibrated``) are drawn from a fixed seed, so a resumed or repeated run sees the same network."""
-    if allow_uncalibrated not in _VGG:
-        from core.pretrained import vgg19_features
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            features, calibrated = vgg19_features(allow_uncalibrated)
-        _VGG[allow_uncalibrated] = (VGGFeatures(features), calibrated)
-    return _VGG[allow_uncalibrated]
-
 
 def resolve_params(params: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(params) - set(DEFAULTS))
@@ -119,20 +105,22 @@ def _l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @METHODS.register("egscit")
-class EGSCIT(Method):
+class EGSCIT(FrozenEncoders, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="unpaired", guidance="exemplar", directions="both",
         notes="two-stage: frozen per-domain VAE-GAN encoders give feature masks and AdaIN statistics; adain=paper "
               "(textbook) or official_code (scale by exemplar mean, shift by variance); perceptual loss needs VGG-19 "
               "ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg": "vgg"}
 
     def __init__(self, **params: Any) -> None:
         p = resolve_params(params)
         super().__init__(**p)
-        self.vgg: VGGFeatures | None = None
-        self.calibrated = True
+        self.vgg: features.FeatureExtractor | None = None
         if p["perceptual"] and (p["style_weight"] or p["content_weight"]):
-            self.vgg, self.calibrated = load_vgg(bool(p["allow_uncalibrated"]))
+            # channels-last weights: ≈20% faster convolutions on CPU; random weights from vgg19() under seed 0
+            self.vgg = features.get("vgg19", layers=PERCEPTUAL_LAYERS, init="model", seed=0, channels_last=True,
+                                    allow_uncalibrated=bool(p["allow_uncalibrated"]))
         self._build()
 
     def _build(self) -> None:
@@ -184,12 +172,6 @@ class EGSCIT(Method):
     def optimizers(self) -> dict[str, Any]:
         return {"g0": self.opt_g0, "d0": self.opt_d0, "g": self.opt_g, "d": self.opt_d,
                 **{f"sched_{k}": s for k, s in self.schedulers.items()}}
-
-    def to(self, device: torch.device | str) -> EGSCIT:
-        super().to(device)
-        if self.vgg is not None:
-            self.vgg.to(self.device)
-        return self
 
     # -- the conditioned translator ------------------------------------------------------------------------------
     def condition(self, x_content: torch.Tensor, content_domain: str, x_style: torch.Tensor, style_domain: str
