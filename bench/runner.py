@@ -71,10 +71,6 @@ def run_method_params(mcfg: DictConfig, cfg: DictConfig) -> dict[str, Any]:
     return params
 
 
-def _method_calibrated(method: Method) -> bool:
-    return bool(getattr(method, "calibrated", True))
-
-
 class _MethodRun:
     """Everything about one method in one ``bench run``."""
 
@@ -235,7 +231,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         tracker.finish(child, "FAILED")
         return mrun.placeholder_rows("failed", f"failed: {message}"), {}, True
 
-    calibrated = protocol.calibrated and _method_calibrated(method)
+    calibrated = protocol.calibrated and method.calibrated
     rows = []
     metrics: dict[str, float] = {}
     for column, value in result.values.items():

@@ -33,7 +33,7 @@ IDLE_YARDSTICK = 173.0  # img/s, VGG-19 fwd+bwd at 32 px on this machine when id
 def yardstick_net() -> tuple[torch.nn.Module, torch.Tensor]:
     from torchvision.models import vgg19
 
-    from core.pretrained import VGG19_RELU
+    from core.features import VGG19_RELU
 
     body = vgg19(weights=None).features[: VGG19_RELU["relu4_1"] + 1]  # plain layout, random weights: speed only
     return body, torch.rand(16, 3, 32, 32, requires_grad=True)

@@ -73,9 +73,9 @@ def measure(name: str, scale: str, steps: int, images: int, size: int) -> tuple[
 
 def vgg_reference(seconds: float = 5.0) -> tuple[float, float]:
     """VGG-19 (to relu4_1) forward+backward images/s at 32 px (wall, CPU): a yardstick for the machine's speed."""
-    from methods.adain.vgg import load_vgg19
+    from core import features as registry
 
-    features, _ = load_vgg19(True, "relu4_1")
+    features = registry.get("vgg19", upto="relu4_1", init="model", allow_uncalibrated=True).features
     x = torch.rand(16, 3, 32, 32, requires_grad=True)
     features(x).sum().backward()
     n = 0

@@ -38,7 +38,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.pretrained import fid_inception
+from core import features
 from metrics.fid import FID
 from metrics.images import FolderImages, list_images, load_image
 from metrics.perceptual import LPIPS
@@ -78,9 +78,9 @@ def fid_benchmark(fake: list[Path], real: list[Path], device: str, repeats: int,
     from pytorch_fid.fid_score import calculate_activation_statistics, calculate_frechet_distance
 
     ours = FID(allow_uncalibrated=True, device=device, cache_dir=cache, batch_size=50)
-    # pytorch-fid's InceptionV3 as pytorch-fid builds it (default memory layout), with our network's weights
-    model = fid_inception(allow_uncalibrated=True).module.to(device)
-    model.load_state_dict(ours.extractor.network.module.state_dict())
+    # pytorch-fid's InceptionV3 as pytorch-fid builds it (default memory layout), with our network's weights (the
+    # registry's build behind ``ours``, before its channels-last copy)
+    model = features.get("fid_inception", allow_uncalibrated=True, device=device).model
     workers = min(4, os.cpu_count() or 1)
 
     def reference() -> float:

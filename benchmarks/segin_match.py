@@ -24,7 +24,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from methods.segin import shared_vgg19
+from core import features
 from methods.segin.match import SemanticMatcher, correspondence, warp
 
 
@@ -61,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
 
-    vgg, calibrated = shared_vgg19(allow_uncalibrated=True, seed=0)
-    matcher = SemanticMatcher(vgg, args.layer, args.patch, args.chunk).to(device)
+    vgg = features.get("vgg19", upto=args.layer, init="model", allow_uncalibrated=True, device=device)
+    calibrated = vgg.calibrated
+    matcher = SemanticMatcher(vgg.features, args.layer, args.patch, args.chunk)
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(args.batch, 3, args.size, args.size, generator=gen).to(device)
     r = torch.rand(args.batch, 3, args.size, args.size, generator=gen).to(device)

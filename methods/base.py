@@ -101,6 +101,12 @@ class Method(ABC):
     ) -> torch.Tensor:
         """Translate a batch of ``content`` images under ``exemplar`` images (same batch size) to [0,1] images."""
 
+    @property
+    def calibrated(self) -> bool:
+        """False when the method runs a frozen pretrained encoder with random weights instead of the published ones
+        (``allow_uncalibrated``; see ``methods.common.frozen``). Methods without pretrained encoders are calibrated."""
+        return True
+
     # -- networks, parameters and checkpoints -------------------------------------------------------------------
     def networks(self) -> dict[str, nn.Module]:
         """The method's trainable networks by name (empty for non-learned methods)."""

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from core.pretrained import Pretrained, fid_inception
+from core import features
 from metrics.base import as_batches, check_unit_range, exact_matmul, resolve_device
 from metrics.cache import ArrayCache, tensor_content_hash
 
@@ -57,10 +57,10 @@ class InceptionFeatures:
                  batch_size: int = 50, device: str | torch.device | None = None, seed: int = 0) -> None:
         self.dims, self.quantize, self.batch_size, self.seed = dims, quantize, batch_size, seed
         self.device = resolve_device(device)
-        self.network: Pretrained = fid_inception(allow_uncalibrated=allow_uncalibrated, dims=dims, seed=seed)
         # channels-last convolutions run ~1.5× faster on CPU (oneDNN); values differ from the default layout by
         # float32 round-off only (~1e-6 relative), like a different batch size or device would.
-        self.network.module.to(self.device, memory_format=torch.channels_last)
+        self.network = features.get("fid_inception", dims=dims, allow_uncalibrated=allow_uncalibrated, seed=seed,
+                                    device=self.device, channels_last=True)
 
     @property
     def calibrated(self) -> bool:
@@ -68,7 +68,7 @@ class InceptionFeatures:
 
     def settings(self) -> dict[str, Any]:
         return {
-            "extractor": "pytorch_fid.inception.InceptionV3 (FID Inception, TF inception-2015-12-05 port)",
+            "extractor": self.network.network,
             "pytorch_fid_version": package_version("pytorch-fid"),
             "weights_sha256": self.network.checksum,
             "calibrated": self.network.calibrated,
@@ -96,7 +96,7 @@ class InceptionFeatures:
         chunks = []
         with exact_matmul():
             for batch in as_batches(images, self.batch_size):
-                out = self.network.module(self._prepare(batch))[0]
+                out = self.network(self._prepare(batch))[0]
                 if out.shape[-1] != 1 or out.shape[-2] != 1:  # the 64/192/768-d blocks are spatial maps
                     out = torch.nn.functional.adaptive_avg_pool2d(out, 1)
                 chunks.append(out.flatten(1).to("cpu", torch.float32).contiguous().numpy())

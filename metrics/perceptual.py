@@ -3,8 +3,8 @@
 ``lpips.LPIPS(pretrained=True)`` loads its calibrated linear heads from files inside the package but builds the
 AlexNet/VGG-16 backbone with ``torchvision.models.<net>(pretrained=True)``, i.e. it downloads ImageNet weights at
 runtime. We build it with ``pnet_rand=True`` (no download; guarded by ``forbid_downloads``) and copy the backbone
-weights from the manifest's local file (``alexnet`` / ``vgg16``), or refuse. Linear heads: the package's own
-``weights/v<version>/<net>.pth``, checksum-verified through the manifest.
+weights from the feature registry (``core.features``: ``alexnet`` / ``vgg16``, files from the manifest), or refuse.
+Linear heads: the package's own ``weights/v<version>/<net>.pth``, checksum-verified through the manifest.
 
 Input range: the harness passes RGB in [0,1]; LPIPS expects [-1,1], so images are mapped with 2x−1 here (the
 package's ``normalize=True``). Passing [0,1] straight to ``lpips.LPIPS`` is the common bug behind wrong LPIPS
@@ -30,14 +30,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from core import weights
-from core.pretrained import Pretrained, forbid_downloads, load_alexnet, load_vgg16
+from core import features, weights
+from core.features import forbid_downloads
 from core.seeding import seeded
 from metrics import METRICS
 from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
 from metrics.inception import package_version
 
-NETS = {"alex": load_alexnet, "vgg": load_vgg16}
+NETS = {"alex": "alexnet", "vgg": "vgg16"}  # LPIPS network name → feature extractor
 VERSIONS = ("0.1", "0.0")
 
 
@@ -71,13 +71,13 @@ class LPIPSNetwork:
         self.net, self.version, self.seed = net, version, seed
         heads = weights.require(f"lpips_{net}_v{version}")  # bundled with the package: never uncalibrated
         self.heads_sha256 = weights.digest_of(heads)
-        self.backbone: Pretrained = NETS[net](allow_uncalibrated=allow_uncalibrated, seed=seed)
+        self.backbone = features.get(NETS[net], allow_uncalibrated=allow_uncalibrated, seed=seed)
         with forbid_downloads(), seeded(seed), warnings.catch_warnings():
             # lpips passes torchvision's deprecated ``pretrained=`` flag (False here: pnet_rand=True)
             warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
             model = lpips.LPIPS(pretrained=True, net=net, version=version, pnet_rand=True, verbose=False,
                                 model_path=str(heads))
-        copy_backbone(model.net, self.backbone.module)
+        copy_backbone(model.net, self.backbone.features)
         self.device = resolve_device(device)
         self.model = model.eval().to(self.device)
         for param in self.model.parameters():

@@ -15,14 +15,11 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from core import weights
-from core.errors import BenchError
-from core.pretrained import DEEPLABV3_VARIANTS, imagenet_normalise, load_deeplabv3
-from core.seeding import seeded
+from core import features
+from core.features import DEEPLABV3_VARIANTS
 from metrics.base import exact_matmul, resolve_device
 from metrics.inception import package_version
 
@@ -57,9 +54,9 @@ class TorchvisionDeepLabV3(Segmenter):
         if variant not in DEEPLABV3_VARIANTS:
             raise ValueError(f"unknown DeepLabV3 variant {variant!r}; valid: {', '.join(DEEPLABV3_VARIANTS)}")
         self.variant, self.resize = variant, resize
-        self.network = load_deeplabv3(variant, allow_uncalibrated=allow_uncalibrated, seed=seed)
         self.device = resolve_device(device)
-        self.network.module.to(self.device)
+        self.network = features.get(f"deeplabv3_{variant}", allow_uncalibrated=allow_uncalibrated, seed=seed,
+                                    device=self.device)
         self.class_names = ["background" if c == "__background__" else c for c in _VOC_CATEGORIES]
 
     @property
@@ -67,8 +64,8 @@ class TorchvisionDeepLabV3(Segmenter):
         return self.network.calibrated
 
     def settings(self) -> dict[str, Any]:
-        return {"segmenter": f"torchvision deeplabv3_{self.variant} (COCO subset, 21 VOC classes)",
-                "torchvision_version": package_version("torchvision"), **self.network.settings(),
+        return {"segmenter": self.network.network,
+                "torchvision_version": package_version("torchvision"), **self.network.provenance(),
                 "preprocess": f"shorter side → {self.resize} (bilinear, antialias), ImageNet mean/std"
                 if self.resize else "no resize, ImageNet mean/std",
                 "postprocess": "logits bilinear to input size, argmax"}
@@ -84,7 +81,7 @@ class TorchvisionDeepLabV3(Segmenter):
                     short = min(size)
                     target = [round(s * self.resize / short) for s in size]
                     x = F.interpolate(x, size=target, mode="bilinear", align_corners=False, antialias=True)
-                logits = self.network.module(imagenet_normalise(x))["out"]
+                logits = self.network(x)["out"]
                 logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
                 out.append(logits.argmax(1).cpu())
         return torch.cat(out)
@@ -105,45 +102,23 @@ def panoptic_to_semantic(panoptic: torch.Tensor, segments: list[dict[str, Any]],
 
 class Detectron2Panoptic(Segmenter):
     name = "detectron2_panoptic"
-    WEIGHTS = "detectron2_panoptic_fpn_r101_3x"
-    CONFIG = "detectron2_panoptic_fpn_r101_3x_config"
 
     def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 1,
                  seed: int = 0) -> None:
         super().__init__(batch_size)
-        try:
-            from detectron2.config import get_cfg
-            from detectron2.data import MetadataCatalog
-            from detectron2.engine import DefaultPredictor
-        except ImportError as exc:
-            raise BenchError(
-                "the Detectron2 panoptic segmenter needs detectron2, which is not installed",
-                hint="install it from source (pip install 'git+https://github.com/facebookresearch/detectron2.git'), "
-                     "then `pip install -e .[detectron2]`; or use segmenter=deeplabv3",
-            ) from exc
-        config = weights.require(self.CONFIG)  # ships with detectron2
-        path = weights.require(self.WEIGHTS, allow_uncalibrated=allow_uncalibrated)
-        cfg = get_cfg()
-        cfg.merge_from_file(str(config))
-        cfg.MODEL.DEVICE = str(resolve_device(device))
-        cfg.MODEL.WEIGHTS = str(path) if path is not None else ""
-        with seeded(seed):
-            self.predictor = DefaultPredictor(cfg)
-        meta = MetadataCatalog.get(cfg.DATASETS.TEST[0])
-        self.class_names = list(meta.thing_classes) + list(meta.stuff_classes[1:])
-        self.num_things = len(meta.thing_classes)
-        self.cfg, self.path, self.seed = cfg, path, seed
-        self.config_sha256 = weights.digest_of(config)
+        self.network = features.get("detectron2_panoptic", allow_uncalibrated=allow_uncalibrated, seed=seed,
+                                    device=resolve_device(device))
+        self.class_names = self.network.class_names
 
     @property
     def calibrated(self) -> bool:
-        return self.path is not None
+        return self.network.calibrated
 
     def settings(self) -> dict[str, Any]:
-        return {"segmenter": "detectron2 COCO-PanopticSegmentation/panoptic_fpn_R_101_3x",
-                "detectron2_version": package_version("detectron2"), "artifact": self.WEIGHTS,
-                "weights_sha256": weights.weights_checksum(self.WEIGHTS, self.path, self.seed),
-                "config_sha256": self.config_sha256, "calibrated": self.calibrated,
+        provenance = self.network.provenance()
+        return {"segmenter": self.network.network, "detectron2_version": package_version("detectron2"),
+                "artifact": provenance["artifact"], "weights_sha256": provenance["weights_sha256"],
+                "config_sha256": self.network.config_sha256, "calibrated": provenance["calibrated"],
                 "preprocess": "DefaultPredictor: BGR 0-255, ResizeShortestEdge(800, max 1333)",
                 "postprocess": "panoptic → semantic: things 0-79, stuff 80-132, void -1"}
 
@@ -152,8 +127,8 @@ class Detectron2Panoptic(Segmenter):
         out = []
         for image in images:
             bgr = (image.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()[:, :, ::-1]
-            panoptic, segments = self.predictor(np.ascontiguousarray(bgr))["panoptic_seg"]
-            out.append(panoptic_to_semantic(panoptic, segments, self.num_things))
+            panoptic, segments = self.network(bgr)["panoptic_seg"]
+            out.append(panoptic_to_semantic(panoptic, segments, self.network.num_things))
         return torch.stack(out)
 
 

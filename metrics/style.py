@@ -25,22 +25,14 @@ Definitions, where the papers are vague (each choice is a setting and part of th
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 
-from core.pretrained import Pretrained, imagenet_normalise, load_vgg19, relu_features
+from core import features
 from metrics import METRICS
 from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
-
-
-@functools.lru_cache(maxsize=4)
-def _vgg19(allow_uncalibrated: bool, seed: int, device: str) -> Pretrained:
-    network = load_vgg19(allow_uncalibrated=allow_uncalibrated, seed=seed)
-    network.module.to(device)
-    return network
 
 
 class _VGGMetric(Metric):
@@ -49,7 +41,9 @@ class _VGGMetric(Metric):
     def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 16,
                  seed: int = 0) -> None:
         self.device = resolve_device(device)
-        self.vgg = _vgg19(allow_uncalibrated, seed, str(self.device))
+        # random weights (allow_uncalibrated): the features stack alone, Kaiming-initialised under ``seed``
+        self.vgg = features.get("vgg19", init="features", allow_uncalibrated=allow_uncalibrated, seed=seed,
+                                device=self.device)
         self.batch_size, self.seed = batch_size, seed
 
     @property
@@ -57,15 +51,12 @@ class _VGGMetric(Metric):
         return self.vgg.calibrated
 
     def settings(self) -> dict[str, Any]:
-        return super().settings() | self.vgg.settings() | {
-            "network": "torchvision vgg19().features", "input": "RGB [0,1], ImageNet mean/std",
-            "resolution": "as given (no resize)"}
+        return super().settings() | self.vgg.settings() | {"resolution": "as given (no resize)"}
 
     def features(self, images: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
         check_unit_range(images)
-        x = imagenet_normalise(images.to(self.device, torch.float32))
         with exact_matmul():
-            return {k: v.to(torch.float64) for k, v in relu_features(self.vgg.module, x, layers).items()}
+            return {k: v.to(torch.float64) for k, v in self.vgg(images.to(self.device, torch.float32), layers).items()}
 
     def batched(self, fn: Any, *tensors: torch.Tensor | None) -> torch.Tensor:
         """Run ``fn`` over aligned batches of the given tensors (None passes through), concatenating [B] results."""

@@ -15,16 +15,17 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.adain.losses import STYLE_LAYERS, content_loss, style_loss
 from methods.adain.networks import adain
-from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.decoders import mirror_decoder
-from methods.common.images import paired_jitter, resize_to
+from methods.common.frozen import FrozenEncoders
+from methods.common.images import check_size, paired_jitter, resize_to
 from methods.common.sampling import PER_STEP_B, BatchSampler, fetch, step_generator
 from methods.common.schedules import inverse_time_decay
 from methods.training import TrainLoop, check_finite
@@ -59,11 +60,12 @@ def style_content_batch(data: TrainData, samplers: tuple[BatchSampler, BatchSamp
 
 
 @METHODS.register("adain")
-class AdaIN(FrozenVGGState, Method):
+class AdaIN(FrozenEncoders, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="unpaired", guidance="exemplar", directions="both",
         notes="VGG-19 relu4_1 features re-normalised to the exemplar's mean/std; trained decoder; needs VGG-19 "
               "ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg_encoder": "vgg"}
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
@@ -73,8 +75,9 @@ class AdaIN(FrozenVGGState, Method):
         for key in ("crop_size", "test_size"):  # relu4_1 sits after 3 max-pools
             if p[key] is not None:
                 check_size("adain", p[key], 3, key)
-        features, self.vgg_calibrated = load_vgg19(p["allow_uncalibrated"], "relu4_1")
-        self.vgg = VGGEncoder(features)
+        # random weights (allow_uncalibrated, no file): the whole vgg19() built under seed 0, as always
+        self.vgg = features.get("vgg19", upto="relu4_1", init="model", seed=0,
+                                allow_uncalibrated=p["allow_uncalibrated"])
         self.decoder = mirror_decoder("relu4_1")
         self._init(0)
 

@@ -22,10 +22,13 @@ Import from the sub-modules (stable API):
 - ``methods.common.init``: ``init_weights`` (normal | xavier | kaiming | orthogonal).
 - ``methods.common.schedules``: ``linear_decay``, ``step_decay``, ``poly_decay``, ``inverse_time_decay`` (per step).
 - ``methods.common.images``: ``to_signed``/``to_unit`` ([0,1] ↔ [-1,1]), ``resize_to``, ``paired_jitter`` (pix2pix's
-  resize + crop + flip), ``ImagePool`` (CycleGAN's history buffer).
+  resize + crop + flip), ``ImagePool`` (CycleGAN's history buffer), ``check_size`` (image sizes a VGG-mirroring
+  decoder can invert).
 - ``methods.common.training``: ``set_requires_grad``, ``frozen_weights``, ``require_kind``.
 - ``methods.common.unpaired``: ``UnpairedGANMethod``, the fit/translate plumbing of two-domain GANs (seeding,
   TrainLoop, resumable data stream, schedulers, image-size dry run, [0,1] ↔ [-1,1]).
+- ``methods.common.frozen``: ``FrozenEncoders``, the rule for frozen pretrained encoders from ``core.features``
+  (``calibrated``, device moves, checkpoints that record the encoder kind and refuse the other one).
 
 Conventions: networks work in [-1,1] (``to_signed``/``to_unit`` at the method boundary); ``make_activation("lrelu")``
 is LeakyReLU(0.2), ``"lrelu0.01"`` another slope; ``GANLoss`` sums over discriminator scales.

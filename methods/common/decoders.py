@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from core.pretrained import VGG19_RELU
+from core.features import VGG19_RELU
 
 # (in, out) channels of VGG-19's convolutions in ``features`` order, and where its max-pools sit.
 _VGG19_CFG: list[tuple[int, int] | str] = [

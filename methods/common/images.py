@@ -7,6 +7,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from core.errors import BenchError
+
 
 def to_signed(x: torch.Tensor) -> torch.Tensor:
     """[0,1] harness images → [-1,1] network inputs."""
@@ -83,3 +85,12 @@ class ImagePool:
         self.size = int(state["size"])
         self.images = list(state["images"])
         self.generator.set_state(state["rng"])
+
+
+def check_size(method: str, size: int, pools: int, what: str) -> None:
+    """A decoder mirroring VGG up to a layer after ``pools`` max-pools gives back the input size only for multiples
+    of 2^pools, and its reflection padding needs at least a 2×2 feature map there; else ``BenchError``."""
+    multiple, minimum = 2 ** pools, 2 ** (pools + 1)
+    if size % multiple or size < minimum:
+        raise BenchError(f"{method} needs images whose size is a multiple of {multiple} px and at least {minimum} px;"
+                         f" {what} is {size}", hint=f"set {what.split()[0]} (and load_size) to e.g. {max(minimum, 32)}")

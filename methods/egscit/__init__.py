@@ -23,18 +23,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.frozen import FrozenEncoders
 from methods.common.images import to_signed, to_unit
 from methods.common.sampling import STAGE_STRIDE, STREAM_B, BatchSampler
 from methods.common.schedules import poly_decay
 from methods.common.training import set_requires_grad
 from methods.egscit.augment import flip_and_zoom_crop
 from methods.egscit.conditioning import ADAIN_VARIANTS, channel_moments, exemplar_adain, feature_mask
-from methods.egscit.losses import VGGFeatures, kl_mean_square, lsgan_d, lsgan_g, perceptual_losses
+from methods.egscit.losses import PERCEPTUAL_LAYERS, kl_mean_square, lsgan_d, lsgan_g, perceptual_losses
 from methods.egscit.networks import (
     VAEGAN,
     Decoder,
@@ -69,22 +71,6 @@ DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 2000, "log_every": 50,
 }
 
-_VGG: dict[bool, tuple[VGGFeatures, bool]] = {}
-
-
-def load_vgg(allow_uncalibrated: bool) -> tuple[VGGFeatures, bool]:
-    """Frozen VGG-19 up to relu5_1, shared by every instance in the process. Random weights (only with
-    ``allow_uncalibrated``) are drawn from a fixed seed, so a resumed or repeated run sees the same network."""
-    if allow_uncalibrated not in _VGG:
-        from core.pretrained import vgg19_features
-
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            features, calibrated = vgg19_features(allow_uncalibrated)
-        _VGG[allow_uncalibrated] = (VGGFeatures(features), calibrated)
-    return _VGG[allow_uncalibrated]
-
-
 def check_params(p: dict[str, Any]) -> None:
     """The checks beyond the names (``Method.__init__`` resolves those): Table-6 values present, valid choices."""
     missing = [k for k in TABLE6_KEYS if p.get(k) is None]
@@ -117,12 +103,13 @@ def _l1(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 @METHODS.register("egscit")
-class EGSCIT(Method):
+class EGSCIT(FrozenEncoders, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="unpaired", guidance="exemplar", directions="both",
         notes="two-stage: frozen per-domain VAE-GAN encoders give feature masks and AdaIN statistics; adain=paper "
               "(textbook) or official_code (scale by exemplar mean, shift by variance); perceptual loss needs VGG-19 "
               "ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg": "vgg"}
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
@@ -130,10 +117,11 @@ class EGSCIT(Method):
         super().__init__(**params)
         p = self.params
         check_params(p)
-        self.vgg: VGGFeatures | None = None
-        self.calibrated = True
+        self.vgg: features.FeatureExtractor | None = None
         if p["perceptual"] and (p["style_weight"] or p["content_weight"]):
-            self.vgg, self.calibrated = load_vgg(bool(p["allow_uncalibrated"]))
+            # channels-last weights: ≈20% faster convolutions on CPU; random weights from vgg19() under seed 0
+            self.vgg = features.get("vgg19", layers=PERCEPTUAL_LAYERS, init="model", seed=0, channels_last=True,
+                                    allow_uncalibrated=bool(p["allow_uncalibrated"]))
         self._build()
 
     def _build(self) -> None:
@@ -185,12 +173,6 @@ class EGSCIT(Method):
     def optimizers(self) -> dict[str, Any]:
         return {"g0": self.opt_g0, "d0": self.opt_d0, "g": self.opt_g, "d": self.opt_d,
                 **{f"sched_{k}": s for k, s in self.schedulers.items()}}
-
-    def to(self, device: torch.device | str) -> EGSCIT:
-        super().to(device)
-        if self.vgg is not None:
-            self.vgg.to(self.device)
-        return self
 
     # -- the conditioned translator ------------------------------------------------------------------------------
     def condition(self, x_content: torch.Tensor, content_domain: str, x_style: torch.Tensor, style_domain: str

@@ -17,12 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import features
 from core.errors import BenchError
-from core.pretrained import VGG19_RELU, imagenet_normalise, vgg19_features
+from core.features import VGG19_RELU, imagenet_normalise
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.frozen import FrozenEncoders
 from methods.common.sampling import derive_seed, fetch
 from methods.segin.auxiliary import bbox_warp, random_correspondence
 from methods.segin.losses import (
@@ -77,21 +79,6 @@ MATCH_MODES = ("semantic", "warp", "random")
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` rebuilds them from the run's seed
 
 
-_VGG_CACHE: dict[tuple[bool, int], tuple[nn.Sequential, bool]] = {}
-
-
-def shared_vgg19(allow_uncalibrated: bool, seed: int) -> tuple[nn.Sequential, bool]:
-    """VGG-19 features (frozen, eval), built once per process and setting: building torchvision's VGG-19 (with its
-    unused 100M-parameter classifier) dominates the start-up of a small run, and the frozen features are shared
-    safely between SEGIN instances (matching and L_F never change them)."""
-    key = (bool(allow_uncalibrated), int(seed))
-    if key not in _VGG_CACHE:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(int(seed))
-            _VGG_CACHE[key] = vgg19_features(allow_uncalibrated=bool(allow_uncalibrated))
-    return _VGG_CACHE[key]
-
-
 def _signed(images: torch.Tensor) -> torch.Tensor:
     return images * 2 - 1
 
@@ -128,11 +115,12 @@ class PairedBatches:
 
 
 @METHODS.register("segin")
-class Segin(Method):
+class Segin(FrozenEncoders, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="exemplar", directions="AB",
         notes="unofficial re-implementation from the paper; VGG-19 semantic match + U-Net with non-local blocks; "
               "trains on paired data with foreground masks (derived from a white background when absent)")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg": "vgg"}
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
@@ -144,9 +132,11 @@ class Segin(Method):
         if int(p["image_size"]) % SeginGenerator.DOWNSAMPLING:
             raise BenchError(f"segin image_size={p['image_size']} must be a multiple of "
                              f"{SeginGenerator.DOWNSAMPLING}")
-        vgg, self.calibrated = shared_vgg19(bool(p["allow_uncalibrated"]), int(p["vgg_seed"]))
-        self.matcher = SemanticMatcher(vgg, p["match_layer"], int(p["match_patch"]), int(p["match_chunk"]))
-        self.feature_net = vgg[: VGG19_RELU[p["feature_layer"]] + 1]
+        # shared through the feature registry (matching and L_F never change it); random weights: vgg19() under
+        # vgg_seed
+        self.vgg = features.get("vgg19", layers=(p["match_layer"], p["feature_layer"]), init="model",
+                                seed=int(p["vgg_seed"]), allow_uncalibrated=bool(p["allow_uncalibrated"]))
+        self.pretrained_encoders_changed()
         self.postprocess = PostProcess(**dict(p["postprocess"]))
         self.weights = LossWeights(recon=p["w_recon"], feature=p["w_feature"], gan=p["w_gan"], seg=p["w_seg"],
                                    seg_att=p["w_seg_att"], tv=p["w_tv"])
@@ -180,20 +170,12 @@ class Segin(Method):
             opts["D"] = self.opt_d
         return opts
 
-    def to(self, device: torch.device | str) -> Segin:
-        super().to(device)
-        self.matcher.to(self.device)
-        self.feature_net.to(self.device)
-        return self
-
-    def training_state(self) -> dict[str, Any]:
-        return super().training_state() | {"vgg_calibrated": self.calibrated}
-
-    def load_training_state(self, state: dict[str, Any]) -> None:
-        if state.get("vgg_calibrated", self.calibrated) != self.calibrated:
-            raise BenchError("checkpoint was trained with a different VGG-19 (calibrated vs random weights)",
-                             hint="delete the checkpoint folder to retrain")
-        super().load_training_state(state)
+    def pretrained_encoders_changed(self) -> None:
+        """The semantic matcher and L_F's Φ are views of the frozen VGG-19 (rewired when it is swapped)."""
+        p = self.params
+        self.matcher = SemanticMatcher(self.vgg.features, p["match_layer"], int(p["match_patch"]),
+                                       int(p["match_chunk"]))
+        self.feature_net = self.vgg.features[: VGG19_RELU[p["feature_layer"]] + 1]
 
     # -- auxiliary image -----------------------------------------------------------------------------------------
     def feature_hw(self, size: int) -> tuple[int, int]:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.pretrained import VGG19_RELU, imagenet_normalise
+from core.features import VGG19_RELU, imagenet_normalise
 
 
 def unfold_patches(features: torch.Tensor, patch: int) -> torch.Tensor:

@@ -19,12 +19,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
-from methods.adain.vgg import FrozenVGGState, VGGEncoder, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.frozen import FrozenEncoders
 from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.sampling import paired_fetch, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
@@ -86,11 +87,12 @@ def resize_labels(indices: torch.Tensor, size: int) -> torch.Tensor:
 
 
 @METHODS.register("spade_vae")
-class SPADEVAE(FrozenVGGState, Method):
+class SPADEVAE(FrozenEncoders, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="exemplar", directions="AB", needs_label_maps=True,
         notes="label map → image; the exemplar goes into the image-encoder slot (style code sampled from its "
               "posterior), never the ground truth; VGG loss needs VGG-19 ImageNet weights")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg": "vgg"}
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
@@ -101,11 +103,10 @@ class SPADEVAE(FrozenVGGState, Method):
             raise BenchError(f"test_sample must be 'posterior' or 'mean', got {p['test_sample']!r}")
         if p["vgg_input"] not in ("raw", "imagenet"):
             raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
-        self.vgg: VGGEncoder | None = None
-        self.vgg_calibrated = True
-        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(), not in checkpoints
-            features, self.vgg_calibrated = load_vgg19(p["allow_uncalibrated"], "relu5_1")
-            self.vgg = VGGEncoder(features)
+        self.vgg: features.FeatureExtractor | None = None
+        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(); checkpoints keep only its record
+            self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
+                                    allow_uncalibrated=p["allow_uncalibrated"])
         self._build(0)
 
     def _build(self, seed: int) -> None:
@@ -125,12 +126,6 @@ class SPADEVAE(FrozenVGGState, Method):
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"] * 2, betas=betas)
         self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
         self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
-
-    def to(self, device: torch.device | str) -> SPADEVAE:
-        super().to(device)
-        if self.vgg is not None:
-            self.vgg.to(self.device)
-        return self
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "E": self.E, "D": self.D}

@@ -16,14 +16,15 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
-from methods.adain.vgg import FrozenVGGState, VGGEncoder, check_size, load_vgg19
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.decoders import mirror_decoder
-from methods.common.images import paired_jitter, resize_to
+from methods.common.frozen import FrozenEncoders
+from methods.common.images import check_size, paired_jitter, resize_to
 from methods.common.sampling import PER_STEP_B, BatchSampler, fetch, step_generator
 from methods.common.schedules import inverse_time_decay
 from methods.training import TrainLoop, check_finite
@@ -46,11 +47,12 @@ def layer(level: int) -> str:
 
 
 @METHODS.register("wct")
-class WCT(FrozenVGGState, Method):
+class WCT(FrozenEncoders, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="unpaired", guidance="exemplar", directions="both",
         notes="multi-level whitening-colouring of VGG-19 relu5_1..relu1_1 features with reconstruction decoders; "
               "needs VGG-19 ImageNet weights (allow_uncalibrated: random VGG, results marked uncalibrated)")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg_encoder": "vgg"}
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
@@ -64,8 +66,8 @@ class WCT(FrozenVGGState, Method):
         for key in ("crop_size", "test_size"):
             if p[key] is not None:
                 self._check_size(p[key], key)
-        features, self.vgg_calibrated = load_vgg19(p["allow_uncalibrated"], layer(max(levels)))
-        self.vgg = VGGEncoder(features)
+        self.vgg = features.get("vgg19", upto=layer(max(levels)), init="model", seed=0,
+                                allow_uncalibrated=p["allow_uncalibrated"])
         self.decoders = nn.ModuleDict({str(k): mirror_decoder(layer(k)) for k in sorted(levels)})
         self._init(0)
 

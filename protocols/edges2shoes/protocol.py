@@ -140,7 +140,7 @@ class Edges2Photos(Protocol):
 
     @property
     def calibrated(self) -> bool:
-        return all(getattr(m, "calibrated", True) for m in self.metrics.values())
+        return all(m.calibrated for m in self.metrics.values())
 
     def sample_counts(self) -> dict[str, int]:
         assert self.plan is not None

@@ -20,6 +20,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from bench.config import method_class
 from core.errors import MissingWeightsError, NonFiniteError
 from methods import METHODS, create_method, list_methods
 from methods.base import FitContext, Method
@@ -40,7 +41,7 @@ def require_learned(name: str) -> None:
 
 
 def build(name: str, **overrides: Any) -> Method:
-    return create_method(method_config(name).name, **preset_params(name, "smoke", **overrides))
+    return create_method(method_class(name, method_config(name)), **preset_params(name, "smoke", **overrides))
 
 
 def fit(method: Method, workdir: Path, seed: int = 0, log: Any = None) -> list[dict[str, float]]:
@@ -91,7 +92,7 @@ def image_shape(content: torch.Tensor) -> tuple[int, ...]:
 @pytest.mark.parametrize("name", NAMES)
 def test_config_declares_the_presets(name: str) -> None:
     cfg = method_config(name)
-    assert cfg.name == name
+    assert method_class(name, cfg) == name
     assert {"smoke", "cpu", "paper"} <= set(cfg.presets), "configs need smoke, cpu and paper presets"
     for preset, values in cfg.presets.items():
         extra = set(values or {}) - set(cfg.params)

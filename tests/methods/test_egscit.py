@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from bench.config import CONFIG_DIR, compose_run, load_method_config, method_params
+from bench.config import CONFIG_DIR, compose_run, load_method_config, method_class, method_params
 from core.errors import BenchError, MissingWeightsError
 from core.weights import locate
 from datasets.base import TensorImageSet, TrainData
@@ -182,7 +182,7 @@ def test_ablation_variants_inherit_egscit_and_flip_one_switch() -> None:
                 "egscit_no_perceptual": {"perceptual": False}}
     for name, switch in switches.items():
         cfg = load_method_config(name)
-        assert cfg.name == "egscit" and cfg.variant_of == "egscit"
+        assert method_class(name, cfg) == "egscit" and cfg.variant_of == "egscit"
         assert method_params(cfg, "smoke") == base | switch
     run = compose_run(["methods=[egscit,egscit_no_feature_mask]"])
     assert list(run.methods) == ["egscit", "egscit_no_feature_mask"]

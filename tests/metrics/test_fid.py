@@ -162,7 +162,7 @@ def test_inception_features_match_pytorch_fid_loop_on_files(module_env: Path, tm
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(files[-1])
     fid = create_metric("fid", dims=2048, allow_uncalibrated=True, device="cpu", batch_size=2)
     ours = fid.extractor.features(FolderImages(files, batch_size=2))
-    theirs = get_activations(files, fid.extractor.network.module, batch_size=2, dims=2048, device="cpu",
+    theirs = get_activations(files, fid.extractor.network.model, batch_size=2, dims=2048, device="cpu",
                              num_workers=0)
     assert ours.shape == (2, 2048)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)

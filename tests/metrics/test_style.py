@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from core.errors import MissingWeightsError
-from core.pretrained import VGG19_RELU, imagenet_normalise
+from core.features import VGG19_RELU, imagenet_normalise
 from metrics import create_metric
 
 from .conftest import smooth_images
@@ -23,10 +23,10 @@ def metrics(module_env: Path) -> dict:
 
 
 def vgg_numpy(metric, images: torch.Tensor, layer: str) -> np.ndarray:
-    """Features by running the Sequential layer by layer (independent of ``relu_features``)."""
+    """Features by running the Sequential layer by layer (independent of the extractor's ``forward``)."""
     x = imagenet_normalise(images)
     with torch.no_grad():
-        for index, module in enumerate(metric.vgg.module):
+        for index, module in enumerate(metric.vgg.features):
             x = module(x)
             if index == VGG19_RELU[layer]:
                 return x.double().numpy()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from bench.config import load_method_config, method_params
+from bench.config import load_method_config, method_class, method_params
 from core import weights
 from core.errors import BenchError, MissingWeightsError
 from datasets.base import TrainData
@@ -87,7 +87,7 @@ def test_translate_rejects_what_segin_cannot_do(data: TrainData) -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_ablation_variants_build_and_train_a_step(variant: str, data: TrainData) -> None:
     cfg = load_method_config(variant)
-    assert cfg.name == "segin" and cfg.variant_of == "segin"
+    assert method_class(variant, cfg) == "segin" and cfg.variant_of == "segin"
     params = method_params(cfg, "smoke")
     method = create_method("segin", **{**params, **{k: TINY[k] for k in ("image_size", "ngf", "ndf", "d_layers",
                                                                          "match_layer", "feature_layer")}})
