@@ -7,7 +7,7 @@ from typing import Any
 from core.registry import Registry
 from metrics.base import Metric, MetricValue, PairedMetric
 
-METRICS: Registry[type[Metric]] = Registry("metric", package="metrics")
+METRICS: Registry[type[Metric]] = Registry("metric", package="metrics", attribute="name")
 
 
 def create_metric(name: str, **settings: Any) -> Metric:

@@ -49,7 +49,7 @@ class MetricValue:
 class Metric(ABC):
     """Base class. ``direction`` says whether higher or lower is better; ``inputs`` what it is computed from."""
 
-    name: ClassVar[str]
+    name: ClassVar[str]  # set by ``@METRICS.register(name)``
     direction: ClassVar[Literal["higher", "lower"]]
     inputs: ClassVar[InputKind]
     implementation: ClassVar[str] = "bench"

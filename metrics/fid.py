@@ -146,7 +146,6 @@ class _InceptionSetMetric(SetMetric):
 class KID(_InceptionSetMetric):
     """Kernel Inception distance: unbiased polynomial-kernel MMD² on pytorch-fid Inception features, seeded subsets."""
 
-    name = "kid"
     direction = "lower"
     version = "1"
 
@@ -182,7 +181,6 @@ class KID(_InceptionSetMetric):
 class FID(_InceptionSetMetric):
     """Fréchet Inception distance (pytorch-fid's Inception port); KID beside it below 2048 samples."""
 
-    name = "fid"
     direction = "lower"
     version = "1"
 

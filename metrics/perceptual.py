@@ -125,7 +125,6 @@ class LPIPSNetwork:
 class LPIPS(PairedMetric):
     """Paired LPIPS: output vs ground truth (``reference="ground_truth"``) or vs exemplar; lower is better."""
 
-    name = "lpips"
     direction = "lower"
     implementation = "lpips"
     version = "1"
@@ -164,7 +163,6 @@ def pair_indices(k: int, pairs: str) -> list[tuple[int, int]]:
 class LPIPSDiversity(Metric):
     """Mean LPIPS between outputs of the same input (different exemplars/noise); higher is more diverse."""
 
-    name = "lpips_diversity"
     direction = "higher"
     inputs = "groups"
     implementation = "lpips"

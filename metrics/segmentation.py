@@ -150,11 +150,10 @@ def labels_from_colours(image: torch.Tensor, palette: dict[tuple[int, int, int],
     return out
 
 
-@METRICS.register("segmentation")
+@METRICS.register("miou")
 class SegmentationScore(Metric):
     """mIoU (value) with pixel accuracy and mean class accuracy (companions) of a segmenter on generated images."""
 
-    name = "miou"
     direction = "higher"
     inputs = "images+labels"
     implementation = "bench"
@@ -207,7 +206,7 @@ class SegmentationScore(Metric):
         hist = self.confusion(images, labels)
         scores = scores_from_confusion(hist)
         n = int(images.shape[0]) if isinstance(images, torch.Tensor) else sum(int(b.shape[0]) for b in images)
-        value = MetricValue("miou", scores.miou, None, n, self.direction, self.calibrated)
+        value = MetricValue(self.name, scores.miou, None, n, self.direction, self.calibrated)
         value.extra["per_class_iou"] = {name: (None if np.isnan(v) else float(v))
                                         for name, v in zip(self.mapping.names, scores.iou, strict=True)}
         value.extra["pixels"] = scores.pixels

@@ -20,12 +20,13 @@ import torch.nn.functional as F
 
 from core import features
 from core.features import DEEPLABV3_VARIANTS
+from core.registry import Registry
 from metrics.base import exact_matmul, resolve_device
 from metrics.inception import package_version
 
 
 class Segmenter(ABC):
-    name: str
+    name: str  # set by ``@SEGMENTERS.register(name)``
     class_names: list[str]
 
     def __init__(self, batch_size: int = 8) -> None:
@@ -43,9 +44,11 @@ class Segmenter(ABC):
         """[N,H,W] int64 class ids (−1 = void) for [N,3,H,W] RGB images in [0,1]."""
 
 
-class TorchvisionDeepLabV3(Segmenter):
-    name = "deeplabv3"
+SEGMENTERS: Registry[type[Segmenter]] = Registry("segmenter", attribute="name")
 
+
+@SEGMENTERS.register("deeplabv3")
+class TorchvisionDeepLabV3(Segmenter):
     def __init__(self, variant: str = "resnet101", allow_uncalibrated: bool = False, device: str | None = None,
                  batch_size: int = 8, resize: int | None = 520, seed: int = 0) -> None:
         super().__init__(batch_size)
@@ -100,9 +103,8 @@ def panoptic_to_semantic(panoptic: torch.Tensor, segments: list[dict[str, Any]],
     return semantic
 
 
+@SEGMENTERS.register("detectron2_panoptic")
 class Detectron2Panoptic(Segmenter):
-    name = "detectron2_panoptic"
-
     def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 1,
                  seed: int = 0) -> None:
         super().__init__(batch_size)
@@ -132,10 +134,8 @@ class Detectron2Panoptic(Segmenter):
         return torch.stack(out)
 
 
-SEGMENTERS: dict[str, type[Segmenter]] = {"deeplabv3": TorchvisionDeepLabV3, "detectron2_panoptic": Detectron2Panoptic}
 
 
 def create_segmenter(name: str, **options: Any) -> Segmenter:
-    if name not in SEGMENTERS:
-        raise ValueError(f"unknown segmenter {name!r}; valid: {', '.join(SEGMENTERS)}")
-    return SEGMENTERS[name](**options)
+    """A registered segmenter by name; an unknown name raises ``UnknownNameError`` listing the valid ones."""
+    return SEGMENTERS.get(name)(**options)

@@ -58,7 +58,6 @@ def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, 
 class SSIM(PairedMetric):
     """Mean ± std of per-image SSIM (Wang et al. 2004, Eq. 13; Gaussian window), images (N, 3, H, W) in [0, 1]."""
 
-    name = "ssim"
     direction = "higher"
     version = "1"
 
@@ -83,7 +82,6 @@ class SSIM(PairedMetric):
 class PSNR(PairedMetric):
     """Mean of per-image PSNR (not the dataset-pooled PSNR that torchmetrics computes by default)."""
 
-    name = "psnr"
     direction = "higher"
 
     def __init__(self, data_range: float = 1.0) -> None:

@@ -81,7 +81,6 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 class StyleLoss(_VGGMetric, PairedMetric):
     """Gatys Gram-matrix style loss on VGG-19 relu1_1..relu5_1 (MSCA's L_style), output vs exemplar by default."""
 
-    name = "style_loss"
     direction = "lower"
     version = "1"
 
@@ -120,7 +119,6 @@ SEMANTIC_LAYERS = ("relu3_2", "relu4_2", "relu5_2")
 class SemanticConsistency(_VGGMetric, PairedMetric):
     """CoCosNet semantic consistency: mean cosine of VGG-19 relu3_2/4_2/5_2 features, output vs ground truth."""
 
-    name = "semantic_consistency"
     direction = "higher"
     version = "1"
     reference = "ground_truth"
@@ -180,7 +178,6 @@ class StyleRelevance(_VGGMetric):
     """Colour (relu1_2) and texture (relu2_2) relevance of the output to the exemplar; the value is colour, texture
     is its companion."""
 
-    name = "style_relevance"
     direction = "higher"
     inputs = "pairs"
     version = "1"

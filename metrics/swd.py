@@ -119,7 +119,6 @@ def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, rng: np.random.Generato
 class SWD(SetMetric):
     """Sliced Wasserstein distance on Laplacian-pyramid patches (PGGAN's algorithm, ×10³, mean over levels)."""
 
-    name = "swd"
     direction = "lower"
     implementation = "bench port of PGGAN sliced_wasserstein.py"
     version = "1"

@@ -3,7 +3,7 @@
     python -m bench score metrics=[ssim,psnr,lpips] fake=outputs/ real=data/test/
     python -m bench score metrics=[fid,kid] fake=outputs/ real=data/test/ fid.dims=2048
     python -m bench score metrics=[style_relevance] fake=outputs/ exemplar=exemplars/
-    python -m bench score metrics=[segmentation] fake=outputs/ labels=label_maps/ segmentation.variant=resnet50
+    python -m bench score metrics=[miou] fake=outputs/ labels=label_maps/ miou.variant=resnet50
 
 Keys (Hydra-style ``key=value``):
   metrics=[a,b]            registered metric names (``python -m bench score --list`` shows them)
@@ -11,7 +11,7 @@ Keys (Hydra-style ``key=value``):
   real=DIR                 ground truth (paired metrics, matched by file name without extension) or the real set
                            (fid, kid, swd: compared as distributions, no pairing)
   exemplar=DIR             exemplars, matched by name (style_relevance, style_loss, lpips with reference=exemplar)
-  labels=DIR               label maps of class ids, matched by name (segmentation)
+  labels=DIR               label maps of class ids, matched by name (miou)
   out=FILE                 JSON results (default: score.json in the current folder)
   allow_uncalibrated=true  run networks whose pretrained weights are missing with random weights; every output is
                            then marked UNCALIBRATED (smoke tests only: such numbers are not the metric)
@@ -22,7 +22,7 @@ Keys (Hydra-style ``key=value``):
 
 Each metric declares what it is computed from (``Metric.inputs``: pairs, sets, groups, images+labels) and the folders
 are read accordingly (``READERS``). lpips_diversity (groups) reads ``fake`` as one sub-folder per input, holding that
-input's outputs; segmentation (images+labels) pairs ``fake`` with ``labels`` by file name.
+input's outputs; miou (images+labels) pairs ``fake`` with ``labels`` by file name.
 """
 
 from __future__ import annotations

@@ -153,9 +153,9 @@ def test_exemplar_diversity_and_segmentation_layouts(tmp_path: Path, capsys: pyt
     labels.mkdir()
     for i in range(3):
         Image.fromarray(np.full((48, 48), i, dtype=np.uint8), mode="L").save(labels / f"{i:03d}.png")
-    code, _, _ = run(capsys, "metrics=[segmentation]", f"fake={fake}", f"labels={labels}", f"out={out}",
-                     "allow_uncalibrated=true", "device=cpu", "segmentation.variant=mobilenet_v3_large",
-                     "segmentation.resize=64")
+    code, _, _ = run(capsys, "metrics=[miou]", f"fake={fake}", f"labels={labels}", f"out={out}",
+                     "allow_uncalibrated=true", "device=cpu", "miou.variant=mobilenet_v3_large",
+                     "miou.resize=64")
     names = [r["metric"] for r in json.loads(out.read_text())["results"]]
     assert code == 0 and names == ["miou", "pixel_accuracy", "mean_class_accuracy"]
 
@@ -175,13 +175,13 @@ def test_segmentation_reads_label_maps_paired_by_file_name(tmp_path: Path, capsy
                                                            ) -> None:
     from metrics import METRICS
 
-    assert METRICS.get("segmentation").inputs == "images+labels"
+    assert METRICS.get("miou").inputs == "images+labels"
     fake, _ = write_pairs(tmp_path, n=3, size=48)
     labels = write_labels(tmp_path, ["002", "000", "001"])  # written out of order: paired by name
     out = tmp_path / "seg.json"
-    code, stdout, _ = run(capsys, "metrics=[segmentation]", f"fake={fake}", f"labels={labels}", f"out={out}",
-                          "allow_uncalibrated=true", "device=cpu", "segmentation.variant=mobilenet_v3_large",
-                          "segmentation.resize=64")
+    code, stdout, _ = run(capsys, "metrics=[miou]", f"fake={fake}", f"labels={labels}", f"out={out}",
+                          "allow_uncalibrated=true", "device=cpu", "miou.variant=mobilenet_v3_large",
+                          "miou.resize=64")
     payload = json.loads(out.read_text())
     miou = payload["results"][0]
     assert code == 0 and "miou" in stdout and payload["labels"] == str(labels)
@@ -196,8 +196,8 @@ def test_a_missing_labels_folder_names_the_key_and_the_fix(tmp_path: Path, capsy
                                                            labels: str | None) -> None:
     fake, _ = write_pairs(tmp_path, n=2)
     extra = [] if labels is None else [f"labels={tmp_path / labels}"]
-    code, stdout, err = run(capsys, "metrics=[segmentation]", f"fake={fake}", *extra, "allow_uncalibrated=true",
-                            "device=cpu", "segmentation.variant=mobilenet_v3_large")
+    code, stdout, err = run(capsys, "metrics=[miou]", f"fake={fake}", *extra, "allow_uncalibrated=true",
+                            "device=cpu", "miou.variant=mobilenet_v3_large")
     lines = err.strip().splitlines()
     assert code == 2 and not stdout and "Traceback" not in err
     assert lines[0].startswith("error: ") and "labels" in lines[0] and "miou" in lines[0]
@@ -212,4 +212,4 @@ def test_every_input_kind_a_metric_declares_has_a_reader() -> None:
     assert set(READERS) == set(INPUT_KINDS)
     assert {name: cls.inputs for name, cls in METRICS.items()}.items() >= {
         "ssim": "pairs", "lpips": "pairs", "style_relevance": "pairs", "fid": "sets", "swd": "sets",
-        "lpips_diversity": "groups", "segmentation": "images+labels"}.items()
+        "lpips_diversity": "groups", "miou": "images+labels"}.items()

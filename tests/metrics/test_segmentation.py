@@ -96,11 +96,11 @@ def test_panoptic_output_becomes_one_semantic_map() -> None:
 
 def test_deeplabv3_refuses_without_weights() -> None:
     with pytest.raises(MissingWeightsError, match=r"deeplabv3_mobilenet_v3_large-fc3c493d\.pth"):
-        create_metric("segmentation", variant="mobilenet_v3_large")
+        create_metric("miou", variant="mobilenet_v3_large")
 
 
 def test_deeplabv3_adapter_with_random_weights(module_env: Path) -> None:
-    metric = create_metric("segmentation", variant="mobilenet_v3_large", allow_uncalibrated=True, device="cpu",
+    metric = create_metric("miou", variant="mobilenet_v3_large", allow_uncalibrated=True, device="cpu",
                            resize=64, batch_size=2)
     images = smooth_images(3, size=48, seed=1)
     predicted = metric.segmenter.predict(images)
@@ -118,12 +118,12 @@ def test_deeplabv3_adapter_with_random_weights(module_env: Path) -> None:
 @pytest.mark.skipif(HAS_DETECTRON2, reason="detectron2 is installed; the missing-package message cannot be tested")
 def test_detectron2_adapter_explains_the_missing_package() -> None:
     with pytest.raises(BenchError, match="needs detectron2"):
-        create_metric("segmentation", segmenter="detectron2_panoptic", allow_uncalibrated=True)
+        create_metric("miou", segmenter="detectron2_panoptic", allow_uncalibrated=True)
 
 
 def test_detectron2_panoptic_adapter() -> None:
     pytest.importorskip("detectron2", reason="detectron2 not installed (optional extra: see pyproject)")
-    metric = create_metric("segmentation", segmenter="detectron2_panoptic", allow_uncalibrated=True, device="cpu")
+    metric = create_metric("miou", segmenter="detectron2_panoptic", allow_uncalibrated=True, device="cpu")
     images = smooth_images(1, size=64, seed=2)
     predicted = metric.segmenter.predict(images)
     assert predicted.shape == (1, 64, 64) and int(predicted.max()) < 133
