@@ -9,7 +9,7 @@ SPADE) applies independent copies to the input and its 2×, 4×, ... average-poo
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +17,21 @@ from torch import nn
 
 from methods.common.blocks import Norm, make_norm
 
+
+def half_scale(x: torch.Tensor) -> torch.Tensor:
+    """The multi-scale discriminators' down-sampling: 3×3 average pooling, stride 2, padding not counted."""
+    return F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
+
+
+def pyramid_outputs(nets: Iterable[nn.Module], x: torch.Tensor,
+                    downsample: Callable[[torch.Tensor], torch.Tensor] = half_scale, **kwargs: object) -> list:
+    """``[nets[0](x), nets[1](down(x)), nets[2](down(down(x))), ...]``: one discriminator per pyramid level."""
+    outputs = []
+    for i, net in enumerate(nets):
+        if i:
+            x = downsample(x)
+        outputs.append(net(x, **kwargs))
+    return outputs
 
 class PatchDiscriminator(nn.Module):
     def __init__(self, in_ch: int = 3, ndf: int = 64, n_layers: int = 3, *, norm: str = "batch",
@@ -60,12 +75,7 @@ class MultiScaleDiscriminator(nn.Module):
         self.downsample = downsample or nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
 
     def forward(self, x: torch.Tensor, **kwargs: object) -> list:
-        outputs = []
-        for i, net in enumerate(self.scales):
-            if i:
-                x = self.downsample(x)
-            outputs.append(net(x, **kwargs))
-        return outputs
+        return pyramid_outputs(self.scales, x, self.downsample, **kwargs)
 
 
 class MultiScalePatchDiscriminator(nn.Module):
@@ -79,9 +89,4 @@ class MultiScalePatchDiscriminator(nn.Module):
             PatchDiscriminator(input_nc, round(ndf / 2 ** i), n_layers, norm=norm) for i in range(num_d))
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = []
-        for i, net in enumerate(self.nets):
-            if i:
-                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
-            outs.append(net(x))
-        return outs
+        return pyramid_outputs(self.nets, x)

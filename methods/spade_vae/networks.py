@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
 
+from methods.common.discriminators import pyramid_outputs
+
 ParamFreeNorm = Literal["batch", "instance"]
 
 
@@ -152,12 +154,7 @@ class MultiscaleDiscriminator(nn.Module):
         self.nets = nn.ModuleList(NLayerFeatureDiscriminator(input_nc, ndf, n_layers) for _ in range(num_d))
 
     def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
-        outs = []
-        for i, net in enumerate(self.nets):
-            if i:
-                x = F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False)
-            outs.append(net(x))
-        return outs
+        return pyramid_outputs(self.nets, x)
 
 
 def init_xavier(net: nn.Module, gain: float = 0.02) -> nn.Module:
