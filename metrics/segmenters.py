@@ -117,10 +117,11 @@ class Detectron2Panoptic(Segmenter):
         return self.network.calibrated
 
     def settings(self) -> dict[str, Any]:
-        provenance = self.network.provenance()
-        return {"segmenter": self.network.network, "detectron2_version": package_version("detectron2"),
-                "artifact": provenance["artifact"], "weights_sha256": provenance["weights_sha256"],
-                "config_sha256": self.network.config_sha256, "calibrated": provenance["calibrated"],
+        network = self.network.settings()
+        return {"segmenter": network["network"], "detectron2_version": package_version("detectron2"),
+                "artifact": network["artifact"], "weights_sha256": network["weights_sha256"],
+                "config": network["config"], "config_sha256": network["config_sha256"],
+                "combine": network["combine"], "calibrated": network["calibrated"],
                 "preprocess": "DefaultPredictor: BGR 0-255, ResizeShortestEdge(800, max 1333)",
                 "postprocess": "panoptic → semantic: things 0-79, stuff 80-132, void -1"}
 

@@ -15,6 +15,7 @@ from core.errors import BenchError
 from core.features.registry import FeatureExtractor, register
 
 CONFIG = "detectron2_panoptic_fpn_r101_3x_config"
+CONFIG_FILE = "COCO-PanopticSegmentation/panoptic_fpn_R_101_3x.yaml"  # in detectron2's model zoo (configs/)
 
 
 @register("detectron2_panoptic")
@@ -32,11 +33,13 @@ class Detectron2Panoptic(FeatureExtractor):
     input = "BGR 0-255 uint8, ResizeShortestEdge(800, max 1333) inside DefaultPredictor"
     builds_on_device = True  # Detectron2 places the model itself (cfg.MODEL.DEVICE)
 
-    def __init__(self, predictor: Any, class_names: list[str], num_things: int, config_sha256: str) -> None:
+    def __init__(self, predictor: Any, class_names: list[str], num_things: int, config_sha256: str,
+                 combine: dict[str, float]) -> None:
         super().__init__()
         self.model = predictor.model
         self.predictor = predictor
         self.class_names, self.num_things, self.config_sha256 = class_names, num_things, config_sha256
+        self.combine = combine  # panoptic merge thresholds; STUFF_AREA_LIMIT counts pixels at the input size
 
     @classmethod
     def check_installed(cls) -> None:
@@ -60,8 +63,15 @@ class Detectron2Panoptic(FeatureExtractor):
         cfg.MODEL.WEIGHTS = str(path) if path is not None else ""
         predictor = DefaultPredictor(cfg)
         meta = MetadataCatalog.get(cfg.DATASETS.TEST[0])
+        combine = cfg.MODEL.PANOPTIC_FPN.COMBINE
         return cls(predictor, list(meta.thing_classes) + list(meta.stuff_classes[1:]), len(meta.thing_classes),
-                   weights.digest_of(config))
+                   weights.digest_of(config), {"overlap_thresh": combine.OVERLAP_THRESH,
+                                               "stuff_area_limit": combine.STUFF_AREA_LIMIT,
+                                               "instances_confidence_thresh": combine.INSTANCES_CONFIDENCE_THRESH})
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | {"config": CONFIG_FILE, "config_sha256": self.config_sha256,
+                                     "combine": dict(self.combine)}
 
     def forward(self, bgr: np.ndarray) -> dict[str, Any]:
         return self.predictor(np.ascontiguousarray(bgr))

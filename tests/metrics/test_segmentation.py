@@ -128,5 +128,43 @@ def test_detectron2_panoptic_adapter() -> None:
     predicted = metric.segmenter.predict(images)
     assert predicted.shape == (1, 64, 64) and int(predicted.max()) < 133
     assert len(metric.segmenter.class_names) == 133
+    assert bool(((predicted == -1) | ((predicted >= 0) & (predicted < 133))).all())
     value = metric(images, predicted.clamp_min(0))
     assert value.calibrated is False and 0 <= value.value <= 1
+    settings = metric.settings()
+    assert settings["config"] == "COCO-PanopticSegmentation/panoptic_fpn_R_101_3x.yaml"
+    assert settings["calibrated"] is False and settings["weights_sha256"] == "random-init(seed=0)"
+    assert settings["combine"]["stuff_area_limit"] == 4096
+
+
+def test_detectron2_refuses_without_weights() -> None:
+    pytest.importorskip("detectron2", reason="detectron2 not installed (optional extra: see pyproject)")
+    with pytest.raises(MissingWeightsError, match=r"model_final_cafdb1\.pkl \(sha256 808c675e647298688589c895c9581f"):
+        create_metric("miou", segmenter="detectron2_panoptic", device="cpu")
+
+
+def test_detectron2_segments_map_onto_the_133_classes() -> None:
+    """Random weights predict only void at 64×64 (no stuff region reaches 4096 px; random RPN deltas push every box
+    out of the image), so a private copy with the thresholds lowered and the box regressors zeroed yields real thing
+    and stuff segments, which must land on their class ids."""
+    pytest.importorskip("detectron2", reason="detectron2 not installed (optional extra: see pyproject)")
+    from metrics.segmenters import Detectron2Panoptic
+
+    segmenter = Detectron2Panoptic(allow_uncalibrated=True, device="cpu")
+    segmenter.network = network = segmenter.network.private_copy()
+    model = network.model
+    model.combine_instances_score_thresh, model.combine_stuff_area_thresh = 0.0, 1
+    model.roi_heads.box_predictor.test_score_thresh = 0.0
+    with torch.no_grad():
+        model.roi_heads.mask_head.predictor.bias.fill_(5.0)
+        for layer in (model.proposal_generator.rpn_head.anchor_deltas, model.roi_heads.box_predictor.bbox_pred):
+            layer.weight.zero_()
+            layer.bias.zero_()
+    images = smooth_images(1, size=64, seed=4)
+    predicted = segmenter.predict(images)[0]
+    bgr = (images[0] * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()[:, :, ::-1]
+    panoptic, segments = network(bgr)["panoptic_seg"]
+    assert {s["isthing"] for s in segments} == {True, False}
+    for segment in segments:
+        label = segment["category_id"] if segment["isthing"] else 80 + segment["category_id"] - 1
+        assert 0 <= label < 133 and bool((predicted[panoptic == segment["id"]] == label).all())
