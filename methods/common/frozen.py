@@ -75,7 +75,7 @@ class FrozenEncoders:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        records = state.get(RECORD, {})
+        records = state.get(RECORD) or self._legacy_records(state)
         swapped = []
         for name, encoder in self.pretrained().items():
             record = records.get(name)
@@ -89,7 +89,7 @@ class FrozenEncoders:
                                  f"built with {kinds[encoder.calibrated]}",
                                  hint="build the method the way the checkpoint was trained (allow_uncalibrated and "
                                       "the presence of the weights file), or re-train")
-            if not encoder.calibrated:
+            if not encoder.calibrated and "weights" in record:
                 swapped.append(self._swap(name, encoder.with_weights(record["weights"])))
         for name, net in self.networks().items():
             if name in self.pretrained_encoders:
@@ -99,3 +99,13 @@ class FrozenEncoders:
             net.load_state_dict(state[name])
         if any(swapped):
             self.pretrained_encoders_changed()
+
+    def _legacy_records(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Records of a checkpoint written before this rule by adain, wct or spade_vae (``FrozenVGGState``: one
+        ``meta.vgg_calibrated`` flag), so runs from then resume. Their random VGG was drawn by the same recipe and
+        seed as this build's (``tests/core/test_features.py`` pins it), so the record needs no weights. Other old
+        checkpoints (segin, egscit) have no record and are refused."""
+        calibrated = state.get("meta", {}).get("vgg_calibrated")
+        if calibrated is None:
+            return {}
+        return {name: {"calibrated": bool(calibrated)} for name in self.pretrained()}

@@ -83,3 +83,15 @@ def test_a_checkpoints_own_random_weights_get_a_private_copy() -> None:
     assert probe.vgg is not shared and not probe.vgg.shared and probe.swaps == 1
     assert torch.equal(probe.vgg.features[0].weight, 2 * shared.features[0].weight)
     assert probe.networks()["encoder"] is probe.vgg
+
+
+def test_a_checkpoint_from_before_the_rule_resumes_with_its_flag() -> None:
+    """adain/wct/spade_vae checkpoints written by ``FrozenVGGState``: a ``meta.vgg_calibrated`` flag, no record."""
+    probe = Probe()
+    legacy = {"meta": {"vgg_calibrated": False}, "head": probe.head.state_dict()}
+    other = Probe()
+    other.load_state_dict(legacy)
+    assert other.vgg is probe.vgg and torch.equal(other.head.weight, probe.head.weight)
+    legacy["meta"]["vgg_calibrated"] = True
+    with pytest.raises(BenchError, match="published vgg19 weights but this method was built with a random"):
+        Probe().load_state_dict(legacy)
