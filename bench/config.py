@@ -74,11 +74,14 @@ def compose_run(overrides: list[str] | None = None) -> DictConfig:
 
 def method_class(label: str, cfg: DictConfig | dict[str, Any]) -> str:
     """The registered method a method config runs: the one registered under the config's own name (its file name,
-    ``label``), else, for an ablation variant, the method it is a ``variant_of``.
+    ``label``), else, for an ablation variant, the method it is a ``variant_of``. A config built in code may name
+    the method outright (``name:``) to run it under another label; no config file needs to.
 
-    Raises ``BenchError`` when neither names a registered method."""
+    Raises ``BenchError`` when none of these names a registered method."""
     from methods import METHODS
 
+    if cfg.get("name"):
+        return str(cfg["name"])
     if label in METHODS:
         return label
     base = cfg.get("variant_of")

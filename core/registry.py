@@ -12,12 +12,15 @@ from __future__ import annotations
 import contextlib
 import importlib
 import pkgutil
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 from core.errors import BenchError
 
 T = TypeVar("T")
+# Classes a registry has named (class → the name it set), so registering one again (tests do) is no second naming.
+_NAMED: weakref.WeakKeyDictionary[type, str] = weakref.WeakKeyDictionary()
 
 
 class UnknownNameError(BenchError, KeyError):
@@ -39,12 +42,14 @@ class Registry(Generic[T]):
         def decorator(obj: T) -> T:
             if name in self._entries and self._entries[name] is not obj:
                 raise BenchError(f"{self.kind} {name!r} is registered twice ({self._entries[name]!r} and {obj!r})")
-            if isinstance(obj, type) and self.attribute in vars(obj):
+            if isinstance(obj, type) and self.attribute in vars(obj) and _NAMED.get(obj) != vars(obj)[self.attribute]:
                 raise BenchError(f"{self.kind} {name!r}: {obj.__qualname__} sets {self.attribute!r} itself",
                                  hint=f"remove it; @register({name!r}) names the class")
             self._entries[name] = obj
             with contextlib.suppress(AttributeError, TypeError):  # e.g. a plain function with slots
                 setattr(obj, self.attribute, name)
+                if isinstance(obj, type):
+                    _NAMED[obj] = name
             return obj
 
         return decorator
