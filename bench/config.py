@@ -35,7 +35,9 @@ def _split_list(value: str) -> list[str]:
 
 def validate_overrides(overrides: list[str], groups: dict[str, str]) -> None:
     """Check group selections (``protocol=x``, ``methods=[a,b]``, ``scale=y``) before Hydra sees them, so an unknown
-    name exits with the list of valid names rather than Hydra's search-path dump."""
+    name exits with the list of valid names rather than Hydra's search-path dump; check that each selected method
+    config files itself under its own name; and that ``methods.<m>.…`` overrides name a selected method."""
+    selected: list[str] | None = None
     for override in overrides:
         key, sep, value = override.partition("=")
         key = key.lstrip("+~")
@@ -48,6 +50,38 @@ def validate_overrides(overrides: list[str], groups: dict[str, str]) -> None:
                 raise BenchError(f"unknown {key.rstrip('s') if key == 'methods' else key} {name!r}; "
                                  f"valid: {', '.join(valid)}",
                                  hint=f"add bench/configs/{folder}/{name}.yaml to register a new one")
+            if key == "methods":
+                check_package_header(name)
+        if key == "methods":
+            selected = _split_list(value)
+    if "methods" not in groups:
+        return
+    selected = selected if selected is not None else _default_methods()
+    for override in overrides:
+        parts = override.partition("=")[0].lstrip("+~").split(".")
+        if parts[0] == "methods" and len(parts) > 2 and parts[1] not in selected:
+            raise BenchError(f"{override.partition('=')[0]} sets a parameter of {parts[1]}, which is not among "
+                             f"methods=[{','.join(selected)}]",
+                             hint=f"add {parts[1]} to methods=[...], or drop the override")
+
+
+def _default_methods() -> list[str]:
+    """The methods ``run.yaml`` selects when the command line does not."""
+    for entry in OmegaConf.load(CONFIG_DIR / "run.yaml").get("defaults", []):
+        if isinstance(entry, DictConfig) and "methods" in entry:
+            return [str(m) for m in entry["methods"]]
+    return []
+
+
+def check_package_header(name: str) -> None:
+    """A method config must file itself under its own name (``# @package methods.<name>``): a header copied from
+    another config would silently replace that method's row. Raises ``BenchError`` naming the file and the fix."""
+    path = CONFIG_DIR / "methods" / f"{name}.yaml"
+    header = next((line.split("@package", 1)[1].strip() for line in path.read_text().splitlines()
+                   if line.startswith("#") and "@package" in line), None)
+    if header != f"methods.{name}":
+        raise BenchError(f"{path} is filed under {header or 'no @package header'!s}, not methods.{name}",
+                         hint=f"make its first line `# @package methods.{name}`")
 
 
 RUN_GROUPS = {"protocol": "protocol", "methods": "methods", "scale": "scale"}
@@ -112,6 +146,7 @@ def load_method_config(name: str) -> DictConfig:
     path = CONFIG_DIR / "methods" / f"{name}.yaml"
     if not path.is_file():
         raise BenchError(f"no config for method {name!r}", hint=f"add {path}")
+    check_package_header(name)
     cfg = OmegaConf.load(path)
     defaults = cfg.pop("defaults", None) if isinstance(cfg, DictConfig) else None
     for entry in defaults or []:  # a variant: `defaults: [base@_here_, _self_]`

@@ -28,6 +28,7 @@ from core.columns import Column
 from core.hashing import settings_hash
 from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
+from methods.common.params import resolve_params
 from protocols import PROTOCOLS, Protocol
 
 log = logging.getLogger("bench")
@@ -71,6 +72,15 @@ def run_method_params(mcfg: DictConfig, cfg: DictConfig) -> dict[str, Any]:
     return params
 
 
+def check_method_params(cfg: DictConfig) -> None:
+    """Resolve every selected method's parameters against the names its class declares (``Method.defaults``);
+    raises ``BenchError`` naming an unknown one, with the valid names as the hint."""
+    for label, mcfg in cfg.methods.items():
+        method_cls = METHODS.get(method_class(str(label), mcfg))
+        if method_cls.defaults is not None:
+            resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg))
+
+
 class _MethodRun:
     """Everything about one method in one ``bench run``."""
 
@@ -105,6 +115,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     three quarters of each method's training (``bench tune`` prunes with it; raising ``optuna.TrialPruned`` there
     stops the run).
     """
+    check_method_params(cfg)  # a misspelt parameter stops the run here, before any data is built or folder made
     results = Path(cfg.paths.results)
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -151,11 +151,14 @@ def load_digits(root: str | Path | None = None, download: bool = False, verify: 
                        {"sklearn.datasets.load_digits": "bundled with scikit-learn"})
 
 
+DIGIT_SOURCES = ("digits", "mnist")
+
+
 def load_digit_source(data_cfg: dict, protocol: str) -> DigitSplits:
     """The digit splits a protocol's ``data`` config asks for: ``mnist`` when ``data.root`` is set (or
     ``data.source=mnist``), else the offline ``digits``."""
     source = data_cfg.get("source") or ("mnist" if data_cfg.get("root") else "digits")
-    if source not in DATA_SOURCES:
+    if source not in DIGIT_SOURCES:  # DATA_SOURCES also holds other protocols' sources (edges2objects, ...)
         raise DataError(f"unknown data source {source!r} for {protocol}",
                         hint="use data.source=digits (offline) or data.source=mnist with data.root=<folder>")
     if source == "mnist" and not data_cfg.get("root"):

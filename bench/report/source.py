@@ -63,7 +63,13 @@ def connect(uri: str | None):
             raise BenchError(f"no MLflow store at {path}",
                              hint="run `python -m bench run ...` first, or pass tracking.uri=<sqlite:///file or "
                                   "http://server>")
-    return MlflowClient(tracking_uri=uri)
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)  # a bad URI fails here, not deep inside the report
+    except Exception as exc:  # MLflow raises many kinds (MlflowException, OSError, requests errors)
+        raise BenchError(f"cannot read the MLflow store at {uri}: {str(exc).splitlines()[0].split('. ')[0]}",
+                         hint="pass tracking.uri=sqlite:///<path to mlflow.db> or http://<server>") from exc
+    return client
 
 
 def load_runs(client, experiments: list[str] | None = None) -> list[RunInfo]:

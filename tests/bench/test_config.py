@@ -4,6 +4,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from bench.config import (
+    check_package_header,
     compose_run,
     flatten,
     group_options,
@@ -88,3 +89,18 @@ def test_names_come_from_file_names() -> None:
 
 def test_flatten() -> None:
     assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": "x"}) == {"a.b": 1, "a.c": [1, 2], "d": "x"}
+
+
+def test_every_method_config_files_itself_under_its_own_name() -> None:
+    for name in group_options("methods"):
+        check_package_header(name)
+
+
+def test_a_copied_header_is_refused(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bench.config as config
+
+    (tmp_path / "methods").mkdir()
+    (tmp_path / "methods" / "blend_low.yaml").write_text("# @package methods.blend\nparams: {alpha: 0.1}\n")
+    monkeypatch.setattr(config, "CONFIG_DIR", tmp_path)
+    with pytest.raises(BenchError, match=r"blend_low.yaml is filed under methods.blend, not methods.blend_low"):
+        check_package_header("blend_low")

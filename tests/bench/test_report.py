@@ -201,6 +201,8 @@ def test_figures_and_index_links(report):
 def test_clear_errors(store, tmp_path):
     with pytest.raises(BenchError, match="no MLflow store"):
         build_report(ReportOptions(out_dir=tmp_path, tracking_uri=f"sqlite:///{tmp_path / 'absent.db'}"))
+    with pytest.raises(BenchError, match="cannot read the MLflow store at"):  # a plain path is no store URI
+        build_report(ReportOptions(out_dir=tmp_path, tracking_uri=str(tmp_path / "plain-folder")))
     with pytest.raises(BenchError, match="no results match") as err:
         build(store, tmp_path, protocol="nope")
     assert "mnist_single" in str(err.value)
