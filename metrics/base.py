@@ -81,11 +81,6 @@ class PairedMetric(Metric):
         return describe(value, self)
 
 
-# ----------------------------------------------------------------------------------------------------------------
-# Additions for set-level and network-based metrics. ``MetricValue`` gains optional provenance fields through
-# ``describe``; existing constructors keep working.
-
-
 def resolve_device(device: str | torch.device | None) -> torch.device:
     """``None`` → CUDA when available, else CPU."""
     if device is None:

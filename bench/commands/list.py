@@ -3,6 +3,8 @@ metrics) and which method/protocol pairs are compatible."""
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 
 from bench.config import group_options, load_method_config, method_class, method_params
@@ -89,6 +91,10 @@ def compatibility_frame() -> pd.DataFrame:
 
 
 def main(argv: list[str]) -> int:
+    unknown = [arg for arg in argv if arg != "--no-counts"]
+    if unknown:
+        print(f"error: bench list takes only --no-counts, not {' '.join(unknown)}", file=sys.stderr)
+        return 2
     with_counts = "--no-counts" not in argv
     pd.set_option("display.width", 200)
     pd.set_option("display.max_colwidth", 90)

@@ -77,20 +77,6 @@ def assign_adain_params(params: torch.Tensor, module: nn.Module) -> None:
         raise ValueError(f"got {params.shape[1]} AdaIN parameters, the module needs {offset}")
 
 
-def channel_stats(x: torch.Tensor, eps: float = 1e-5) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-sample, per-channel spatial mean and standard deviation, each [B,C,1,1]."""
-    mean = x.mean(dim=(2, 3), keepdim=True)
-    std = (x.var(dim=(2, 3), keepdim=True, unbiased=False) + eps).sqrt()
-    return mean, std
-
-
-def adain(content: torch.Tensor, style: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Huang & Belongie (2017) Eq. 8: σ(y)·(x − μ(x))/σ(x) + μ(y), statistics per sample and channel."""
-    c_mean, c_std = channel_stats(content, eps)
-    s_mean, s_std = channel_stats(style, eps)
-    return s_std * (content - c_mean) / c_std + s_mean
-
-
 def make_norm(kind: str, channels: int) -> nn.Module:
     if kind == "none":
         return nn.Identity()

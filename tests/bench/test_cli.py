@@ -67,3 +67,8 @@ def test_run_prints_the_table_and_the_metrics_csv_path_last(tmp_path: Path) -> N
     last = out.stdout.strip().splitlines()[-1]
     assert last.endswith("metrics.csv") and Path(last).is_file()
     assert "| exemplar_copy" in out.stdout and "reported: EGSC-IT" in out.stdout and "smoke scale" in out.stdout
+
+
+def test_list_refuses_an_unknown_option() -> None:
+    out = bench("list", "--bogus")
+    assert out.returncode == 2 and "takes only --no-counts, not --bogus" in out.stderr

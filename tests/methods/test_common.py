@@ -12,9 +12,7 @@ from methods.common.blocks import (
     ConvBlock,
     LayerNorm2d,
     ResBlock,
-    adain,
     assign_adain_params,
-    channel_stats,
     num_adain_params,
 )
 from methods.common.discriminators import MultiScaleDiscriminator, PatchDiscriminator
@@ -37,14 +35,6 @@ def test_multiscale_discriminator_halves_the_input_per_scale() -> None:
     assert [o.shape[-1] for o in outs] == [14, 6, 2]
     feats = d(torch.rand(2, 3, 64, 64), return_features=True)
     assert len(feats) == 3 and feats[0][-1].shape == outs[0].shape
-
-
-def test_adain_transfers_channel_statistics() -> None:
-    content, style = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 5, 5) * 3 + 1
-    out_mean, out_std = channel_stats(adain(content, style))
-    style_mean, style_std = channel_stats(style)
-    torch.testing.assert_close(out_mean, style_mean, atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(out_std, style_std, atol=1e-3, rtol=1e-3)
 
 
 def test_adain_layer_uses_assigned_mean_and_std() -> None:
