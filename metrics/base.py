@@ -47,11 +47,14 @@ class MetricValue:
 
 
 class Metric(ABC):
-    """Base class. ``direction`` says whether higher or lower is better; ``inputs`` what it is computed from."""
+    """Base class. ``direction`` says whether higher or lower is better; ``inputs`` what it is computed from;
+    ``best`` the score of an output identical to its reference (SSIM 1, LPIPS 0), None where no finite score is
+    reached (PSNR: infinite) or the metric compares no pairs."""
 
     name: ClassVar[str]  # set by ``@METRICS.register(name)``
     direction: ClassVar[Literal["higher", "lower"]]
     inputs: ClassVar[InputKind]
+    best: ClassVar[float | None] = None
     implementation: ClassVar[str] = "bench"
     version: ClassVar[str] = "1"
 

@@ -126,6 +126,7 @@ class LPIPS(PairedMetric):
     """Paired LPIPS: output vs ground truth (``reference="ground_truth"``) or vs exemplar; lower is better."""
 
     direction = "lower"
+    best = 0.0
     implementation = "lpips"
     version = "1"
     REFERENCES = ("ground_truth", "exemplar")

@@ -59,6 +59,7 @@ class SSIM(PairedMetric):
     """Mean ± std of per-image SSIM (Wang et al. 2004, Eq. 13; Gaussian window), images (N, 3, H, W) in [0, 1]."""
 
     direction = "higher"
+    best = 1.0
     version = "1"
 
     def __init__(self, window: int = 11, sigma: float = 1.5, gaussian: bool = True, k1: float = 0.01,
@@ -82,7 +83,7 @@ class SSIM(PairedMetric):
 class PSNR(PairedMetric):
     """Mean of per-image PSNR (not the dataset-pooled PSNR that torchmetrics computes by default)."""
 
-    direction = "higher"
+    direction = "higher"  # no ``best``: identical images score +∞ (capped by the MSE floor)
 
     def __init__(self, data_range: float = 1.0) -> None:
         self.data_range = data_range

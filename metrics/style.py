@@ -82,6 +82,7 @@ class StyleLoss(_VGGMetric, PairedMetric):
     """Gatys Gram-matrix style loss on VGG-19 relu1_1..relu5_1 (MSCA's L_style), output vs exemplar by default."""
 
     direction = "lower"
+    best = 0.0
     version = "1"
 
     def __init__(self, reference: str = "exemplar", layers: tuple[str, ...] = STYLE_LAYERS,
@@ -120,6 +121,7 @@ class SemanticConsistency(_VGGMetric, PairedMetric):
     """CoCosNet semantic consistency: mean cosine of VGG-19 relu3_2/4_2/5_2 features, output vs ground truth."""
 
     direction = "higher"
+    best = 1.0
     version = "1"
     reference = "ground_truth"
 
@@ -179,6 +181,7 @@ class StyleRelevance(_VGGMetric):
     is its companion."""
 
     direction = "higher"
+    best = 1.0
     inputs = "pairs"
     version = "1"
     reference = "exemplar"

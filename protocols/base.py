@@ -2,7 +2,9 @@
 
 A protocol builds its data (recording the source and a content fingerprint), offers training data to methods,
 refuses methods whose declared capabilities it cannot serve, evaluates a trained method, and lists the rows the
-paper reported so that they can be printed beside ours (labelled as reported).
+paper reported so that they can be printed beside ours (labelled as reported). A protocol with exact ground truth
+also supplies an oracle (``oracle()``) and names the columns scored against that truth (``exact_metrics``), so that
+the contract test can check that a perfect translation gets the best score there.
 """
 
 from __future__ import annotations
@@ -81,6 +83,8 @@ class Protocol(ABC):
     name: ClassVar[str]  # set by ``@PROTOCOLS.register(name)``
     offers: ClassVar[Offers]
     paper: ClassVar[str] = ""
+    # Metric names of the columns scored against exact ground truth: there ``oracle()`` scores the metric's ``best``
+    exact_metrics: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, settings: dict[str, Any], data: dict[str, Any], scale: dict[str, Any], seed: int = 0,
                  allow_uncalibrated: bool = False) -> None:
@@ -127,6 +131,12 @@ class Protocol(ABC):
     @abstractmethod
     def evaluate(self, method: Method) -> EvalResult:
         ...
+
+    def oracle(self) -> Method | None:
+        """After ``prepare()``: a method whose ``translate`` returns the exact ground truth of every translation
+        ``evaluate`` asks for (see ``protocols.kit.GroundTruthOracle``), or None when the data has no exact ground
+        truth. A test instrument: it may hold the test split's truths in memory."""
+        return None
 
     def reported(self) -> list[ReportedRow]:
         return []

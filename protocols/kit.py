@@ -2,12 +2,13 @@
 
 ``translate_batches`` is the one translate → shape check → finite check loop; ``Gathered`` lets a protocol hand it
 rows that are rendered or gathered per batch (112×112 MNIST-Multiple grids, edges indexed by a sampling plan)
-instead of a tensor held whole in memory.
+instead of a tensor held whole in memory. ``GroundTruthOracle`` is what a protocol with exact ground truth returns
+from ``Protocol.oracle()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Protocol as Interface
 
 import numpy as np
@@ -15,7 +16,7 @@ import torch
 
 from core.columns import TRANSLATION_OF
 from core.errors import BenchError
-from methods.base import Method
+from methods.base import Capabilities, Direction, Method
 from methods.training import check_finite
 
 
@@ -79,3 +80,36 @@ def translate_all(method: Method, contents: Rows, exemplars: Rows | None, direct
     """``translate_batches`` concatenated: the outputs of the whole split in one tensor."""
     batches = translate_batches(method, contents, exemplars, direction, batch_size, seed, uint8=uint8, name=name)
     return torch.cat([out for _, out in batches])
+
+
+def image_keys(images: torch.Tensor) -> list[bytes]:
+    """The 8-bit values of each image of [N,C,H,W] floats in [0,1], as bytes: equal for images equal as saved."""
+    return [row.numpy().tobytes() for row in quantise(images.cpu())]
+
+
+class GroundTruthOracle(Method):
+    """Returns the exact translation of each (content, exemplar) pair it was given, looked up by the images' 8-bit
+    values (so it answers whichever rows and batches a protocol translates).
+
+    ``truths`` yields ``(contents, exemplars, translations)``: float [N,C,H,W] in [0,1], row i the exact translation
+    of content i under exemplar i. ``translate`` raises ``KeyError`` for a pair it was not given."""
+
+    capabilities = Capabilities(training="none", guidance="exemplar", directions="both")
+    registry_name = "oracle"
+
+    def __init__(self, truths: Iterable[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> None:
+        super().__init__()
+        self.table: dict[tuple[bytes, bytes], torch.Tensor] = {}
+        for contents, exemplars, translations in truths:
+            pairs = zip(image_keys(contents), image_keys(exemplars), strict=True)
+            self.table.update(zip(pairs, translations, strict=True))
+
+    def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
+                  seed: int = 0) -> torch.Tensor:
+        if exemplar is None:
+            raise KeyError("the oracle needs an exemplar: its truths are per (content, exemplar) pair")
+        pairs = zip(image_keys(content), image_keys(exemplar), strict=True)
+        try:
+            return torch.stack([self.table[pair] for pair in pairs]).to(content.device)
+        except KeyError:
+            raise KeyError("the oracle was given no ground truth for a pair the protocol translated") from None

@@ -1,7 +1,8 @@
 """Adding a method, a protocol and a metric takes the files the README's "Adding things" lists, and nothing else.
 
 A copy of the packages gets a throwaway metric (one file), method (one folder + one config) and protocol (one folder
-+ one config); ``bench list``, ``bench score --list`` and ``bench run`` in that copy then find and use them.
++ one config); ``bench list``, ``bench score --list``, ``bench run`` and the protocol contract test in that copy then
+find and use them.
 """
 
 from __future__ import annotations
@@ -123,6 +124,18 @@ def extended(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _bench(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bench", *args], cwd=root, capture_output=True, text=True,
                           timeout=300)
+
+
+def test_the_protocol_contract_test_takes_the_new_protocol_unchanged(extended: Path) -> None:
+    contract = extended / "tests" / "protocols" / "test_all_protocols.py"
+    contract.parent.mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "protocols" / contract.name, contract)
+    shutil.copy(REPO / "pyproject.toml", extended / "pyproject.toml")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-k", "toy_pairs", str(contract)], cwd=extended,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "3 passed, 1 skipped" in done.stdout  # the reference methods pass; the oracle skips with the reason
+    assert "toy_pairs has no exact ground truth" in done.stdout
 
 
 def test_the_new_pieces_are_listed(extended: Path) -> None:

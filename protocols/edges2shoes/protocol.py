@@ -47,7 +47,7 @@ from protocols.base import DataProvenance, EvalResult, Offers, Protocol, Reporte
 from protocols.edges2shoes.reported import reported_rows
 from protocols.edges2shoes.sampling import PAPER_COUNTS, SamplingPlan, build_plan, colour_histograms
 from protocols.figures import qualitative_grid
-from protocols.kit import Gathered, translate_all
+from protocols.kit import Gathered, GroundTruthOracle, translate_all
 
 STAND_IN = "edges2objects"
 T = TRANSLATION_OF["AB"]  # the only translation: edges → photos
@@ -61,6 +61,7 @@ class Edges2Photos(Protocol):
     dataset: ClassVar[str] = ""
     paper = "SEGIN (Huang et al., IEEE TMM 2020) §IV-B, Tables I–II"
     offers = Offers(training=frozenset({"paired", "unpaired"}), directions="AB")
+    exact_metrics = ("ssim_exact", "lpips_exact")  # edges2objects only
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -70,7 +71,7 @@ class Edges2Photos(Protocol):
     @classmethod
     def columns(cls) -> list[Column]:
         return [Column(m, T) for m in ("fid", "lpips_div", "lpips_ref", "lpips_ref_similar", "lpips_div_similar",
-                                     "lpips_gt", "ssim_exact", "lpips_exact")]
+                                     "lpips_gt", *cls.exact_metrics)]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -114,6 +115,15 @@ class Edges2Photos(Protocol):
     @property
     def exact(self) -> bool:
         return isinstance(self.data.val, Edges2ObjectsSplit)
+
+    def oracle(self) -> Method | None:
+        """On ``edges2objects``: the exact translation of every test input under every test photo (N² pairs)."""
+        if not self.exact:
+            return None
+        n_inputs, n_photos = len(self.test_a), len(self.test_b)
+        rows, refs = np.repeat(np.arange(n_inputs), n_photos), np.tile(np.arange(n_photos), n_inputs)
+        truth = self.data.val.exact_translation(rows, refs)
+        return GroundTruthOracle([(to_tensor(self.test_a[rows]), to_tensor(self.test_b[refs]), to_tensor(truth))])
 
     def train_data(self) -> TrainData:
         return TrainData(a=self.data.train.domain("A"), b=self.data.train.domain("B"), kind="paired",

@@ -25,7 +25,7 @@ from metrics.ssim import SSIM
 from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
-from protocols.kit import Gathered, translate_batches
+from protocols.kit import Gathered, GroundTruthOracle, translate_batches
 from protocols.mnist_multiple.reported import REPORTED
 from protocols.tsne import tsne_figure
 
@@ -38,6 +38,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 class MnistMultiple(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4 multi-digit, Table 5"
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
+    exact_metrics = ("ssim",)
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -96,6 +97,10 @@ class MnistMultiple(Protocol):
         if direction == "AB":
             return a, b, Gathered(lambda i: to_tensor(t.gt_a2b(i)), rows)
         return b, a, Gathered(lambda i: to_tensor(t.gt_b2a(i)), rows)
+
+    def oracle(self) -> Method:
+        cases = (self._case(direction) for direction in TRANSLATION_OF)
+        return GroundTruthOracle((content[:], exemplar[:], truth[:]) for content, exemplar, truth in cases)
 
     def evaluate(self, method: Method) -> EvalResult:
         method.eval_mode()

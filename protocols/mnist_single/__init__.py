@@ -22,7 +22,7 @@ from metrics.ssim import SSIM
 from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
-from protocols.kit import translate_all
+from protocols.kit import GroundTruthOracle, translate_all
 from protocols.mnist_single.reported import REPORTED
 from protocols.tsne import tsne_figure
 
@@ -38,6 +38,7 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 class MnistSingle(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4.1, Table 2"
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
+    exact_metrics = ("ssim",)
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -90,12 +91,18 @@ class MnistSingle(Protocol):
         return self.test
 
     # -- evaluation ---------------------------------------------------------------------------------------------
+    def cases(self) -> dict[str, tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Per direction: content, exemplar and exact translation of every test pair, float [N,3,28,28] in [0,1]."""
+        a, b = _to_tensor(self.test.a), _to_tensor(self.test.b)
+        return {"AB": (a, b, _to_tensor(self.test.gt_a2b)), "BA": (b, a, _to_tensor(self.test.gt_b2a))}
+
+    def oracle(self) -> Method:
+        return GroundTruthOracle(self.cases().values())
+
     def evaluate(self, method: Method) -> EvalResult:
         method.eval_mode()
-        a, b = _to_tensor(self.test.a), _to_tensor(self.test.b)
-        cases = {"AB": (a, b, _to_tensor(self.test.gt_a2b)), "BA": (b, a, _to_tensor(self.test.gt_b2a))}
         values, samples = {}, {}
-        for direction, (content, exemplar, truth) in cases.items():
+        for direction, (content, exemplar, truth) in self.cases().items():
             fake = translate_all(method, content, exemplar, direction, self.batch_size, self.seed)
             values[Column("ssim", TRANSLATION_OF[direction])] = self.ssim(fake, truth)
             samples[direction] = fake[: self.grid_rows]

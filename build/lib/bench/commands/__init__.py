@@ -1,0 +1,1 @@
+"""CLI commands: one module each, exposing ``SUMMARY`` and ``main(argv) -> int``."""

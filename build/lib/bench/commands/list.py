@@ -1,0 +1,107 @@
+"""``python -m bench list``: registered methods (capabilities, parameter counts per scale), protocols (data sources,
+metrics) and which method/protocol pairs are compatible."""
+
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from bench.config import group_options, load_method_config, method_class, method_params
+from core.errors import BenchError, MissingWeightsError
+
+SUMMARY = "list methods (capabilities, parameter counts per scale), protocols and compatible pairs"
+SCALES = ("smoke", "cpu", "paper")
+
+
+def _human(count: int) -> str:
+    return f"{count / 1e6:.2f}M" if count >= 1e6 else f"{count / 1e3:.1f}k" if count >= 1e3 else str(count)
+
+
+def parameter_count(name: str, scale: str) -> str:
+    """Total trainable parameters of a method config at a scale (built, never trained; frozen pretrained encoders
+    are not counted)."""
+    from methods import create_method
+
+    cfg = load_method_config(name)
+    try:
+        params = method_params(cfg, scale)
+    except BenchError:
+        return "no preset"
+    try:
+        method = create_method(method_class(name, cfg), **params)
+    except MissingWeightsError:
+        # Pretrained encoders do not change the count; build with random weights just to count.
+        try:
+            method = create_method(method_class(name, cfg), **(params | {"allow_uncalibrated": True}))
+        except Exception as exc:
+            return f"n/a ({type(exc).__name__})"
+    except Exception as exc:
+        return f"n/a ({type(exc).__name__})"
+    counts = method.parameter_counts()
+    return _human(sum(counts.values())) if counts else "0 (not learned)"
+
+
+def methods_frame(with_counts: bool = True) -> pd.DataFrame:
+    from methods import METHODS
+
+    rows = []
+    for config_name in group_options("methods"):
+        cfg = load_method_config(config_name)
+        try:
+            cls = METHODS.get(method_class(config_name, cfg))
+        except BenchError as exc:
+            rows.append({"method": config_name, "class": "?", "capabilities": f"BROKEN: {exc}"})
+            continue
+        row = {"method": config_name, "class": cls.registry_name, "capabilities": cls.capabilities.summary(),
+               "variant_of": cfg.get("variant_of") or ""}
+        if with_counts:
+            row |= {f"params@{s}": parameter_count(config_name, s) for s in SCALES}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def protocols_frame() -> pd.DataFrame:
+    from protocols import PROTOCOLS
+
+    rows = []
+    for name, cls in PROTOCOLS.items():
+        info = cls.describe()
+        rows.append({"protocol": name, "paper": info["paper"], "data sources": "; ".join(info["data_sources"]),
+                     "metrics": ", ".join(info["metrics"])})
+    return pd.DataFrame(rows)
+
+
+def compatibility_frame() -> pd.DataFrame:
+    from methods import METHODS
+    from protocols import PROTOCOLS
+
+    table = {}
+    for pname, pcls in PROTOCOLS.items():
+        column = {}
+        for config_name in group_options("methods"):
+            try:
+                cls = METHODS.get(method_class(config_name, load_method_config(config_name)))
+            except BenchError:
+                continue
+            reason = pcls.refusal(cls)
+            column[config_name] = "yes" if reason is None else f"no: {reason}"
+        table[pname] = column
+    return pd.DataFrame(table)
+
+
+def main(argv: list[str]) -> int:
+    unknown = [arg for arg in argv if arg != "--no-counts"]
+    if unknown:
+        print(f"error: bench list takes only --no-counts, not {' '.join(unknown)}", file=sys.stderr)
+        return 2
+    with_counts = "--no-counts" not in argv
+    pd.set_option("display.width", 200)
+    pd.set_option("display.max_colwidth", 90)
+    print("## Methods\n")
+    print(methods_frame(with_counts).to_markdown(index=False))
+    print("\n## Protocols\n")
+    print(protocols_frame().to_markdown(index=False))
+    print("\n## Compatibility (method × protocol)\n")
+    print(compatibility_frame().to_markdown())
+    return 0

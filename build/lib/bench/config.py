@@ -1,0 +1,167 @@
+"""Hydra configuration: where configs live, name validation with helpful errors, composition for programmatic use."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from core.errors import BenchError
+
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"  # package data: a wheel carries it
+
+
+def _run_id() -> str:
+    return f"{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+if not OmegaConf.has_resolver("bench_run_id"):
+    OmegaConf.register_new_resolver("bench_run_id", _run_id, use_cache=True)
+
+
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONFIG_DIR / group).glob("*.yaml"))
+
+
+def _split_list(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("[") and value.endswith("]"):
+        value = value[1:-1]
+    return [v.strip().strip("'\"") for v in value.split(",") if v.strip()]
+
+
+def validate_overrides(overrides: list[str], groups: dict[str, str]) -> None:
+    """Check group selections (``protocol=x``, ``methods=[a,b]``, ``scale=y``) before Hydra sees them, so an unknown
+    name exits with the list of valid names rather than Hydra's search-path dump; check that each selected method
+    config files itself under its own name; and that ``methods.<m>.…`` overrides name a selected method."""
+    selected: list[str] | None = None
+    for override in overrides:
+        key, sep, value = override.partition("=")
+        key = key.lstrip("+~")
+        if not sep or key not in groups:
+            continue
+        folder = groups[key]
+        valid = group_options(folder)
+        for name in _split_list(value) if key == "methods" else [value.strip()]:
+            if name not in valid:
+                raise BenchError(f"unknown {key.rstrip('s') if key == 'methods' else key} {name!r}; "
+                                 f"valid: {', '.join(valid)}",
+                                 hint=f"add bench/configs/{folder}/{name}.yaml to register a new one")
+            if key == "methods":
+                check_package_header(name)
+        if key == "methods":
+            selected = _split_list(value)
+    if "methods" not in groups:
+        return
+    selected = selected if selected is not None else _default_methods()
+    for override in overrides:
+        parts = override.partition("=")[0].lstrip("+~").split(".")
+        if parts[0] == "methods" and len(parts) > 2 and parts[1] not in selected:
+            raise BenchError(f"{override.partition('=')[0]} sets a parameter of {parts[1]}, which is not among "
+                             f"methods=[{','.join(selected)}]",
+                             hint=f"add {parts[1]} to methods=[...], or drop the override")
+
+
+def _default_methods() -> list[str]:
+    """The methods ``run.yaml`` selects when the command line does not."""
+    for entry in OmegaConf.load(CONFIG_DIR / "run.yaml").get("defaults", []):
+        if isinstance(entry, DictConfig) and "methods" in entry:
+            return [str(m) for m in entry["methods"]]
+    return []
+
+
+def check_package_header(name: str) -> None:
+    """A method config must file itself under its own name (``# @package methods.<name>``): a header copied from
+    another config would silently replace that method's row. Raises ``BenchError`` naming the file and the fix."""
+    path = CONFIG_DIR / "methods" / f"{name}.yaml"
+    header = next((line.split("@package", 1)[1].strip() for line in path.read_text().splitlines()
+                   if line.startswith("#") and "@package" in line), None)
+    if header != f"methods.{name}":
+        raise BenchError(f"{path} is filed under {header or 'no @package header'!s}, not methods.{name}",
+                         hint=f"make its first line `# @package methods.{name}`")
+
+
+RUN_GROUPS = {"protocol": "protocol", "methods": "methods", "scale": "scale"}
+
+
+def compose_run(overrides: list[str] | None = None) -> DictConfig:
+    """The ``bench run`` config as Hydra composes it, for programmatic use (tests, ``bench tune``).
+
+    The names that ``run.yaml`` takes from Hydra's choices (``protocol.name``, ``scale.name``) are resolved here,
+    since no Hydra app is running to answer ``${hydra:...}`` later."""
+    from hydra import compose, initialize_config_dir
+
+    overrides = list(overrides or [])
+    validate_overrides(overrides, RUN_GROUPS)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base=None):
+        cfg = compose(config_name="run", overrides=overrides, return_hydra_config=True)
+    choices = cfg.hydra.runtime.choices
+    with open_dict(cfg):
+        for group in ("protocol", "scale"):
+            cfg[group].name = str(choices[group])
+        del cfg["hydra"]
+    return cfg
+
+
+def method_class(label: str, cfg: DictConfig | dict[str, Any]) -> str:
+    """The registered method a method config runs: the one registered under the config's own name (its file name,
+    ``label``), else, for an ablation variant, the method it is a ``variant_of``. A config built in code may name
+    the method outright (``name:``) to run it under another label; no config file needs to.
+
+    Raises ``BenchError`` when none of these names a registered method."""
+    from methods import METHODS
+
+    if cfg.get("name"):
+        return str(cfg["name"])
+    if label in METHODS:
+        return label
+    base = cfg.get("variant_of")
+    if base and base in METHODS:
+        return str(base)
+    raise BenchError(f"method config {label!r} runs no registered method",
+                     hint=f"register a method named {label!r}, or declare `variant_of: <method>` in "
+                          f"bench/configs/methods/{label}.yaml")
+
+
+def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[str, Any]:
+    """Effective parameters of a method at a scale: ``params``, updated by ``presets[scale]``, then by ``override``
+    (e.g. ``+methods.munit.override.steps=10`` sets the steps whatever the scale)."""
+    cfg = OmegaConf.create(method_cfg) if isinstance(method_cfg, dict) else method_cfg
+    base = OmegaConf.to_container(cfg.get("params") or OmegaConf.create({}), resolve=True)
+    presets = cfg.get("presets") or {}
+    if scale not in presets:
+        raise BenchError(f"a method config has no preset for scale {scale!r} (it has: {', '.join(presets) or 'none'})",
+                         hint=f"add presets.{scale} to its bench/configs/methods/<name>.yaml")
+    preset = OmegaConf.to_container(presets[scale] or OmegaConf.create({}), resolve=True)
+    override = OmegaConf.to_container(cfg.get("override") or OmegaConf.create({}), resolve=True)
+    merged = OmegaConf.merge(OmegaConf.create(base), OmegaConf.create(preset), OmegaConf.create(override))
+    return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
+
+
+def load_method_config(name: str) -> DictConfig:
+    """A method's config file as a plain node (its ``@package`` header is Hydra's business)."""
+    path = CONFIG_DIR / "methods" / f"{name}.yaml"
+    if not path.is_file():
+        raise BenchError(f"no config for method {name!r}", hint=f"add {path}")
+    check_package_header(name)
+    cfg = OmegaConf.load(path)
+    defaults = cfg.pop("defaults", None) if isinstance(cfg, DictConfig) else None
+    for entry in defaults or []:  # a variant: `defaults: [base@_here_, _self_]`
+        if isinstance(entry, str) and entry != "_self_":
+            cfg = OmegaConf.merge(load_method_config(entry.split("@")[0]), cfg)
+    return cfg
+
+
+def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"a": {"b": 1}}`` → ``{"a.b": 1}`` (MLflow params)."""
+    container = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
+    flat: dict[str, Any] = {}
+    if isinstance(container, dict):
+        for key, value in container.items():
+            flat.update(flatten(value, f"{prefix}{key}."))
+    else:
+        flat[prefix.rstrip(".")] = container
+    return flat

@@ -1,0 +1,144 @@
+"""Filter and pick runs, then aggregate our rows over seeds (mean ± std, or a bootstrap confidence interval).
+
+Numbers are only ever combined within one protocol hash: the hash covers every setting that determines a number
+(metric implementation and weights, sample counts, data), so rows with different hashes are different settings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from core.errors import BenchError
+
+# A configuration: the same protocol setting, scale, seed and method row. ``latest`` keeps its newest run.
+CONFIG_KEY = ["protocol", "protocol_hash", "scale", "seed", "method"]
+# One aggregated row: everything but the seed.
+ROW_KEY = ["protocol", "protocol_hash", "method", "method_class", "variant_of", "scale", "calibrated", "metric",
+           "translation"]
+REPORTED_KEY = ["protocol", "method", "metric", "translation", "source"]
+
+
+def as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v) for v in value]
+
+
+def apply_filters(rows: pd.DataFrame, protocol=None, method=None, scale=None, include_tuning: bool = False
+                  ) -> pd.DataFrame:
+    """Keep rows of the named protocols / methods / scales (each a list or comma-separated string; empty = all).
+
+    A method name matches a row label or its registered class (so ``munit`` keeps MUNIT's ablation variants) and
+    reported rows case-insensitively (papers write ``MUNIT``). Scale filters apply to our rows only: reported rows
+    have no scale. Trials of ``bench tune`` studies are left out unless ``include_tuning``.
+    """
+    keep = pd.Series(True, index=rows.index)
+    if not include_tuning and "tuning" in rows:
+        keep &= ~rows["tuning"].astype(bool)
+    if protocols := as_list(protocol):
+        keep &= rows["protocol"].isin(protocols)
+    if methods := {m.lower() for m in as_list(method)}:
+        keep &= rows["method"].str.lower().isin(methods) | rows["method_class"].str.lower().isin(methods)
+    if scales := as_list(scale):
+        keep &= rows["scale"].isin(scales) | (rows["source"] != "ours")
+    return rows[keep]
+
+
+UNSETTLED = {"running", "killed"}  # statuses of method runs without a result
+
+
+def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataFrame:
+    """``latest``: per configuration (protocol, hash, scale, seed, method) only the newest run's rows (the newest
+    finished one, when a newer run of it is still training or was stopped).
+    ``all``: every run (repeated runs of one seed are then averaged like seeds). ``runs``: only these run names/ids.
+    Reported rows are deduplicated (the newest copy of each published number)."""
+    if mode not in {"latest", "all"}:
+        raise BenchError(f"unknown run selection {mode!r}", hint="use select=latest or select=all")
+    if picked := as_list(runs):
+        rows = rows[rows["run_id"].isin(picked) | rows["run_name"].isin(picked)]
+        if rows.empty:
+            raise BenchError(f"none of the runs {picked} is in the store (after filters)",
+                             hint="pass run names as shown in the report's run list, or MLflow run ids")
+    ours = rows[rows["source"] == "ours"]
+    reported = rows[rows["source"] != "ours"]
+    reported = reported.sort_values("run_start").drop_duplicates(REPORTED_KEY, keep="last")
+    if mode == "latest" and not ours.empty:
+        key = ours[CONFIG_KEY].astype(str).agg("|".join, axis=1)
+        # A run still training or stopped has no result: it hides an older finished run of the same configuration
+        # only when there is none (then the table says RUNNING/KILLED).
+        settled = ~ours["status"].isin(UNSETTLED)
+        keep = settled | ~settled.groupby(key).transform("any")
+        ours, key = ours[keep], key[keep]
+        newest = ours.assign(_key=key).groupby("_key")["run_start"].transform("max")
+        ours = ours[ours["run_start"] == newest]
+    return pd.concat([ours, reported], ignore_index=True)
+
+
+def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, level: float = 0.95, seed: int = 0
+                 ) -> tuple[float, float]:
+    """Percentile bootstrap interval of the mean over seeds (resampling whole seeds)."""
+    rng = np.random.default_rng(seed)
+    means = rng.choice(values, size=(n_resamples, values.size), replace=True).mean(axis=1)
+    alpha = (1 - level) / 2
+    return float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))
+
+
+def _n_text(ns: list[int]) -> str:
+    ns = sorted({int(n) for n in ns})
+    if not ns:
+        return ""
+    return str(ns[0]) if len(ns) == 1 else f"{ns[0]}–{ns[-1]}"
+
+
+def aggregate(rows: pd.DataFrame, uncertainty: str = "std", n_resamples: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """One line per ROW_KEY. Columns: value (mean over seeds), std, ci_low/ci_high, err_kind (what the spread is),
+    seeds, seed_list, n (samples per seed), status, note, runs, direction, source."""
+    if uncertainty not in {"std", "ci95"}:
+        raise BenchError(f"unknown uncertainty {uncertainty!r}", hint="use uncertainty=std or uncertainty=ci95")
+    out = []
+    ours = rows[rows["source"] == "ours"]
+    for key, group in ours.groupby(ROW_KEY, sort=False, dropna=False):
+        record = dict(zip(ROW_KEY, key, strict=True))
+        ok = group[(group["status"] == "ok") & group["value"].notna()]
+        values = ok["value"].to_numpy(float)
+        seeds = sorted({int(s) for s in group["seed"].dropna()})
+        record.update(direction=next((d for d in group["direction"] if d), ""), source="ours",
+                      seeds=len(values), seed_list=",".join(map(str, seeds)), n=_n_text(ok["n"].dropna().tolist()),
+                      runs=",".join(dict.fromkeys(group["run_name"])), std=np.nan, ci_low=np.nan, ci_high=np.nan,
+                      value=np.nan, err_kind="", data_source=",".join(dict.fromkeys(group["data_source"])))
+        notes = list(dict.fromkeys(n for n in group["note"] if n))
+        if len(values):
+            record["status"] = "ok"
+            record["value"] = float(values.mean())
+            if len(values) >= 2:
+                # select=all may hold repeated runs of one seed: say runs, not seeds, when they differ
+                ok_seeds = len(set(ok["seed"].dropna()))
+                over = f"{len(values)} seeds" if len(values) == ok_seeds else f"{len(values)} runs ({ok_seeds} seeds)"
+                record["std"] = float(values.std(ddof=1))
+                record["err_kind"] = f"σ over {over}"
+                if uncertainty == "ci95":
+                    record["ci_low"], record["ci_high"] = bootstrap_ci(values, n_resamples, seed=seed)
+                    record["err_kind"] = f"95% bootstrap CI over {over}"
+            elif ok["std"].notna().any():
+                record["std"] = float(ok["std"].iloc[0])
+                record["err_kind"] = "σ over samples (1 seed)"
+            if len(group) > len(values):
+                bad = Counter(s for s in group["status"] if s != "ok")
+                notes.insert(0, f"{sum(bad.values())} of {len(group)} runs {'/'.join(bad)}")
+        else:
+            record["status"] = Counter(group["status"]).most_common(1)[0][0]
+        record["note"] = "; ".join(notes)
+        out.append(record)
+    for _, r in rows[rows["source"] != "ours"].iterrows():
+        out.append({**{k: r[k] for k in ROW_KEY}, "direction": r["direction"], "source": r["source"], "seeds": 0,
+                    "seed_list": "", "n": "" if pd.isna(r["n"]) else str(int(r["n"])), "runs": "",
+                    "std": r["std"], "ci_low": np.nan, "ci_high": np.nan, "value": r["value"],
+                    "err_kind": "reported", "status": "reported", "note": r["note"], "data_source": ""})
+    columns = [*ROW_KEY, "source", "direction", "value", "std", "ci_low", "ci_high", "err_kind", "seeds",
+               "seed_list", "n", "status", "note", "runs", "data_source"]
+    return pd.DataFrame(out, columns=columns)

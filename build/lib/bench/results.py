@@ -1,0 +1,108 @@
+"""The long-format result row that every number travels in, from protocol to MLflow to ``metrics.csv`` to reports.
+
+``metrics.csv`` columns (one row per method × metric × translation; failed and refused methods get a row with an
+empty value and the reason in ``note``; reported rows carry ``source='reported: <paper table>'``):
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.columns import Column
+
+
+@dataclass
+class ResultRow:
+    protocol: str
+    method: str  # the row label, e.g. ``munit`` or a variant ``egscit_no_feature_mask``
+    metric: str  # registered metric name, e.g. ``ssim``
+    translation: str  # e.g. ``A→B``; empty when the metric has no direction
+    value: float | None
+    std: float | None
+    n: int | None
+    direction: str  # ``higher`` or ``lower`` is better
+    protocol_hash: str
+    calibrated: bool
+    status: str  # ``ok``, ``failed``, ``refused`` or ``reported``
+    source: str = "ours"  # ``ours`` or ``reported: <paper, table>``
+    note: str = ""
+    method_class: str = ""  # the registered method the row label resolves to
+    scale: str = ""
+    seed: int | None = None
+    data_source: str = ""
+    data_fingerprint: str = ""
+    run_name: str = ""
+    git_commit: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+COLUMNS = [f.name for f in fields(ResultRow)]
+
+
+def rows_frame(rows: list[ResultRow]) -> pd.DataFrame:
+    return pd.DataFrame([r.as_dict() for r in rows], columns=COLUMNS)
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write via a temp file and rename, so a crash never leaves a partial file that looks complete."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    frame.to_csv(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def format_cell(value: float | None, std: float | None, digits: int = 3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if std is None or (isinstance(std, float) and math.isnan(std)):
+        return f"{value:.{digits}f}"
+    return f"{value:.{digits}f} ± {std:.{digits}f}"
+
+
+def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
+    """A wide table: one line per method (ours, then reported), one column per metric × translation.
+
+    Columns from different protocol hashes are never merged: each hash gets its own columns, suffixed with it.
+    """
+    frame = rows_frame(rows)
+    if frame.empty:
+        return frame
+    hashes = [h for h in frame["protocol_hash"].unique() if h]
+    multi_hash = len(hashes) > 1
+
+    def column(r: pd.Series) -> str:
+        name = Column(r["metric"], r["translation"]).heading
+        return f"{name} [{r['protocol_hash']}]" if multi_hash and r["source"] == "ours" else name
+
+    frame["column"] = frame.apply(column, axis=1)
+    frame["cell"] = [
+        format_cell(v, s) if st in {"ok", "reported"} else st.upper()
+        for v, s, st in zip(frame["value"], frame["std"], frame["status"], strict=True)
+    ]
+    frame["label"] = [
+        (m if src == "ours" else f"{m} ({src})") + ("" if cal or st != "ok" else " [uncalibrated]")
+        for m, src, cal, st in zip(frame["method"], frame["source"], frame["calibrated"], frame["status"], strict=True)
+    ]
+    order = list(dict.fromkeys(frame["label"]))
+    columns = list(dict.fromkeys(frame["column"]))
+    table = frame.pivot_table(index="label", columns="column", values="cell", aggfunc="first").reindex(order)
+    table = table.reindex(columns=columns).fillna("")
+    notes = frame.groupby("label", sort=False).apply(
+        # one fragment once per row: the per-metric notes repeat e.g. the uncalibrated warning
+        lambda g: "; ".join(dict.fromkeys(f for n in g["note"] if n for f in n.split("; ") if f)),
+        include_groups=False,
+    )
+    status = frame.groupby("label", sort=False)["status"].first()
+    table.insert(0, "status", status.reindex(order))
+    table["note"] = notes.reindex(order).fillna("")
+    table.index.name = "method"
+    return table

@@ -1,0 +1,296 @@
+"""Orchestration of ``bench run``: protocol → methods → metrics → tracking → files.
+
+For each requested method: refuse it with the reason if the protocol cannot serve its capabilities; otherwise
+build it at the chosen scale, ``fit`` (resuming from the last checkpoint of the same configuration), evaluate, and
+record. A method that crashes or produces NaN gets a FAILED MLflow run and a row that says so, never a number. The
+run's ``metrics.csv`` is written once, atomically, at the end; the whole run fails (non-zero exit) when any method
+failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from bench.config import flatten, method_class, method_params
+from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
+from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
+from core.columns import Column
+from core.hashing import settings_hash
+from core.provenance import git_commit
+from methods import METHODS, FitContext, Method, create_method
+from methods.common.params import resolve_params
+from protocols import PROTOCOLS, Protocol
+
+log = logging.getLogger("bench")
+
+
+@dataclass
+class RunOutcome:
+    rows: list[ResultRow]
+    run_dir: Path
+    run_id: str
+    failed: bool
+    metrics_csv: Path | None = None
+    table: Any = None
+    artifacts: dict[str, Path] = field(default_factory=dict)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_protocol(cfg: DictConfig) -> Protocol:
+    protocol_cls = PROTOCOLS.get(cfg.protocol.name)
+    return protocol_cls(
+        settings=OmegaConf.to_container(cfg.protocol, resolve=True),  # type: ignore[arg-type]
+        data=OmegaConf.to_container(cfg.data, resolve=True),  # type: ignore[arg-type]
+        scale=OmegaConf.to_container(cfg.scale, resolve=True),  # type: ignore[arg-type]
+        seed=int(cfg.seed),
+        allow_uncalibrated=bool(cfg.allow_uncalibrated),
+    )
+
+
+def run_method_params(mcfg: DictConfig, cfg: DictConfig) -> dict[str, Any]:
+    """A method's parameters in this run: paper ⊕ scale preset ⊕ override, and the run's ``allow_uncalibrated``
+    opt-in passed on to methods that load pretrained encoders (those that declare the parameter). The opt-in only
+    ever widens: a method config that allows random weights keeps allowing them."""
+    params = method_params(mcfg, str(cfg.scale.name))
+    if bool(cfg.allow_uncalibrated) and "allow_uncalibrated" in params:
+        params["allow_uncalibrated"] = True
+    return params
+
+
+def check_method_params(cfg: DictConfig) -> None:
+    """Resolve every selected method's parameters against the names its class declares (``Method.defaults``);
+    raises ``BenchError`` naming an unknown one, with the valid names as the hint."""
+    for label, mcfg in cfg.methods.items():
+        method_cls = METHODS.get(method_class(str(label), mcfg))
+        if method_cls.defaults is not None:
+            resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg))
+
+
+class _MethodRun:
+    """Everything about one method in one ``bench run``."""
+
+    def __init__(self, label: str, mcfg: DictConfig, cfg: DictConfig, protocol: Protocol, common: dict[str, Any]):
+        self.label, self.mcfg, self.cfg, self.protocol, self.common = label, mcfg, cfg, protocol, common
+        self.method_class = method_class(label, mcfg)
+
+    def row(self, metric: str, translation: str, direction: str, status: str, note: str = "",
+            value: float | None = None, std: float | None = None, n: int | None = None,
+            calibrated: bool = True) -> ResultRow:
+        return ResultRow(metric=metric, translation=translation, direction=direction, status=status, note=note,
+                         value=value, std=std, n=n, method=self.label, method_class=self.method_class,
+                         calibrated=calibrated, **self.common)
+
+    def placeholder_rows(self, status: str, note: str) -> list[ResultRow]:
+        """Rows with no number, one per metric column of the protocol, carrying the status and the reason."""
+        rows = []
+        for column in type(self.protocol).columns():
+            rows.append(self.row(column.metric, column.translation, "", status, note=note,
+                                 calibrated=self.protocol.calibrated))
+        return rows
+
+
+Intermediate = Callable[[int, dict[Column, Any]], None]
+
+
+def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Intermediate | None = None
+            ) -> RunOutcome:
+    """Run one protocol over the configured methods; see the module docstring.
+
+    ``intermediate(step, values)``, when given, is called with the protocol's metric values at a quarter, half and
+    three quarters of each method's training (``bench tune`` prunes with it; raising ``optuna.TrialPruned`` there
+    stops the run).
+    """
+    check_method_params(cfg)  # a misspelt parameter stops the run here, before any data is built or folder made
+    results = Path(cfg.paths.results)
+    run_dir = Path(cfg.paths.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    scale = str(cfg.scale.name)
+    device = torch.device(cfg.device)
+
+    protocol = build_protocol(cfg)
+    provenance = protocol.prepare()
+    protocol_hash = protocol.protocol_hash()
+    log.info("protocol %s (hash %s) on %s", protocol.name, protocol_hash, provenance.description)
+
+    tracker = Tracker(results, cfg.tracking.uri, str(cfg.tracking.experiment), bool(cfg.tracking.enabled))
+    common = {
+        "protocol": protocol.name, "protocol_hash": protocol_hash, "scale": scale, "seed": int(cfg.seed),
+        "data_source": provenance.source, "data_fingerprint": provenance.fingerprint,
+        "run_name": str(cfg.run_name), "git_commit": git_commit(),
+    }
+    tags = {f"bench.{k}": v for k, v in common.items()} | {"bench.kind": "run",
+                                                           "bench.calibrated": str(protocol.calibrated).lower()}
+    run_id = tracker.start(str(cfg.run_name), tags, parent_id=parent_run_id)
+    tracker.log_params(run_id, {k: v for k, v in flatten(cfg).items() if not k.startswith("methods.")})
+    tracker.log_params(run_id, {f"protocol_settings.{k}": v for k, v in flatten(protocol.settings()).items()})
+
+    rows: list[ResultRow] = []
+    samples: dict[str, dict[str, torch.Tensor]] = {}
+    any_failed = False
+    try:
+        for label, mcfg in cfg.methods.items():
+            mrun = _MethodRun(str(label), mcfg, cfg, protocol, common)
+            method_rows, method_samples, failed = _run_method(mrun, tracker, run_id, device, run_dir, intermediate)
+            rows += method_rows
+            any_failed |= failed
+            if method_samples:
+                samples[str(label)] = method_samples
+        for rep in protocol.reported():
+            rows.append(ResultRow(
+                protocol=protocol.name, method=rep.method, metric=rep.metric, translation=rep.translation,
+                value=rep.value, std=rep.std, n=None, direction="", protocol_hash="", calibrated=True,
+                status="reported", source=rep.source, method_class=rep.method, note="published number"))
+        artifacts = _write_outputs(protocol, rows, samples, run_dir)
+        for path in artifacts.values():
+            tracker.log_artifact(run_id, path)
+    except BaseException as exc:
+        stopped = _is_pruned(exc) or isinstance(exc, KeyboardInterrupt)
+        tracker.set_tags(run_id, {"bench.status": "killed" if stopped else "failed"})
+        tracker.finish(run_id, "KILLED" if stopped else "FAILED")
+        raise
+    tracker.set_tags(run_id, {"bench.status": "failed" if any_failed else "ok"})
+    tracker.finish(run_id, "FAILED" if any_failed else "FINISHED")
+    return RunOutcome(rows=rows, run_dir=run_dir, run_id=run_id, failed=any_failed,
+                      metrics_csv=artifacts["metrics.csv"], table=comparison_table(rows), artifacts=artifacts)
+
+
+def _intermediate_hook(method: Method, protocol: Protocol, intermediate: Intermediate | None
+                       ) -> Callable[[int, int], None] | None:
+    if intermediate is None:
+        return None
+
+    def on_step(done: int, total: int) -> None:
+        if done < total and done in {max(1, total * k // 4) for k in (1, 2, 3)}:
+            values = protocol.evaluate(method).values
+            method.train_mode()
+            intermediate(done, values)
+
+    return on_step
+
+
+def _is_pruned(exc: BaseException) -> bool:
+    from optuna import TrialPruned
+
+    return isinstance(exc, TrialPruned)
+
+
+def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torch.device, run_dir: Path,
+                intermediate: Intermediate | None = None) -> tuple[list[ResultRow], dict[str, torch.Tensor], bool]:
+    cfg, protocol, label = mrun.cfg, mrun.protocol, mrun.label
+    scale = str(cfg.scale.name)
+    tags = {f"bench.{k}": v for k, v in mrun.common.items()}
+    tags |= {"bench.kind": "method", "bench.method": label, "bench.method_class": mrun.method_class}
+    if mrun.mcfg.get("variant_of"):
+        tags["bench.variant_of"] = str(mrun.mcfg.variant_of)
+
+    method_cls = METHODS.get(mrun.method_class)
+    reason = protocol.refusal(method_cls)
+    if reason:
+        note = f"refused: {label} {reason}"
+        log.warning("%s", note)
+        child = tracker.start(label, tags | {"bench.status": "refused", "bench.refusal": reason}, parent_id)
+        tracker.finish(child, "FINISHED")
+        return mrun.placeholder_rows("refused", note), {}, False
+
+    params = run_method_params(mrun.mcfg, cfg)
+    config_key = settings_hash({"method": mrun.method_class, "params": params, "protocol": mrun.common["protocol_hash"],
+                                "seed": int(cfg.seed)})
+    workdir = Path(cfg.paths.checkpoints) / protocol.name / label / config_key
+    child = tracker.start(label, tags | {"bench.status": "running", "bench.config_key": config_key}, parent_id)
+    tracker.log_params(child, {f"method.{k}": v for k, v in flatten(params).items()} | {"method.name": label})
+    log.info("%s: %s at scale %s (checkpoints in %s)", label, mrun.method_class, scale, workdir)
+    try:
+        seed_everything(int(cfg.seed))
+        method = create_method(mrun.method_class, **params).to(device)
+        tracker.log_params(child, {f"params_count.{k}": v for k, v in method.parameter_counts().items()})
+        ctx = FitContext(workdir=workdir, seed=int(cfg.seed), device=device, progress=bool(cfg.progress),
+                         log_metrics=lambda step, values: tracker.log_metrics(
+                             child, {f"{TRAINING_METRIC_PREFIX}{k}": v for k, v in values.items()}, step),
+                         on_step=_intermediate_hook(method, protocol, intermediate))
+        method.fit(protocol.train_data(), ctx)
+        result = protocol.evaluate(method)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`bench run` turns it into this): stopped, not failed
+        tracker.set_tags(child, {"bench.status": "killed"})
+        tracker.finish(child, "KILLED")
+        raise
+    except Exception as exc:  # any failure of one method is recorded; the other methods still run
+        if _is_pruned(exc):  # a tuning trial stopped by its pruner is not a failure of the method
+            tracker.set_tags(child, {"bench.status": "pruned"})
+            tracker.finish(child, "KILLED")
+            raise
+        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        log.error("%s FAILED: %s", label, message)
+        trace = run_dir / f"{label}.traceback.txt"
+        trace.write_text(traceback.format_exc())
+        tracker.log_artifact(child, trace)
+        tracker.set_tags(child, {"bench.status": "failed", "bench.error": message})
+        tracker.finish(child, "FAILED")
+        return mrun.placeholder_rows("failed", f"failed: {message}"), {}, True
+
+    calibrated = protocol.calibrated and method.calibrated
+    rows = []
+    metrics: dict[str, float] = {}
+    for column, value in result.values.items():
+        column = Column(*column)
+        rows.append(mrun.row(column.metric, column.translation, value.direction, "ok", note="; ".join(value.warnings),
+                             value=value.value, std=value.std, n=value.n, calibrated=calibrated and value.calibrated))
+        key = column.key
+        metrics |= {key: value.value, f"{key}.n": value.n}
+        if value.std is not None:
+            metrics[f"{key}.std"] = value.std
+    tracker.log_metrics(child, metrics)
+    rows_path = run_dir / "methods" / label / "rows.csv"
+    write_csv_atomic(rows_frame(rows), rows_path)
+    tracker.log_artifact(child, rows_path)
+    tracker.set_tags(child, {"bench.status": "ok", "bench.calibrated": str(calibrated).lower()})
+    tracker.finish(child, "FINISHED")
+    return rows, result.samples, False
+
+
+def _write_outputs(protocol: Protocol, rows: list[ResultRow], samples: dict[str, dict[str, torch.Tensor]],
+                   run_dir: Path) -> dict[str, Path]:
+    table = comparison_table(rows)
+    artifacts: dict[str, Path] = {}
+    for path in protocol.write_figures(samples, run_dir):
+        artifacts[path.name] = path
+    table_md = run_dir / "table.md"
+    table_md.write_text(table_markdown(table, rows))
+    artifacts["table.md"] = table_md
+    artifacts["table.csv"] = write_csv_atomic(table.reset_index(), run_dir / "table.csv")
+    # Written last: its presence means the run finished (a crash leaves no metrics.csv behind).
+    artifacts["metrics.csv"] = write_csv_atomic(rows_frame(rows), run_dir / "metrics.csv")
+    return artifacts
+
+
+def table_markdown(table: Any, rows: list[ResultRow]) -> str:
+    ours = [r for r in rows if r.source == "ours"]
+    header = []
+    if ours:
+        r = ours[0]
+        header.append(f"protocol `{r.protocol}` (hash `{r.protocol_hash}`), scale `{r.scale}`, seed {r.seed}, "
+                      f"data `{r.data_source}` (fingerprint `{r.data_fingerprint}`), commit `{r.git_commit[:12]}`")
+        counts = sorted({r.n for r in ours if r.n})
+        if counts:
+            header.append(f"samples per metric: {', '.join(map(str, counts))}")
+        if r.scale == "smoke":
+            header.append("**smoke scale**: tiny models and few steps; these numbers are not comparable with papers")
+        if any(not x.calibrated for x in ours):
+            header.append("**uncalibrated**: some numbers use weights other than the published ones (see rows)")
+    if any(r.source != "ours" for r in rows):
+        header.append("rows marked (reported: …) are the papers' published numbers, not computed here")
+    return "\n".join(f"- {h}" for h in header) + "\n\n" + table.to_markdown() + "\n"

@@ -1,0 +1,27 @@
+"""Errors the user can act on: each carries what went wrong and how to fix it."""
+
+from __future__ import annotations
+
+
+class BenchError(Exception):
+    """An error caused by input or environment; the CLI prints it without a traceback and exits non-zero."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{text}\n  fix: {self.hint}" if self.hint else text
+
+
+class DataError(BenchError):
+    """Missing or corrupt data files."""
+
+
+class NonFiniteError(BenchError):
+    """Training or inference produced NaN or infinite values."""
+
+
+class MissingWeightsError(BenchError):
+    """A pretrained artifact a metric or method needs is not on disk."""

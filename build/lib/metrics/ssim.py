@@ -1,0 +1,97 @@
+"""SSIM (Wang et al. 2004) and PSNR.
+
+Defaults are Wang et al.'s: Gaussian window σ=1.5 with 11 taps, K1=0.01, K2=0.03, an explicit data range, population
+(not sample) covariance. The SSIM map is computed over the 'valid' region only (no padding), per channel, then
+averaged over pixels and channels; this equals scikit-image's ``structural_similarity(..., gaussian_weights=True,
+sigma=1.5, use_sample_covariance=False, data_range=..., channel_axis=...)``, which filters with reflection and then
+crops (win-1)//2 border pixels. Statistics are computed in float64.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from metrics import METRICS
+from metrics.base import PairedMetric
+
+
+def gaussian_window(size: int, sigma: float) -> torch.Tensor:
+    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    kernel = torch.exp(-(coords**2) / (2 * sigma**2))
+    return kernel / kernel.sum()
+
+
+def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, sigma: float = 1.5,
+                   gaussian: bool = True, k1: float = 0.01, k2: float = 0.03, data_range: float = 1.0,
+                   batch_size: int = 1024) -> torch.Tensor:
+    """Mean SSIM per image, [N] float64, for [N,C,H,W] tensors."""
+    if fake.shape != real.shape:
+        raise ValueError(f"SSIM needs equal shapes, got {tuple(fake.shape)} and {tuple(real.shape)}")
+    if fake.ndim != 4:
+        raise ValueError(f"SSIM expects [N,C,H,W] tensors, got {fake.ndim} dims")
+    if min(fake.shape[-2:]) < window:
+        raise ValueError(f"images of {tuple(fake.shape[-2:])} are smaller than the {window}-tap SSIM window")
+    channels = fake.shape[1]
+    taps = gaussian_window(window, sigma) if gaussian else torch.full((window,), 1.0 / window, dtype=torch.float64)
+    # The window is separable: two 1-D passes over the five moment maps at once (x, y, x², y², xy).
+    groups = 5 * channels
+    row = taps.view(1, 1, 1, window).expand(groups, 1, 1, window).contiguous()
+    col = taps.view(1, 1, window, 1).expand(groups, 1, window, 1).contiguous()
+    c1, c2 = (k1 * data_range) ** 2, (k2 * data_range) ** 2
+    scores = []
+    for start in range(0, fake.shape[0], batch_size):
+        x = fake[start:start + batch_size].to(torch.float64)
+        y = real[start:start + batch_size].to(torch.float64)
+        moments = torch.cat([x, y, x * x, y * y, x * y], dim=1)
+        blurred = F.conv2d(F.conv2d(moments, row.to(x.device), groups=groups), col.to(x.device), groups=groups)
+        mu_x, mu_y, e_xx, e_yy, e_xy = blurred.split(channels, dim=1)
+        var_x, var_y, cov = e_xx - mu_x**2, e_yy - mu_y**2, e_xy - mu_x * mu_y
+        ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x**2 + mu_y**2 + c1) * (var_x + var_y + c2))
+        scores.append(ssim_map.mean(dim=(1, 2, 3)).cpu())
+    return torch.cat(scores)
+
+
+@METRICS.register("ssim")
+class SSIM(PairedMetric):
+    """Mean ± std of per-image SSIM (Wang et al. 2004, Eq. 13; Gaussian window), images (N, 3, H, W) in [0, 1]."""
+
+    direction = "higher"
+    version = "1"
+
+    def __init__(self, window: int = 11, sigma: float = 1.5, gaussian: bool = True, k1: float = 0.01,
+                 k2: float = 0.03, data_range: float = 1.0) -> None:
+        self.window, self.sigma, self.gaussian = window, sigma, gaussian
+        self.k1, self.k2, self.data_range = k1, k2, data_range
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | {
+            "window": self.window, "sigma": self.sigma, "gaussian": self.gaussian, "k1": self.k1, "k2": self.k2,
+            "data_range": self.data_range, "border": "valid", "colour": "per-channel RGB mean",
+            "covariance": "population", "aggregate": "mean±std(ddof=0) of per-image SSIM",
+        }
+
+    def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        return ssim_per_image(fake, real, window=self.window, sigma=self.sigma, gaussian=self.gaussian,
+                              k1=self.k1, k2=self.k2, data_range=self.data_range)
+
+
+@METRICS.register("psnr")
+class PSNR(PairedMetric):
+    """Mean of per-image PSNR (not the dataset-pooled PSNR that torchmetrics computes by default)."""
+
+    direction = "higher"
+
+    def __init__(self, data_range: float = 1.0) -> None:
+        self.data_range = data_range
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | {"data_range": self.data_range, "aggregate": "mean of per-image PSNR"}
+
+    def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if fake.shape != real.shape:
+            raise ValueError(f"PSNR needs equal shapes, got {tuple(fake.shape)} and {tuple(real.shape)}")
+        mse = ((fake.double() - real.double()) ** 2).flatten(1).mean(1)
+        return 10 * torch.log10(self.data_range**2 / mse.clamp_min(1e-20))

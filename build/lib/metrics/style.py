@@ -1,0 +1,250 @@
+"""VGG-19 feature metrics of exemplar-guided translation: Gram style loss (MSCA), semantic consistency and style
+relevance (CoCosNet). All use torchvision's ImageNet VGG-19 (manifest ``vgg19``) on [0,1] RGB with ImageNet
+mean/std normalisation, at the images' own resolution, features and statistics in float64.
+
+Definitions, where the papers are vague (each choice is a setting and part of the protocol hash):
+
+- ``style_loss`` (MSCA Table 1 cites Gatys et al., arXiv 1508.06576, for L_style and gives no formula):
+  Gatys' E_l = 1/(4 N_l² M_l²) Σ_ij (G_ij − A_ij)², G = F Fᵀ of the N_l × M_l feature matrix (channels × positions),
+  on relu1_1, relu2_1, relu3_1, relu4_1, relu5_1 with w_l = 1/5, summed. Gatys used Caffe VGG-19 on mean-subtracted
+  [0,255] input; torchvision's VGG-19 on normalised [0,1] input gives different magnitudes, so our values are not
+  numerically comparable with MSCA's table. Reference: the exemplar by default (``reference="ground_truth"`` for
+  output vs ground truth); in MSCA's duplicating task the two coincide, in mirroring Gram matrices are invariant to
+  the mirror up to border effects.
+- ``semantic_consistency`` (CoCosNet §4: "cosine similarity for these layers [relu3_2, relu4_2, relu5_2] and take
+  the average"): cosine similarity of each layer's whole flattened feature map (C·H·W vector) of output vs ground
+  truth, averaged over the three layers (``cosine="per_position"``: mean over positions of the cosine between
+  channel vectors instead).
+- ``style_relevance`` (CoCosNet §4: "low level features relu1_2 and relu2_2 respectively to measure the colour and
+  texture distance between the semantically corresponding patches in the output and the exemplar"; no code was
+  released): colour = cosine similarity of the channel-wise spatial mean of relu1_2 (output vs exemplar), texture =
+  the same on relu2_2. The statistic is configurable (``mean``, ``std``, ``mean_std``, ``gram``). "Semantically
+  corresponding patches" needs labels: with label maps for output and exemplar the statistic is taken per class over
+  that class's pixels, the cosine averaged over classes present in both; without label maps over the whole image.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from core import features
+from metrics import METRICS
+from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
+
+
+class _VGGMetric(Metric):
+    implementation = "bench (torchvision VGG-19)"
+
+    def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 16,
+                 seed: int = 0) -> None:
+        self.device = resolve_device(device)
+        # random weights (allow_uncalibrated): the features stack alone, Kaiming-initialised under ``seed``
+        self.vgg = features.get("vgg19", init="features", allow_uncalibrated=allow_uncalibrated, seed=seed,
+                                device=self.device)
+        self.batch_size, self.seed = batch_size, seed
+
+    @property
+    def calibrated(self) -> bool:
+        return self.vgg.calibrated
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | self.vgg.settings() | {"resolution": "as given (no resize)"}
+
+    def features(self, images: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+        check_unit_range(images)
+        with exact_matmul():
+            return {k: v.to(torch.float64) for k, v in self.vgg(images.to(self.device, torch.float32), layers).items()}
+
+    def batched(self, fn: Any, *tensors: torch.Tensor | None) -> torch.Tensor:
+        """Run ``fn`` over aligned batches of the given tensors (None passes through), concatenating [B] results."""
+        n = tensors[0].shape[0]
+        out = []
+        with torch.inference_mode():
+            for start in range(0, n, self.batch_size):
+                out.append(fn(*(t[start:start + self.batch_size] if t is not None else None for t in tensors)))
+        return torch.cat(out).cpu()
+
+
+def gram(features: torch.Tensor) -> torch.Tensor:
+    """[B,C,C] Gram matrices F Fᵀ of [B,C,H,W] features (unnormalised, as Gatys)."""
+    flat = features.flatten(2)
+    return flat @ flat.transpose(1, 2)
+
+
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+@METRICS.register("style_loss")
+class StyleLoss(_VGGMetric, PairedMetric):
+    """Gatys Gram-matrix style loss on VGG-19 relu1_1..relu5_1 (MSCA's L_style), output vs exemplar by default."""
+
+    direction = "lower"
+    version = "1"
+
+    def __init__(self, reference: str = "exemplar", layers: tuple[str, ...] = STYLE_LAYERS,
+                 layer_weights: tuple[float, ...] | None = None, **kwargs: Any) -> None:
+        if reference not in ("exemplar", "ground_truth"):
+            raise ValueError(f"style_loss reference must be 'exemplar' or 'ground_truth', got {reference!r}")
+        super().__init__(**kwargs)
+        self.reference, self.layers = reference, tuple(layers)
+        self.layer_weights = tuple(layer_weights) if layer_weights else tuple(1 / len(layers) for _ in layers)
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | {
+            "definition": "Gatys: sum_l w_l/(4 N_l^2 M_l^2) ||G_l(out) - G_l(ref)||_F^2, G = F F^T",
+            "layers": list(self.layers), "layer_weights": list(self.layer_weights), "reference": self.reference}
+
+    def _batch(self, fake: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+        ff, fr = self.features(fake, list(self.layers)), self.features(ref, list(self.layers))
+        total = torch.zeros(fake.shape[0], dtype=torch.float64, device=self.device)
+        for layer, weight in zip(self.layers, self.layer_weights, strict=True):
+            n, m = ff[layer].shape[1], ff[layer].shape[2] * ff[layer].shape[3]
+            total += weight * ((gram(ff[layer]) - gram(fr[layer])) ** 2).sum(dim=(1, 2)) / (4 * n**2 * m**2)
+        return total
+
+    def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if fake.shape != real.shape:
+            raise ValueError(f"style_loss needs equal shapes (resize the {self.reference} first), got "
+                             f"{tuple(fake.shape)} and {tuple(real.shape)}")
+        return self.batched(self._batch, fake, real)
+
+
+SEMANTIC_LAYERS = ("relu3_2", "relu4_2", "relu5_2")
+
+
+@METRICS.register("semantic_consistency")
+class SemanticConsistency(_VGGMetric, PairedMetric):
+    """CoCosNet semantic consistency: mean cosine of VGG-19 relu3_2/4_2/5_2 features, output vs ground truth."""
+
+    direction = "higher"
+    version = "1"
+    reference = "ground_truth"
+
+    def __init__(self, cosine: str = "flattened", layers: tuple[str, ...] = SEMANTIC_LAYERS, **kwargs: Any) -> None:
+        if cosine not in ("flattened", "per_position"):
+            raise ValueError(f"cosine must be 'flattened' or 'per_position', got {cosine!r}")
+        super().__init__(**kwargs)
+        self.cosine, self.layers = cosine, tuple(layers)
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | {
+            "definition": "CoCosNet semantic consistency: mean over layers of cosine(VGG(out), VGG(gt))",
+            "layers": list(self.layers), "cosine": self.cosine, "reference": "ground_truth"}
+
+    def _batch(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        ff, fr = self.features(fake, list(self.layers)), self.features(real, list(self.layers))
+        scores = []
+        for layer in self.layers:
+            if self.cosine == "flattened":
+                scores.append(F.cosine_similarity(ff[layer].flatten(1), fr[layer].flatten(1), dim=1, eps=1e-12))
+            else:
+                scores.append(F.cosine_similarity(ff[layer], fr[layer], dim=1, eps=1e-12).flatten(1).mean(1))
+        return torch.stack(scores).mean(0)
+
+    def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+        if fake.shape != real.shape:
+            raise ValueError(f"semantic_consistency needs equal shapes, got {tuple(fake.shape)} and "
+                             f"{tuple(real.shape)}")
+        return self.batched(self._batch, fake, real)
+
+
+STATISTICS = ("mean", "std", "mean_std", "gram")
+
+
+def channel_statistic(features: torch.Tensor, statistic: str, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """[B, D] statistic of [B,C,H,W] features over positions (optionally only where ``mask`` [B,1,H,W] is 1)."""
+    if mask is None:
+        mask = torch.ones_like(features[:, :1])
+    weight = mask / mask.sum(dim=(2, 3), keepdim=True).clamp_min(1)
+    mean = (features * weight).sum(dim=(2, 3))
+    if statistic == "mean":
+        return mean
+    var = ((features - mean[..., None, None]) ** 2 * weight).sum(dim=(2, 3))
+    if statistic == "std":
+        return var.sqrt()
+    if statistic == "mean_std":
+        return torch.cat([mean, var.sqrt()], dim=1)
+    if statistic == "gram":
+        masked = (features * weight.sqrt()).flatten(2)
+        return (masked @ masked.transpose(1, 2)).flatten(1)
+    raise ValueError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}")
+
+
+@METRICS.register("style_relevance")
+class StyleRelevance(_VGGMetric):
+    """Colour (relu1_2) and texture (relu2_2) relevance of the output to the exemplar; the value is colour, texture
+    is its companion."""
+
+    direction = "higher"
+    inputs = "pairs"
+    version = "1"
+    reference = "exemplar"
+
+    def __init__(self, colour_layer: str = "relu1_2", texture_layer: str = "relu2_2", colour_statistic: str = "mean",
+                 texture_statistic: str = "mean", **kwargs: Any) -> None:
+        for statistic in (colour_statistic, texture_statistic):
+            if statistic not in STATISTICS:
+                raise ValueError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}")
+        super().__init__(**kwargs)
+        self.aspects = {"colour": (colour_layer, colour_statistic), "texture": (texture_layer, texture_statistic)}
+
+    def settings(self) -> dict[str, Any]:
+        return super().settings() | {
+            "definition": "CoCosNet style relevance: cosine(statistic(VGG_l(out)), statistic(VGG_l(exemplar)))",
+            "aspects": {k: {"layer": layer, "statistic": s} for k, (layer, s) in self.aspects.items()},
+            "regions": "per class present in both label maps (nearest-resized), mean over classes; whole image "
+                       "without label maps", "reference": "exemplar"}
+
+    def _aspect(self, ff: torch.Tensor, fe: torch.Tensor, statistic: str, fake_labels: torch.Tensor | None,
+                exemplar_labels: torch.Tensor | None) -> torch.Tensor:
+        if fake_labels is None:
+            return F.cosine_similarity(channel_statistic(ff, statistic), channel_statistic(fe, statistic), dim=1)
+        lf = F.interpolate(fake_labels[:, None].double(), size=ff.shape[-2:], mode="nearest")[:, 0].long()
+        le = F.interpolate(exemplar_labels[:, None].double(), size=fe.shape[-2:], mode="nearest")[:, 0].long()
+        scores = []
+        for b in range(ff.shape[0]):
+            shared = sorted(set(lf[b].unique().tolist()) & set(le[b].unique().tolist()))
+            if not shared:
+                scores.append(torch.tensor(float("nan"), dtype=torch.float64, device=ff.device))
+                continue
+            per_class = [F.cosine_similarity(
+                channel_statistic(ff[b:b + 1], statistic, (lf[b] == c)[None, None].double()),
+                channel_statistic(fe[b:b + 1], statistic, (le[b] == c)[None, None].double()), dim=1)[0]
+                for c in shared]
+            scores.append(torch.stack(per_class).mean())
+        return torch.stack(scores)
+
+    def per_image(self, fake: torch.Tensor, exemplar: torch.Tensor, fake_labels: torch.Tensor | None = None,
+                  exemplar_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """{"colour": [N], "texture": [N]} float64; label maps [N,H,W] of integer classes (both or neither)."""
+        if (fake_labels is None) != (exemplar_labels is None):
+            raise ValueError("give label maps for both the outputs and the exemplars, or for neither")
+        if fake.shape[0] != exemplar.shape[0]:
+            raise ValueError(f"style_relevance needs one exemplar per output, got {fake.shape[0]} and "
+                             f"{exemplar.shape[0]}")
+        layers = sorted({layer for layer, _ in self.aspects.values()})
+
+        def run(f: torch.Tensor, e: torch.Tensor, lf: torch.Tensor | None, le: torch.Tensor | None) -> torch.Tensor:
+            ff, fe = self.features(f, layers), self.features(e, layers)
+            return torch.stack([self._aspect(ff[layer], fe[layer], statistic, lf, le)
+                                for layer, statistic in self.aspects.values()], dim=1)
+
+        both = self.batched(run, fake, exemplar, fake_labels, exemplar_labels)
+        return {aspect: both[:, i] for i, aspect in enumerate(self.aspects)}
+
+    def __call__(self, fake: torch.Tensor, exemplar: torch.Tensor, fake_labels: torch.Tensor | None = None,
+                 exemplar_labels: torch.Tensor | None = None) -> MetricValue:
+        scores = self.per_image(fake, exemplar, fake_labels, exemplar_labels)
+        values = {}
+        for aspect, samples in scores.items():
+            finite = samples[torch.isfinite(samples)]
+            value = MetricValue.from_samples(f"style_relevance_{aspect}", finite, self.direction, self.calibrated)
+            if finite.numel() < samples.numel():
+                value.warnings.append(f"{samples.numel() - finite.numel()} image(s) share no class with their "
+                                      "exemplar and were left out")
+            values[aspect] = describe(value, self)
+        values["colour"].extra["companions"] = [values["texture"]]
+        return values["colour"]

@@ -1,0 +1,167 @@
+"""Protocol interface: a paper's evaluation, encoded exactly.
+
+A protocol builds its data (recording the source and a content fingerprint), offers training data to methods,
+refuses methods whose declared capabilities it cannot serve, evaluates a trained method, and lists the rows the
+paper reported so that they can be printed beside ours (labelled as reported).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import torch
+
+from core.columns import Column
+from core.hashing import settings_hash
+from datasets.base import TrainData
+from methods.base import Capabilities, Method
+from metrics.base import MetricValue
+
+
+@dataclass(frozen=True)
+class Offers:
+    """What a protocol can give a method; compared against ``Method.capabilities``."""
+
+    training: frozenset[str]
+    label_maps: bool = False
+    exemplar_labels: bool = False
+    directions: Literal["both", "AB"] = "both"
+
+    def refusal(self, caps: Capabilities) -> str | None:
+        """The reason this protocol cannot evaluate a method with ``caps``, or None if it can."""
+        if caps.training != "none" and caps.training not in self.training:
+            offered = " or ".join(sorted(self.training)) or "no training data"
+            return f"needs {caps.training} training data; this protocol offers {offered}"
+        if caps.needs_label_maps and not self.label_maps:
+            return "needs semantic label maps for its inputs; this protocol has none"
+        if caps.needs_exemplar_labels and not self.exemplar_labels:
+            return "needs the exemplar's label map; this protocol has none"
+        if self.directions == "both" and caps.directions != "both":
+            return "translates A→B only; this protocol evaluates both A→B and B→A"
+        return None
+
+
+@dataclass
+class DataProvenance:
+    """Where the data came from: a source name (e.g. ``mnist``, ``digits``, ``mnist-train-rebuilt``), a content
+    fingerprint of what was built, and the files read with their sha256."""
+
+    source: str
+    fingerprint: str
+    files: dict[str, str] = field(default_factory=dict)
+    description: str = ""
+
+
+@dataclass
+class EvalResult:
+    """Metric values keyed by their column (e.g. ``Column("ssim", "A→B")``, equal to ``("ssim", "A→B")``), each
+    carrying the settings and hash it was computed under (``metrics.base.describe``), plus a few outputs for the
+    figures."""
+
+    values: dict[Column, MetricValue]
+    samples: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+@dataclass
+class ReportedRow:
+    """A number published in a paper, never computed by us."""
+
+    method: str
+    metric: str
+    translation: str
+    value: float
+    std: float | None
+    source: str  # e.g. "EGSC-IT (ICLR 2019) Table 2"
+
+
+class Protocol(ABC):
+    name: ClassVar[str]  # set by ``@PROTOCOLS.register(name)``
+    offers: ClassVar[Offers]
+    paper: ClassVar[str] = ""
+
+    def __init__(self, settings: dict[str, Any], data: dict[str, Any], scale: dict[str, Any], seed: int = 0,
+                 allow_uncalibrated: bool = False) -> None:
+        self.settings_cfg = dict(settings)
+        self.data_cfg = dict(data)
+        self.scale_cfg = dict(scale)
+        self.seed = seed
+        self.allow_uncalibrated = allow_uncalibrated
+        self.provenance: DataProvenance | None = None
+
+    # -- description (``bench list``) -------------------------------------------------------------------------
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {"paper": cls.paper, "data_sources": cls.data_sources(), "metrics": cls.metric_names()}
+
+    @classmethod
+    @abstractmethod
+    def data_sources(cls) -> list[str]:
+        ...
+
+    @classmethod
+    @abstractmethod
+    def columns(cls) -> list[Column]:
+        """Every column ``evaluate`` may return, in table order."""
+
+    @classmethod
+    def metric_names(cls) -> list[str]:
+        """The columns' labels, e.g. ``["ssim A→B", "ssim B→A"]``."""
+        return [column.label for column in cls.columns()]
+
+    @classmethod
+    def refusal(cls, method_cls: type[Method]) -> str | None:
+        return cls.offers.refusal(method_cls.capabilities)
+
+    # -- lifecycle ------------------------------------------------------------------------------------------------
+    @abstractmethod
+    def prepare(self) -> DataProvenance:
+        """Load or build the data; must set and return ``self.provenance``."""
+
+    @abstractmethod
+    def train_data(self) -> TrainData:
+        ...
+
+    @abstractmethod
+    def evaluate(self, method: Method) -> EvalResult:
+        ...
+
+    def reported(self) -> list[ReportedRow]:
+        return []
+
+    def write_figures(self, samples: dict[str, dict[str, torch.Tensor]], out_dir: Path) -> list[Path]:
+        """Qualitative figures from ``{method: samples}``; returns the files written."""
+        return []
+
+    # -- provenance ---------------------------------------------------------------------------------------------
+    @property
+    def calibrated(self) -> bool:
+        """False if any metric runs with weights other than its published ones."""
+        return True
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines the numbers: protocol settings, sample counts, metric settings and data.
+
+        The training seed is deliberately not part of it: runs that differ only in seed share a protocol hash, so
+        reports can aggregate over seeds (the seed is its own column and tag)."""
+        if self.provenance is None:
+            raise RuntimeError("call prepare() before settings()")
+        return {
+            "protocol": self.name,
+            "settings": self.settings_cfg,
+            "samples": self.sample_counts(),
+            "metrics": self.metric_settings(),
+            "data_source": self.provenance.source,
+            "data_fingerprint": self.provenance.fingerprint,
+        }
+
+    def sample_counts(self) -> dict[str, int]:
+        return {}
+
+    def metric_settings(self) -> dict[str, Any]:
+        return {}
+
+    def protocol_hash(self) -> str:
+        return settings_hash(self.settings())
