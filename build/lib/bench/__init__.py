@@ -1,3 +1,0 @@
-"""bench: a benchmark harness for exemplar-guided image-to-image translation."""
-
-__version__ = "0.1.0"

@@ -1,1 +1,0 @@
-"""CLI commands: one module each, exposing ``SUMMARY`` and ``main(argv) -> int``."""
