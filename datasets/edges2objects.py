@@ -26,11 +26,11 @@ from scipy import ndimage
 from core.hashing import settings_hash
 from datasets import DATA_SOURCES
 from datasets.paired import PairedArrays, PairedData, PairedSource
+from datasets.worlds.materials import PATTERNS, hsv_to_rgb, pattern_cover
 
 VERSION = "1"  # bump when the generator changes: it is part of the data fingerprint
 CLASSES = ("shoe", "boot", "bag")
 PARTS = ("background", "body", "base", "front", "trim", "accessory")
-PATTERNS = ("solid", "stripes", "dots", "checks", "grain")
 SPLITS = {"train": 0, "val": 1}
 # Geometry vector: kind, cx, cy, w, h, flip, q0..q4 (part proportions in [0,1]).
 GEOMETRY_DIM = 11
@@ -49,16 +49,6 @@ FAMILIES = (
     ("sport", (0.0, 1.0), (0.7, 1.0), (0.6, 0.95)),
     ("grey canvas", (0.0, 1.0), (0.0, 0.1), (0.45, 0.7)),
 )
-
-
-def _hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
-    h = np.mod(h, 1.0) * 6.0
-    i = np.floor(h).astype(int) % 6
-    f = h - np.floor(h)
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    table = np.stack([np.stack([v, t, p], -1), np.stack([q, v, p], -1), np.stack([p, v, t], -1),
-                      np.stack([p, q, v], -1), np.stack([t, p, v], -1), np.stack([v, p, q], -1)])
-    return np.take_along_axis(table, i[None, ..., None].repeat(3, -1), 0)[0]
 
 
 def _rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -93,11 +83,11 @@ def sample_style(rng: np.random.Generator) -> tuple[np.ndarray, int]:
             hsv = [(body_h, body_s, np.clip(body_v * rng.uniform(0.7, 1.2), 0.05, 0.92)),
                    (body_h + rng.uniform(0.05, 0.15), body_s, body_v),
                    (rng.uniform(0, 1), rng.uniform(0.4, 1.0), rng.uniform(0.3, 0.9))][choice]
-        base = _hsv_to_rgb(np.array(hsv[0]), np.array(hsv[1]), np.array(hsv[2]))
+        base = hsv_to_rgb(np.array(hsv[0]), np.array(hsv[1]), np.array(hsv[2]))
         pattern_weights = np.array([0.45, 0.15, 0.12, 0.1, 0.18]) if part == 0 else np.array([0.7, 0.1, 0.07, 0.05,
                                                                                                0.08])
         pattern = int(rng.choice(len(PATTERNS), p=pattern_weights))
-        contrast = _hsv_to_rgb(np.array(rng.uniform(0, 1)), np.array(rng.uniform(0.0, 0.8)),
+        contrast = hsv_to_rgb(np.array(rng.uniform(0, 1)), np.array(rng.uniform(0.0, 0.8)),
                                np.array(rng.uniform(0.1, 0.95)))
         style[part] = [*base, *contrast, pattern, rng.uniform(5, 14), rng.uniform(0, np.pi),
                        rng.uniform(0, 2 * np.pi), rng.uniform(0.5, 1.0)]
@@ -172,28 +162,6 @@ def shading(labels: np.ndarray) -> np.ndarray:
     return (0.72 + 0.28 * np.clip(dist / 0.06, 0, 1)) * (1.0 - 0.12 * v)
 
 
-def _pattern(style_part: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pattern coverage in [0,1] at object-centred image coordinates (a, b)."""
-    pattern, freq, angle, phase, strength = int(style_part[6]), *style_part[7:11]
-    s = a * np.cos(angle) + b * np.sin(angle)
-    t = -a * np.sin(angle) + b * np.cos(angle)
-    if PATTERNS[pattern] == "solid":
-        return np.zeros_like(a)
-    if PATTERNS[pattern] == "stripes":
-        cover = np.clip(0.5 + 2.0 * np.sin(2 * np.pi * freq * s + phase), 0, 1)
-    elif PATTERNS[pattern] == "dots":
-        ds = (s * freq + phase / (2 * np.pi)) % 1.0 - 0.5
-        dt = (t * freq) % 1.0 - 0.5
-        cover = np.clip((0.28 - np.sqrt(ds ** 2 + dt ** 2)) * 8, 0, 1)
-    elif PATTERNS[pattern] == "checks":
-        cover = np.clip(0.5 + 2.0 * np.sin(np.pi * freq * s + phase) * np.sin(np.pi * freq * t), 0, 1)
-    else:  # grain: a few incommensurate sinusoids, fine and subtle
-        field = (np.sin(2 * np.pi * 2.3 * freq * s + phase) + np.sin(2 * np.pi * 1.7 * freq * t + 2 * phase)
-                 + np.sin(2 * np.pi * 3.1 * freq * (s + t) + 3 * phase)) / 3
-        cover = 0.5 * (0.5 + 0.5 * field)
-    return cover * strength
-
-
 def render_photo(geometry: np.ndarray, style: np.ndarray, size: int, labels: np.ndarray | None = None
                  ) -> np.ndarray:
     """uint8 [H,W,3]: ``geometry`` painted in ``style`` on white. The exact translation of input i under exemplar k
@@ -208,7 +176,7 @@ def render_photo(geometry: np.ndarray, style: np.ndarray, size: int, labels: np.
         if not where.any():
             continue
         st = style[part - 1]
-        cover = _pattern(st, a[where], b[where])[:, None]
+        cover = pattern_cover(st, a[where], b[where])[:, None]
         colour = st[0:3] * (1 - cover) + st[3:6] * cover
         photo[where] = colour * shade[where][:, None]
     return np.clip(np.round(photo * 255), 0, 255).astype(np.uint8)

@@ -1,0 +1,208 @@
+"""The shared base of the real label-map datasets (ADE20k, COCO-Stuff, CelebAMask-HQ, DeepFashion, GTA5, BDD100K).
+
+A ``RealSplit`` is a list of ``Entry`` s (an image file, a label file or a way to build one, optional extras), found
+by a reader that knows its dataset's on-disk layout. It reads lazily, remaps raw label values through a lookup table
+(``remap``: uint8 [256] raw → class id, unmapped → ``IGNORE``) and records the sha256 of every file it reads in
+``files`` (the provenance). ``layout_error`` is the one message every reader gives when files are missing or
+mismatched: it names the folder it looked in and draws the layout it expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from core.errors import DataError
+from core.hashing import file_sha256, settings_hash
+from core.registry import Registry
+from datasets.labelled import IGNORE, LabelledItem, LabelledSource, LabelSet
+
+
+def identity_remap(n: int) -> np.ndarray:
+    """uint8 [256]: ids ``0..n-1`` map to themselves, everything else to ``IGNORE``."""
+    table = np.full(256, IGNORE, np.uint8)
+    table[:n] = np.arange(n)
+    return table
+
+
+def remap_from(pairs: dict[int, int]) -> np.ndarray:
+    """uint8 [256] lookup table from ``{raw value: class id}``; unlisted values → ``IGNORE``."""
+    table = np.full(256, IGNORE, np.uint8)
+    for raw, cls in pairs.items():
+        table[raw] = cls
+    return table
+
+
+def layout_error(dataset: str, root: Path, expected: str, problem: str, hint: str | None = None) -> DataError:
+    """``DataError``: ``problem`` in ``root``, with the ``expected`` layout (a small tree, one entry a line)."""
+    tree = "\n".join(f"      {line}" for line in expected.strip("\n").splitlines())
+    return DataError(f"{dataset}: {problem} in {root}; expected the layout\n{tree}",
+                     hint=hint or f"point data.root at the folder that holds this layout for {dataset}")
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """uint8 [H,W,3] RGB of an image file (palette / grey / RGBA converted)."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
+def read_raw_label(path: Path) -> np.ndarray:
+    """uint8 [H,W] raw values of a label PNG (palette indices for P-mode files, not colours)."""
+    with Image.open(path) as im:
+        if im.mode not in ("L", "P", "I", "I;16"):
+            raise DataError(f"{path} is a {im.mode} image, not a single-channel label map",
+                            hint="label maps must be 8-bit grey or palette PNGs holding class ids")
+        return np.asarray(im).astype(np.uint8) if im.mode in ("L", "P") else np.asarray(im).clip(0, 255).astype(
+            np.uint8)
+
+
+@dataclass
+class Entry:
+    """One item on disk: ``name`` (a stable id), the ``image`` path, the ``label`` path (or ``None`` when
+    ``RealSplit.build_label`` makes it), and reader-specific ``extra`` (paths or values)."""
+
+    name: str
+    image: Path
+    label: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class RealSplit(LabelledSource):
+    """A split of a real dataset: ``entries`` read lazily, labels remapped through ``remap``.
+
+    Subclasses may override ``build_label`` (labels not stored as one PNG, e.g. CelebAMask-HQ's per-part masks) and
+    ``extras`` (keypoints, instance maps). ``root`` is the dataset folder; paths in ``files`` are relative to it.
+    """
+
+    kind = "real"
+
+    def __init__(self, name: str, split: str, root: Path, entries: Sequence[Entry], labels: LabelSet,
+                 remap: np.ndarray | None = None, settings: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.name, self.split, self.root, self.entries, self.labels = name, split, Path(root), list(entries), labels
+        self.remap = identity_remap(len(labels)) if remap is None else remap
+        self.settings = dict(settings or {})
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def _hash(self, path: Path) -> None:
+        key = str(path.relative_to(self.root)) if path.is_relative_to(self.root) else str(path)
+        if key not in self.files:
+            self.files[key] = file_sha256(path)
+
+    def read(self, path: Path, reader: Callable[[Path], np.ndarray]) -> np.ndarray:
+        """``reader(path)``, recording the file's sha256; a missing/unreadable file raises ``DataError``."""
+        try:
+            out = reader(path)
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{self.name}: cannot read {path}: {exc}",
+                            hint="check the file (a partial download?) or re-extract the dataset") from None
+        self._hash(path)
+        return out
+
+    def build_label(self, entry: Entry) -> np.ndarray:
+        """uint8 [H,W] class ids of ``entry`` (default: its label PNG through ``remap``)."""
+        if entry.label is None:
+            raise NotImplementedError(f"{type(self).__name__} has entries without label files")
+        return self.remap[self.read(entry.label, read_raw_label)]
+
+    def extras(self, entry: Entry, item: LabelledItem) -> None:
+        """Fill instance maps / keypoints / ``extra`` of ``item`` (default: nothing)."""
+
+    def item(self, index: int) -> LabelledItem:
+        entry = self.entries[index]
+        image = self.read(entry.image, read_rgb)
+        label = self.build_label(entry)
+        if label.shape != image.shape[:2]:
+            raise DataError(f"{self.name}: {entry.label or entry.name} is {label.shape[1]}×{label.shape[0]} but its "
+                            f"image {entry.image.name} is {image.shape[1]}×{image.shape[0]}",
+                            hint="the label maps must be the ones published with these images")
+        item = LabelledItem(entry.name, image, label)
+        self.extras(entry, item)
+        return item
+
+    def fingerprint(self) -> str:
+        """Hash of the settings and the sha256 of every file of the split (reads them all once)."""
+        for entry in self.entries:
+            for path in (entry.image, entry.label, *[p for p in entry.extra.values() if isinstance(p, Path)]):
+                if path is not None:
+                    self._hash(path)
+        return settings_hash({"source": self.name, "split": self.split, "settings": self.settings,
+                              "files": dict(sorted(self.files.items()))}, length=16)
+
+    def description(self) -> str:
+        return f"{self.name} {self.split}: {len(self)} items from {self.root} (real data)"
+
+
+class RealDataset:
+    """A real dataset as users have it on disk: its layout, how to obtain it, and its splits.
+
+    Subclasses set (class attributes) ``layout`` (the expected tree, shown in every layout error), ``obtain`` (how to
+    get it: the public URL, or the steps past a licence form), ``remotes`` (public files ``download`` fetches, empty
+    when a form stands in the way), ``split_names`` and ``labels``; they implement ``entries(split)`` (raising
+    ``layout_error`` when files are missing or mismatched) and may override ``make_split``. Register with
+    ``REAL_DATASETS.register(name)``. ``root`` defaults to ``data_cache() / name``; ``settings`` are reader options
+    (e.g. a subset filter) and go into every fingerprint.
+    """
+
+    registry_name: str
+    layout: str = ""
+    obtain: str = ""
+    remotes: tuple = ()
+    split_names: tuple[str, ...] = ("train", "val")
+    labels: LabelSet
+    split_class: type[RealSplit] = RealSplit
+
+    def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
+        from datasets.download import data_cache
+
+        self.root = Path(root).expanduser() if root is not None else data_cache() / self.registry_name
+        self.settings = settings
+
+    def error(self, problem: str, hint: str | None = None) -> DataError:
+        return layout_error(self.registry_name, self.root, self.layout, problem, hint or (
+            f"point data.root at the folder holding it; to obtain it: {self.obtain}"))
+
+    def entries(self, split: str) -> list[Entry]:
+        raise NotImplementedError
+
+    def present(self) -> bool:
+        """Whether ``root`` holds this layout (at least one split with entries)."""
+        try:
+            return any(self.entries(s) for s in self.split_names)
+        except DataError:
+            return False
+
+    def remap(self) -> np.ndarray | None:
+        """uint8 [256] raw → class id table (``None``: identity over ``labels``)."""
+        return None
+
+    def make_split(self, split: str) -> RealSplit:
+        if split not in self.split_names:
+            raise DataError(f"{self.registry_name} has no split {split!r}", hint=f"use one of {list(self.split_names)}")
+        entries = self.entries(split)
+        if not entries:
+            raise self.error(f"no {split} items")
+        return self.split_class(self.registry_name, split, self.root, entries, self.labels, self.remap(),
+                                self.settings)
+
+    def download(self) -> None:
+        """Fetch and unpack the public files into ``root``; ``DataError`` with the steps where none are public."""
+        from datasets.download import extract, fetch
+
+        if not self.remotes:
+            raise DataError(f"{self.registry_name} cannot be downloaded automatically",
+                            hint=f"{self.obtain}; then point data.root at it")
+        for remote in self.remotes:
+            archive = fetch(remote, self.root.parent / "downloads")
+            if archive.suffix in (".zip", ".tar", ".gz", ".tgz"):
+                extract(archive, self.root / archive.name.split(".")[0])
+
+
+REAL_DATASETS: Registry = Registry("real dataset", package="datasets")
