@@ -23,3 +23,26 @@ def shared_mnist() -> Path:
     if not (SHARED_MNIST / "t10k-images-idx3-ubyte.gz").exists():
         pytest.skip(f"shared MNIST not found at {SHARED_MNIST} (only present beside the project checkout)")
     return SHARED_MNIST
+
+
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def _shared(name: str) -> Path:
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"shared samples not found at {path} (only present beside the project checkout)")
+    return path
+
+
+@pytest.fixture
+def cocosnet_samples() -> Path:
+    """``../shared/data/cocosnet_samples`` (real ADE20k, CelebA-HQ/CelebAMask-HQ, DeepFashion files, published
+    exemplar lists); skipped with the reason when absent."""
+    return _shared("cocosnet_samples")
+
+
+@pytest.fixture
+def coco_stuff_samples() -> Path:
+    """``../shared/data/coco_stuff_samples`` (real COCO-Stuff 2017 images and label maps); skipped when absent."""
+    return _shared("coco_stuff_samples")
