@@ -83,6 +83,8 @@ class World(ABC):
     registry_name: ClassVar[str]
     version: ClassVar[str]
     labels: ClassVar[LabelSet]
+    stands_in_for: ClassVar[str] = ""  # the real dataset(s) the world imitates, for tables and `bench data list`
+    default_counts: ClassVar[dict[str, int]] = {"train": 1000, "val": 100}  # the real dataset's split sizes
 
     def settings(self) -> dict[str, Any]:
         """The constructor settings that change what is generated (default: none)."""
