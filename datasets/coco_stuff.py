@@ -198,5 +198,5 @@ def same_label_pairs(sets: Sequence[frozenset[int]], min_jaccard: float = 1.0,
         union = sizes[start:start + chunk, None] + sizes[None] - inter
         jac = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
         rows, cols = np.nonzero(jac >= min_jaccard - 1e-9)
-        pairs += [(start + r, c, float(jac[r, c])) for r, c in zip(rows, cols, strict=True) if start + r < c]
+        pairs += [(int(start + r), int(c), float(jac[r, c])) for r, c in zip(rows, cols, strict=True) if start + r < c]
     return sorted(pairs)
