@@ -111,3 +111,6 @@ class ADE20kOutdoor(ADE20k):
 
     def select(self, split: str, entries: list[Entry]) -> list[Entry]:
         return OUTDOOR_RULES[self.settings["rule"]](self, entries)
+
+    def present(self) -> bool:
+        return super().present() and (self.settings["rule"] != "scene_category" or self.scene_file() is not None)

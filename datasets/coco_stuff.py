@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from core.errors import DataError
 from datasets.download import Remote, fetch
 from datasets.labelled import LabelSet, voc_palette
 from datasets.real import REAL_DATASETS, Entry, RealDataset, RealSplit, read_raw_label
@@ -136,6 +137,7 @@ or the cocostuff repository's setup: images/{train2017,val2017}/*.jpg, annotatio
 
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
         super().__init__(root, **checked_settings("coco_stuff", self.DEFAULTS, settings, {"subset": SUBSETS}))
+        self._selected: dict[str, list[Entry]] = {}
 
     def _folders(self, split: str) -> tuple[Path, Path]:
         sub = f"{split}2017"
@@ -145,10 +147,22 @@ or the cocostuff repository's setup: images/{train2017,val2017}/*.jpg, annotatio
                 return images, labels
         raise self.error(f"no {sub}/ images with stuffthingmaps_trainval2017/{sub}/ label maps")
 
-    def entries(self, split: str) -> list[Entry]:
+    def all_entries(self, split: str) -> list[Entry]:
+        """Every image/label pair of ``split`` (before the subset selection)."""
         images, labels = self._folders(split)
-        entries = pair_by_stem(sorted(images.glob("*.jpg")), sorted(labels.glob("*.png")), f"{split}2017", self.error)
-        return SUBSETS[self.settings["subset"]](self, entries)
+        return pair_by_stem(sorted(images.glob("*.jpg")), sorted(labels.glob("*.png")), f"{split}2017", self.error)
+
+    def entries(self, split: str) -> list[Entry]:
+        if split not in self._selected:  # msca_outdoor reads every label map once: keep the selection
+            self._selected[split] = SUBSETS[self.settings["subset"]](self, self.all_entries(split))
+        return self._selected[split]
+
+    def present(self) -> bool:
+        """Whether ``root`` holds the layout (cheap: the subset selection is not run)."""
+        try:
+            return any(self.all_entries(s) for s in self.split_names)
+        except DataError:
+            return False
 
     def download(self) -> None:
         """Fetch the three public archives into the data cache and unpack them into the layout under ``root``."""

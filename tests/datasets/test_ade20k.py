@@ -179,4 +179,5 @@ def test_real_samples_outdoor_by_sky(cocosnet_samples):
     # The four dropped samples are rooms (wall, floor, ceiling); the kept ones show sky, trees, water, fields.
     assert chosen == ["ADE_train_00004996", "ADE_train_00007860", "ADE_train_00010793", "ADE_train_00017763",
                       "ADE_val_00001232", "ADE_val_00001349", "ADE_val_00001599", "ADE_val_00001996"]
+    assert data.present() and len(data.make_split("val")) == 4
     assert not ADE20kOutdoor(cocosnet_samples / "ade20k").present()  # no sceneCategories.txt in the demo files

@@ -159,6 +159,7 @@ def test_real_coco_stuff_samples(coco_stuff_samples):
             assert item.image.shape[:2] == item.label.shape and max(item.image.shape[:2]) <= 640
     assert val.item(0).image.shape == (426, 640, 3)  # 000000000139
     outdoor = CocoStuff(coco_stuff_samples, subset="msca_outdoor")
+    assert outdoor.present() and not CocoStuff(coco_stuff_samples / "train2017").present()
     chosen = [e.name for split in ("train", "val") for e in outdoor.entries(split)]
     # Kept: beach/sea/fog/street/snow/bridge scenes; dropped: rooms, and close-ups of a truck, bus, zebra, people.
     assert chosen == ["000000138805", "000000203744", "000000350505", "000000000785", "000000001268", "000000001490"]
