@@ -9,7 +9,9 @@ Facts checked against nightrome/cocostuff (``README.md``, ``labels.txt``):
   desk, door, blender, hair brush: ``COCO_STUFF_UNUSED``); they stay in the label set so that ids keep their meaning
   (182 classes), but never occur: 80 things + 91 stuff are used.
 - Downloads: ``train2017.zip`` / ``val2017.zip`` (images.cocodataset.org) and ``stuffthingmaps_trainval2017.zip``
-  (calvin.inf.ed.ac.uk, the URL of the official README; also served from calvin-vision.net).
+  (the README's ``http://calvin.inf.ed.ac.uk/wp-content/uploads/data/cocostuffdataset/`` folder, now served from
+  ``https://calvin-vision.net/`` under the same path, the host recent download scripts use). No checksums are
+  published, so the digests are recorded, not checked.
 """
 
 from __future__ import annotations
@@ -125,12 +127,12 @@ class CocoStuff(RealDataset):
   stuffthingmaps_trainval2017/val2017/*.png
 or the cocostuff repository's setup: images/{train2017,val2017}/*.jpg, annotations/{train2017,val2017}/*.png
 """
-    obtain = ("download http://images.cocodataset.org/zips/train2017.zip, .../val2017.zip and http://calvin.inf.ed.ac"
-              ".uk/wp-content/uploads/data/cocostuffdataset/stuffthingmaps_trainval2017.zip, or run the data download "
-              "command")
+    obtain = ("download http://images.cocodataset.org/zips/train2017.zip, .../val2017.zip and https://calvin-vision"
+              ".net/wp-content/uploads/data/cocostuffdataset/stuffthingmaps_trainval2017.zip (public), or run the data "
+              "download command")
     remotes = (Remote("http://images.cocodataset.org/zips/train2017.zip"),
                Remote("http://images.cocodataset.org/zips/val2017.zip"),
-               Remote("http://calvin.inf.ed.ac.uk/wp-content/uploads/data/cocostuffdataset/"
+               Remote("https://calvin-vision.net/wp-content/uploads/data/cocostuffdataset/"
                       "stuffthingmaps_trainval2017.zip"))
     labels = COCO_STUFF_LABELS
     DEFAULTS: ClassVar[dict[str, Any]] = {"subset": "all", "max_indoor_fraction": 0.2, "max_thing_fraction": 0.2}

@@ -120,22 +120,35 @@ def test_published_pairs_report_absent_files(tmp_path):
 def test_outdoor_scene_category_rule(tmp_path):
     root = official(tmp_path / "ADEChallengeData2016")
     with pytest.raises(DataError, match=r"no sceneCategories\.txt"):
-        ADE20kOutdoor(root).entries("train")
+        ADE20kOutdoor(root, rule="scene_category").entries("train")
     (root / "sceneCategories.txt").write_text("ADE_train_00000001 street\nADE_train_00000002 bedroom\n"
                                               "ADE_train_00000003 church_outdoor\nADE_val_00000001 mountain_snowy\n"
                                               "ADE_val_00000002 bathroom\n")
-    data = ADE20kOutdoor(root)
+    data = ADE20kOutdoor(root, rule="scene_category")
     assert [e.name for e in data.entries("train")] == ["ADE_train_00000001", "ADE_train_00000003"]
     assert [e.name for e in data.entries("val")] == ["ADE_val_00000001"]
     assert is_outdoor_scene("highway") and not is_outdoor_scene("kitchen") and not is_outdoor_scene("")
-    # The rule is a setting in the fingerprint; unknown rules and settings are refused.
-    sky = ADE20kOutdoor(root, rule="sky")  # labels 3 (sky) in the top half: train 1 and val 1
-    assert [e.name for e in sky.entries("train")] == ["ADE_train_00000001"]
-    assert sky.make_split("val").fingerprint() != data.make_split("val").fingerprint()
+    # The default rule reads the label maps: an outdoor cue (sky, id 3, in the top half) and no indoor cue.
+    by_classes = ADE20kOutdoor(root)
+    assert [e.name for e in by_classes.entries("train")] == ["ADE_train_00000001"]
+    assert by_classes.make_split("val").fingerprint() != data.make_split("val").fingerprint()
     with pytest.raises(DataError, match="rule='indoorness' is not known"):
         ADE20kOutdoor(root, rule="indoorness")
     with pytest.raises(DataError, match="no setting 'threshold'"):
         ADE20kOutdoor(root, threshold=0.5)
+    with pytest.raises(DataError, match="'skies', which is no ADE20k class"):
+        ADE20kOutdoor(root, outdoor_cues=("skies",))
+
+
+def test_outdoor_classes_rule_drops_indoor_cues(tmp_path):
+    root = official(tmp_path, values=(3, 3), val_values=(17,))
+    label = np.asarray(Image.open(root / "annotations/training/ADE_train_00000002.png")).copy()
+    label[-1, -1] = ADE20K_LABELS.index("ceiling")  # one pixel of ceiling under the sky: a room with a skylight?
+    Image.fromarray(label, "L").save(root / "annotations/training/ADE_train_00000002.png")
+    assert [e.name for e in ADE20kOutdoor(root).entries("train")] == ["ADE_train_00000001"]
+    assert len(ADE20kOutdoor(root).entries("val")) == 1  # mountain (17) is an outdoor cue
+    tolerant = ADE20kOutdoor(root, min_class_fraction=0.05)  # a single pixel no longer counts
+    assert len(tolerant.entries("train")) == 2 and tolerant.settings["min_class_fraction"] == 0.05
 
 
 def test_download_unpacks_the_archive_into_the_official_layout(tmp_path, monkeypatch):
@@ -173,11 +186,12 @@ def test_real_cocosnet_ade20k_samples(cocosnet_samples):
     assert data.published_pairs().source.name == "ade20k_ref_test.txt"  # found beside the dataset folder
 
 
-def test_real_samples_outdoor_by_sky(cocosnet_samples):
-    data = ADE20kOutdoor(cocosnet_samples / "ade20k", rule="sky")
+def test_real_samples_outdoor(cocosnet_samples):
+    data = ADE20kOutdoor(cocosnet_samples / "ade20k")
     chosen = [e.name for split in ("train", "val") for e in data.entries(split)]
     # The four dropped samples are rooms (wall, floor, ceiling); the kept ones show sky, trees, water, fields.
     assert chosen == ["ADE_train_00004996", "ADE_train_00007860", "ADE_train_00010793", "ADE_train_00017763",
                       "ADE_val_00001232", "ADE_val_00001349", "ADE_val_00001599", "ADE_val_00001996"]
     assert data.present() and len(data.make_split("val")) == 4
-    assert not ADE20kOutdoor(cocosnet_samples / "ade20k").present()  # no sceneCategories.txt in the demo files
+    scene_rule = ADE20kOutdoor(cocosnet_samples / "ade20k", rule="scene_category")
+    assert not scene_rule.present()  # no sceneCategories.txt among the demo files
