@@ -27,7 +27,7 @@ from core.errors import DataError
 from datasets.download import Remote
 from datasets.labelled import LabelSet
 from datasets.real import REAL_DATASETS, Entry, RealDataset
-from datasets.real_files import pair_by_stem, unpack
+from datasets.real_files import checked_settings, pair_by_stem, unpack
 
 # objectInfo150 Name column, ids 1..150 (one class a line; synonyms as published).
 ADE20K_FULL_NAMES: tuple[str, ...] = tuple(line.strip() for line in """
@@ -152,8 +152,11 @@ or CoCosNet's rearrangement (data.root = ADEChallengeData2016/images):
     labels = ADE20K_LABELS
     FOLDERS: ClassVar[dict[str, tuple[str, str]]] = {"train": ("training", "_train_"), "val": ("validation", "_val_")}
 
+    DEFAULTS: ClassVar[dict[str, Any]] = {}  # reader settings and their defaults (subsets add theirs)
+    CHOICES: ClassVar[dict[str, Any]] = {}  # setting → the values it may take
+
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
-        super().__init__(root, **settings)
+        super().__init__(root, **checked_settings(self.registry_name, self.DEFAULTS, settings, self.CHOICES))
         self._selected: dict[str, list[Entry]] = {}
 
     def _folders(self, split: str) -> tuple[Path, Path]:

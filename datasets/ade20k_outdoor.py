@@ -33,7 +33,6 @@ import numpy as np
 from core.errors import DataError
 from datasets.ade20k import ADE20K_LABELS, ADE20k
 from datasets.real import REAL_DATASETS, Entry, read_raw_label
-from datasets.real_files import checked_settings
 
 # Outdoor scene names (Places365 outdoor categories and ADE20k's own outdoor scene names), as written in
 # sceneCategories.txt. Names ending in "_outdoor" count as outdoor without being listed.
@@ -128,8 +127,10 @@ class ADE20kOutdoor(ADE20k):
     DEFAULTS: ClassVar[dict[str, Any]] = {"rule": "classes", "outdoor_cues": OUTDOOR_CUES, "indoor_cues": INDOOR_CUES,
                                           "min_class_fraction": 0.0}
 
+    CHOICES: ClassVar[dict[str, Any]] = {"rule": OUTDOOR_RULES}
+
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
-        super().__init__(root, **checked_settings("ade20k_outdoor", self.DEFAULTS, settings, {"rule": OUTDOOR_RULES}))
+        super().__init__(root, **settings)
         for key in ("outdoor_cues", "indoor_cues"):
             self.settings[key] = tuple(self.settings[key])
             unknown = [n for n in self.settings[key] if n not in ADE20K_LABELS.classes]

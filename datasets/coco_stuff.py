@@ -54,9 +54,10 @@ COCO_STUFF_LABELS = LabelSet("coco_stuff", COCO_STUFF_NAMES, palette=voc_palette
 """182 classes (ids 0..181), ignore 255; ``things`` = the 80 annotated thing ids. Drawn in the VOC colours of the
 ``labels.txt`` ids (id ``k`` gets colour ``k+1``), so that unlabeled alone is black."""
 
-# MSCA's filter: which classes make a scene "indoor" (our assumption; see CocoStuff). The indoor branches of the
-# COCO-Stuff label hierarchy (ceiling, floor, wall, furniture, electronic, appliance, indoor things), without the
-# classes that are as common outdoors (window-other, stairs, light, chair, potted plant, clock, cell phone, ...).
+# MSCA's filter: the classes that make a scene "indoor" (our choice, by name): ceilings, floors, walls, indoor
+# furniture, electronics, appliances and small indoor objects (the indoor groups of COCO-Stuff's label hierarchy),
+# leaving out classes as common outdoors (window-other, stairs, light, chair, bench, potted plant, clock, cell phone,
+# cloth, clothes, banner, food).
 INDOOR_NAMES = (
     "ceiling-other", "ceiling-tile", "floor-marble", "floor-other", "floor-stone", "floor-tile", "floor-wood",
     "carpet", "rug", "mat", "wall-brick", "wall-concrete", "wall-other", "wall-panel", "wall-stone", "wall-tile",
@@ -64,7 +65,7 @@ INDOOR_NAMES = (
     "mirror-stuff", "shelf", "table", "curtain", "pillow", "towel", "blanket", "couch", "bed", "dining table",
     "toilet", "tv", "laptop", "mouse", "remote", "keyboard", "microwave", "oven", "toaster", "sink", "refrigerator",
     "book", "vase", "scissors", "teddy bear", "hair drier", "toothbrush")
-INDOOR_IDS: tuple[int, ...] = tuple(sorted(COCO_STUFF_NAMES.index(n) for n in INDOOR_NAMES if n in COCO_STUFF_NAMES))
+INDOOR_IDS: tuple[int, ...] = tuple(sorted(COCO_STUFF_NAMES.index(n) for n in INDOOR_NAMES))
 
 
 def outdoor_stats(label: np.ndarray) -> dict[str, float | int]:

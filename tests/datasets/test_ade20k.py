@@ -92,6 +92,8 @@ def test_wrong_layout_names_the_expected_layout(tmp_path):
     assert "annotations/training/ADE_train_*.png" in text and "CoCosNet" in text and str(tmp_path) in text
     assert "ADEChallengeData2016.zip" in text  # the fix says where to get it
     assert not ADE20k(tmp_path).present()
+    with pytest.raises(DataError, match="ade20k has no setting 'subset'"):
+        ADE20k(tmp_path, subset="outdoor")
 
 
 def test_image_without_label_and_size_mismatch_are_errors(tmp_path):
