@@ -137,7 +137,9 @@ class RealSplit(LabelledSource):
                               "files": dict(sorted(self.files.items()))}, length=16)
 
     def description(self) -> str:
-        return f"{self.name} {self.split}: {len(self)} items from {self.root} (real data)"
+        settings = ", ".join(f"{k}={v}" for k, v in sorted(self.settings.items()))
+        where = f" [{settings}]" if settings else ""
+        return f"{self.name} {self.split}{where}: {len(self)} items from {self.root} (real data)"
 
 
 class RealDataset:
