@@ -23,9 +23,6 @@ Canny finds in a real photo's background and clothes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
 import cv2
 import numpy as np
 
@@ -33,256 +30,19 @@ from datasets.celebamask_hq import CELEBAMASK_HQ
 from datasets.inputs.face_edges import face_edge_input
 from datasets.labelled import LabelledItem
 from datasets.worlds.base import WORLDS, Style, World
+from datasets.worlds.face_layout import ID, FaceLayout, coords, draw, feature_x, head_coords, label_face, sample_face
 from datasets.worlds.materials import MATERIAL_DIM, hsv_to_rgb, material, paint, to_uint8
 
-HAIR_STYLES = ("short", "long", "bob", "bun")
-ID = {name: i for i, name in enumerate(CELEBAMASK_HQ.classes)}
 HEAD = [ID[n] for n in ("skin", "hair", "l_brow", "r_brow", "l_eye", "r_eye", "l_ear", "r_ear", "nose", "u_lip",
                         "mouth", "l_lip", "hat", "eye_g", "ear_r")]
 SPHERE, NECK, BODY = 0, 1, 2  # shading groups
 
 
-@dataclass
-class FaceLayout:
-    """Face geometry (floats in units of the shorter image side; angles in radians; flags as 0/1 ints)."""
-
-    cx: float
-    cy: float
-    a: float  # face half-width
-    b: float  # face half-height
-    jaw: float  # jaw taper in [0,1)
-    yaw: float
-    roll: float
-    eye_x: float
-    eye_y: float
-    eye_w: float
-    eye_h: float
-    gaze_x: float
-    gaze_y: float
-    brow_gap: float
-    brow_arch: float
-    brow_t: float
-    nose_len: float
-    nose_w: float
-    mouth_y: float
-    mouth_w: float
-    lip_u: float
-    lip_l: float
-    mouth_open: float
-    ear_w: float
-    ear_h: float
-    hair: int
-    hairline: float
-    hair_volume: float
-    fringe: int
-    neck_w: float
-    shoulder_y: float
-    neckline: int  # 0 round, 1 V
-    neckline_depth: float
-    hat: int
-    earrings: int
-    glasses: int
-    necklace: int
-
-
-def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
-    return float(rng.uniform(lo, hi))
-
-
-def sample_face(rng: np.random.Generator) -> FaceLayout:
-    """A frontal-ish face with CelebA-HQ's framing (eyes near mid-height, chin at ~3/4, shoulders at the bottom)."""
-    a = _u(rng, 0.17, 0.21)
-    return FaceLayout(
-        cx=_u(rng, -0.02, 0.02), cy=_u(rng, 0.0, 0.05), a=a, b=a * _u(rng, 1.3, 1.45), jaw=_u(rng, 0.15, 0.45),
-        yaw=_u(rng, -0.25, 0.25), roll=_u(rng, -0.12, 0.12),
-        eye_x=a * _u(rng, 0.36, 0.44), eye_y=_u(rng, -0.05, -0.02), eye_w=a * _u(rng, 0.22, 0.27),
-        eye_h=a * _u(rng, 0.07, 0.11), gaze_x=_u(rng, -0.3, 0.3), gaze_y=_u(rng, -0.15, 0.15),
-        brow_gap=a * _u(rng, 0.2, 0.3), brow_arch=a * _u(rng, 0.03, 0.09), brow_t=a * _u(rng, 0.05, 0.09),
-        nose_len=a * _u(rng, 0.55, 0.7), nose_w=a * _u(rng, 0.17, 0.24),
-        mouth_y=a * _u(rng, 1.0, 1.15), mouth_w=a * _u(rng, 0.38, 0.5), lip_u=a * _u(rng, 0.06, 0.1),
-        lip_l=a * _u(rng, 0.08, 0.13), mouth_open=a * float(rng.choice([0.0, rng.uniform(0.01, 0.06)])),
-        ear_w=a * _u(rng, 0.16, 0.22), ear_h=a * _u(rng, 0.33, 0.42),
-        hair=int(rng.integers(len(HAIR_STYLES))), hairline=_u(rng, 0.45, 0.62), hair_volume=_u(rng, 1.05, 1.2),
-        fringe=int(rng.random() < 0.35), neck_w=a * _u(rng, 0.5, 0.62), shoulder_y=_u(rng, 0.4, 0.46),
-        neckline=int(rng.integers(2)), neckline_depth=_u(rng, 0.03, 0.12), hat=int(rng.random() < 0.12),
-        earrings=int(rng.random() < 0.25), glasses=int(rng.random() < 0.2), necklace=int(rng.random() < 0.15))
-
-
-@lru_cache(maxsize=8)
-def _coords(size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """float32 [H,W] (X, Y) pixel centres in units of the shorter side from the image centre (mirror-exact;
-    cached, read-only)."""
-    h, w = size
-    s = min(h, w)
-    X, Y = np.meshgrid(((np.arange(w) + 0.5 - w / 2) / s).astype(np.float32),
-                       ((np.arange(h) + 0.5 - h / 2) / s).astype(np.float32), indexing="xy")
-    X.flags.writeable = Y.flags.writeable = False
-    return X, Y
-
-
-def _window(size: tuple[int, int], x0: float, x1: float, y0: float, y1: float) -> tuple[slice, slice]:
-    """(rows, cols) slices of the pixels whose centres can fall in [x0,x1]×[y0,y1] (image units, one pixel
-    margin): the shapes are evaluated only there."""
-    h, w = size
-    s = min(h, w)
-    cols = slice(int(np.clip(np.floor(x0 * s + w / 2) - 1, 0, w)), int(np.clip(np.ceil(x1 * s + w / 2) + 1, 0, w)))
-    rows = slice(int(np.clip(np.floor(y0 * s + h / 2) - 1, 0, h)), int(np.clip(np.ceil(y1 * s + h / 2) + 1, 0, h)))
-    return rows, cols
-
-
-def _head_window(lay: FaceLayout, size: tuple[int, int], left: float, right: float, up: float, down: float
-                 ) -> tuple[slice, slice]:
-    """The window of a head-frame box (extents from the face centre) after the roll."""
-    c, s = abs(np.cos(lay.roll)), abs(np.sin(lay.roll))
-    hx, hy = (right - left) / 2, (down - up) / 2  # half extents
-    mx, my = (left + right) / 2, (up + down) / 2  # centre
-    cx = lay.cx + np.cos(lay.roll) * mx - np.sin(lay.roll) * my
-    cy = lay.cy + np.sin(lay.roll) * mx + np.cos(lay.roll) * my
-    ex, ey = hx * c + hy * s, hx * s + hy * c
-    return _window(size, cx - ex, cx + ex, cy - ey, cy + ey)
-
-
-def _head_coords(lay: FaceLayout, X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Coordinates in the head frame (origin at the face centre, rolled with the head)."""
-    dx, dy = X - np.float32(lay.cx), Y - np.float32(lay.cy)
-    c, s = np.float32(np.cos(lay.roll)), np.float32(np.sin(lay.roll))
-    return c * dx + s * dy, -s * dx + c * dy
-
-
-def _ellipse(x: np.ndarray, y: np.ndarray, cx: float, cy: float, rx: float, ry: float) -> np.ndarray:
-    return ((x - cx) / rx) ** 2 + ((y - cy) / ry) ** 2 <= 1
-
-
-def _face_oval(lay: FaceLayout, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    w = y / lay.b
-    taper = 1 - lay.jaw * np.clip(w, 0, 1) ** 2
-    return (x / (lay.a * taper)) ** 2 + w ** 2 <= 1
-
-
-def _side(lay: FaceLayout, x: float) -> float:
-    """Head-frame x of a feature at frontal position ``x`` under the yaw (features slide towards the turn)."""
-    return x * np.cos(lay.yaw) + lay.yaw * lay.a * 0.9
-
-
-def _far(lay: FaceLayout, sgn: int) -> float:
-    """Size factor of the feature on side ``sgn`` (+1 = image right) under the yaw (the far side shrinks)."""
-    return 1 - 1.2 * lay.yaw * sgn
-
-
-def _body(lay: FaceLayout, lab: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> None:
-    """Clothes below sloping shoulders minus the neckline, the neck column, the necklace (no roll)."""
-    bx = gx - lay.cx
-    top = lay.shoulder_y + 0.5 * np.maximum(np.abs(bx) - lay.neck_w, 0) ** 1.5 - 0.02
-    depth = lay.shoulder_y - 0.02 + lay.neckline_depth
-    open_w = lay.neck_w * 1.3
-    neckline = ((bx / open_w) ** 2 + ((gy - top) / (depth - top + 1e-6)) ** 2 <= 1) if not lay.neckline else (
-        np.abs(bx) <= open_w * (depth - gy) / (depth - lay.shoulder_y + 0.02))
-    lab[(gy >= top) & ~(neckline & (gy <= depth))] = ID["cloth"]
-    lab[(np.abs(bx) <= lay.neck_w) & (gy >= lay.cy + 0.3 * lay.b) & (lab == 0)] = ID["neck"]
-    if lay.necklace:
-        curve = lay.shoulder_y - 0.01 + 0.06 * (1 - (bx / (lay.neck_w * 1.2)) ** 2)
-        lab[(np.abs(gy - curve) <= 0.006) & (np.abs(bx) <= lay.neck_w * 1.1)] = ID["neck_l"]
-
-
-def _ears(lay: FaceLayout, lab: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    for sgn, name in ((1, "l_ear"), (-1, "r_ear")):
-        ex = sgn * lay.a * np.cos(lay.yaw) * 0.97 + lay.yaw * lay.a * 0.3
-        scale = np.clip(_far(lay, sgn), 0.2, 1.4)
-        lab[_ellipse(x, y, ex + sgn * lay.ear_w * 0.4 * scale, 0.04 * lay.b, lay.ear_w * scale, lay.ear_h)] = ID[name]
-        if lay.earrings:
-            lab[_ellipse(x, y, ex + sgn * lay.ear_w * 0.3 * scale, 0.04 * lay.b + lay.ear_h * 1.05, 0.012, 0.018)
-                ] = ID["ear_r"]
-
-
-def _hair_back(lay: FaceLayout, lab: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """Long hair to the shoulders or a bob to the jaw, widening downwards with rounded ends, behind the face."""
-    long = HAIR_STYLES[lay.hair] == "long"
-    bottom = lay.shoulder_y + 0.1 - lay.cy if long else lay.b * 0.8
-    top = -lay.b * 0.3
-    t = np.clip((y - top) / (bottom - top), 0, 1)
-    width = lay.a * lay.hair_volume * ((1.12 + 0.25 * t) if long else (1.18 + 0.06 * t))
-    end = np.sqrt(np.clip(1 - (np.maximum(y - bottom + 0.06, 0) / 0.06) ** 2, 0, 1))
-    width = width * (0.55 + 0.45 * end) * (1 + 0.02 * np.cos(y / lay.b * 14))
-    lab[(np.abs(x) <= width) & (y >= top) & (y <= bottom) & (end > 0)] = ID["hair"]
-
-
-def _head(lay: FaceLayout, lab: np.ndarray, x: np.ndarray, y: np.ndarray) -> None:
-    """Face, the hair cap in front of the forehead (fringe, bun), glasses frames, eyes, brows, nose, lips, hat."""
-    hv = lay.hair_volume
-    oval = _face_oval(lay, x, y)
-    lab[oval] = ID["skin"]
-    head = _ellipse(x, y, 0, -lay.b * 0.15, lay.a * 1.08 * hv, lay.b * 0.92 * hv)
-    hairline = -lay.b * lay.hairline + 0.25 * lay.a * (x / lay.a) ** 2
-    cap = head & ((y <= hairline) | ~oval) & (y <= 0.05 * lay.b)
-    if lay.fringe:
-        cap |= head & (y <= -lay.b * 0.3 + 0.012 * np.cos(x / lay.a * 9) + 0.1 * lay.a * (x / lay.a) ** 2)
-    if HAIR_STYLES[lay.hair] == "bun":
-        cap |= _ellipse(x, y, 0, -lay.b * 1.08 * hv, lay.a * 0.45, lay.b * 0.28)
-    lab[cap] = ID["hair"]
-    if lay.glasses:
-        ring = np.zeros(lab.shape, bool)
-        inner = []
-        for sgn in (1, -1):
-            cx, r = _side(lay, sgn * lay.eye_x), lay.eye_w * 1.45 * np.clip(_far(lay, sgn), 0.6, 1.3)
-            d = np.sqrt(((x - cx) / r) ** 2 + ((y - lay.eye_y) / (r * 0.8)) ** 2)
-            ring |= np.abs(d - 1) * r <= 0.008
-            ring |= (np.abs(y - lay.eye_y + 0.2 * r) <= 0.006) & (sgn * (x - cx) >= r) & (sgn * x <= lay.a)
-            inner.append(cx - sgn * r)
-        ring |= (np.abs(y - lay.eye_y + 0.01) <= 0.006) & (x <= inner[0]) & (x >= inner[1])
-        lab[ring & ((lab != ID["hair"]) | oval)] = ID["eye_g"]
-    for sgn, eye, brow in ((1, "l_eye", "l_brow"), (-1, "r_eye", "r_brow")):
-        ex, k = _side(lay, sgn * lay.eye_x), np.clip(_far(lay, sgn), 0.5, 1.5)
-        u = (x - ex) / (lay.eye_w * k)
-        almond = (np.abs(u) <= 1) & (np.abs(y - lay.eye_y) <= lay.eye_h * (1 - u ** 2) * (1 + 0.3 * sgn * u))
-        lab[almond] = ID[eye]
-        bu = (x - ex) / (lay.eye_w * 1.25 * k)
-        centre = lay.eye_y - lay.brow_gap - lay.brow_arch * (1 - bu ** 2)
-        thick = lay.brow_t * (0.5 + 0.5 * np.clip(1 - sgn * bu, 0, 1.3))
-        lab[(np.abs(bu) <= 1) & (np.abs(y - centre) <= thick / 2)] = ID[brow]
-    nx = _side(lay, 0.0)
-    t = (y - lay.eye_y - 0.2 * lay.nose_len) / (0.8 * lay.nose_len)
-    half = lay.nose_w * (0.25 + 0.75 * np.clip(t, 0, 1) ** 2)
-    nose = (t >= 0) & (t <= 1) & (np.abs(x - nx) <= half)
-    nose |= _ellipse(x, y, nx, lay.eye_y + lay.nose_len - lay.nose_w * 0.2, lay.nose_w, lay.nose_w * 0.45)
-    lab[nose] = ID["nose"]
-    mu = (x - nx) / lay.mouth_w
-    inside = np.abs(mu) <= 1
-    bow = 1 - mu ** 2
-    gap = lay.mouth_open * bow
-    upper = lay.mouth_y - gap - lay.lip_u * bow * (1 + 0.35 * np.abs(mu) - 0.35 * np.exp(-(mu / 0.12) ** 2))
-    lab[inside & (y >= upper) & (y <= lay.mouth_y - gap)] = ID["u_lip"]
-    lab[inside & (y > lay.mouth_y + gap) & (y <= lay.mouth_y + gap + lay.lip_l * bow)] = ID["l_lip"]
-    if lay.mouth_open > 0:
-        lab[inside & (np.abs(y - lay.mouth_y) <= gap)] = ID["mouth"]
-    if lay.hat:
-        crown = _ellipse(x, y, 0, -lay.b * 0.75 * hv, lay.a * 1.15 * hv, lay.b * 0.55)
-        brim = _ellipse(x, y, 0, -lay.b * 0.62 * hv, lay.a * 1.6 * hv, lay.b * 0.08)
-        lab[(crown & (y <= -lay.b * 0.6 * hv)) | brim] = ID["hat"]
-
-
-def label_face(lay: FaceLayout, size: tuple[int, int]) -> np.ndarray:
-    """uint8 [H,W] CelebAMask-HQ ids of ``lay`` at ``size``, painted back to front; each group of shapes is
-    evaluated only in its window of the image."""
-    X, Y = _coords(size)
-    lab = np.zeros(size, np.uint8)
-    rows, cols = _window(size, -2, 2, lay.cy + 0.3 * lay.b, 2)
-    _body(lay, lab[rows, cols], X[rows, cols], Y[rows, cols])
-    head = (-2.0 * lay.a, 2.0 * lay.a, -1.7 * lay.b, 1.05 * lay.b)
-    rows, cols = _head_window(lay, size, head[0], head[1], -lay.b, lay.b * 0.1 + lay.ear_h * 1.3 + 0.03)
-    _ears(lay, lab[rows, cols], *_head_coords(lay, X[rows, cols], Y[rows, cols]))
-    if HAIR_STYLES[lay.hair] in ("long", "bob"):
-        rows, cols = _head_window(lay, size, -1.8 * lay.a, 1.8 * lay.a, -0.3 * lay.b, 2.0)
-        _hair_back(lay, lab[rows, cols], *_head_coords(lay, X[rows, cols], Y[rows, cols]))
-    rows, cols = _head_window(lay, size, *head)
-    _head(lay, lab[rows, cols], *_head_coords(lay, X[rows, cols], Y[rows, cols]))
-    return lab
-
-
 def shading(lay: FaceLayout, label: np.ndarray, glob: np.ndarray) -> np.ndarray:
     """float64 [H,W] Lambertian shade in (0,1]: a sphere-like normal over the head, cylinders for neck and clothes,
     lit from the style's direction (azimuth ``glob[0]``, elevation ``glob[1]``) with ambient ``glob[6]``."""
-    X, Y = _coords(label.shape)
-    x, y = _head_coords(lay, X, Y)
+    X, Y = coords(label.shape)
+    x, y = head_coords(lay, X, Y)
     az, el, ambient = glob[0], glob[1], glob[6]
     light = np.array([np.sin(az) * np.cos(el), -np.sin(el), np.cos(az) * np.cos(el)])
     group = np.full(label.shape, BODY)
@@ -299,7 +59,7 @@ def shading(lay: FaceLayout, label: np.ndarray, glob: np.ndarray) -> np.ndarray:
 
 def _hsv(rng: np.random.Generator, h: tuple[float, float], s: tuple[float, float], v: tuple[float, float]
          ) -> np.ndarray:
-    return hsv_to_rgb(np.array(_u(rng, *h)), np.array(_u(rng, *s)), np.array(_u(rng, *v)))
+    return hsv_to_rgb(np.array(draw(rng, *h)), np.array(draw(rng, *s)), np.array(draw(rng, *v)))
 
 
 HAIR_COLOURS = (((0.0, 1.0), (0.0, 0.2), (0.06, 0.14)), ((0.05, 0.08), (0.4, 0.7), (0.15, 0.3)),
@@ -319,33 +79,41 @@ def sample_face_style(rng: np.random.Generator) -> Style:
     pattern = str(rng.choice(["solid", "solid", "stripes", "dots", "checks"]))
     m = np.zeros((len(CELEBAMASK_HQ), MATERIAL_DIM))
     bg = _hsv(rng, (0.0, 1.0), (0.0, 0.5), (0.2, 0.95))
-    m[ID["background"]] = material(bg, _hsv(rng, (0.0, 1.0), (0.0, 0.5), (0.2, 0.95)), angle=_u(rng, 0, 2 * np.pi),
+    m[ID["background"]] = material(bg, _hsv(rng, (0.0, 1.0), (0.0, 0.5), (0.2, 0.95)), angle=draw(rng, 0, 2 * np.pi),
                                    shading=0.0)
     for name, colour in (("skin", skin), ("nose", skin * 0.98), ("l_ear", skin * 0.95), ("r_ear", skin * 0.95),
                          ("neck", skin * 0.88)):
         m[ID[name]] = material(colour, shading=0.9)
-    m[ID["hair"]] = material(hair, hair * 1.5 + 0.05, "stripes", frequency=_u(rng, 50, 80), angle=_u(rng, -0.15, 0.15),
-                             strength=0.25, shading=0.8)
+    m[ID["hair"]] = material(hair, hair * 1.5 + 0.05, "stripes", frequency=draw(rng, 50, 80),
+                             angle=draw(rng, -0.15, 0.15), strength=0.25, shading=0.8)  # strands
     for name in ("l_brow", "r_brow"):
         m[ID[name]] = material(hair * 0.75, shading=0.6)
     for name in ("l_eye", "r_eye"):
         m[ID[name]] = material(_hsv(rng, (0.0, 1.0), (0.0, 0.08), (0.8, 0.95)), shading=0.5)
     m[ID["u_lip"]] = material(lips * 0.9, shading=0.8)
     m[ID["l_lip"]] = material(lips, shading=0.8)
-    m[ID["mouth"]] = material(np.array([0.3, 0.08, 0.08]) * _u(rng, 0.6, 1.0), shading=0.3)
+    m[ID["mouth"]] = material(np.array([0.3, 0.08, 0.08]) * draw(rng, 0.6, 1.0), shading=0.3)
     m[ID["cloth"]] = material(cloth, _hsv(rng, (0.0, 1.0), (0.0, 0.9), (0.15, 0.95)), pattern,
-                              frequency=_u(rng, 10, 30), angle=_u(rng, 0, np.pi), strength=0.9, shading=0.8)
+                              frequency=draw(rng, 10, 30), angle=draw(rng, 0, np.pi), strength=0.9, shading=0.8)
     m[ID["hat"]] = material(_hsv(rng, (0.0, 1.0), (0.1, 0.8), (0.1, 0.9)), shading=0.8)
     for name in ("eye_g", "ear_r", "neck_l"):
         m[ID[name]] = material(np.array(METALS[int(rng.integers(len(METALS)))]), shading=0.5)
     iris = _hsv(rng, *IRIS_COLOURS[int(rng.integers(len(IRIS_COLOURS)))])
-    glob = np.array([_u(rng, -0.8, 0.8), _u(rng, 0.0, 0.7), _u(rng, -1, 1), *iris, _u(rng, 0.3, 0.55)])
+    glob = np.array([draw(rng, -0.8, 0.8), draw(rng, 0.0, 0.7), draw(rng, -1, 1), *iris, draw(rng, 0.3, 0.55)])
     return Style(m, glob)
 
 
+# The fixed flat colours of the Canny rendering (a typical face; neighbouring classes differ in grey level so that
+# Canny finds their boundaries): only the layout varies it.
+_NEUTRAL = {"background": (205, 205, 200), "skin": (215, 165, 140), "hair": (70, 50, 35), "l_brow": (60, 45, 30),
+            "r_brow": (60, 45, 30), "l_eye": (235, 235, 230), "r_eye": (235, 235, 230), "l_ear": (205, 155, 130),
+            "r_ear": (205, 155, 130), "nose": (210, 160, 135), "u_lip": (170, 80, 80), "mouth": (60, 20, 20),
+            "l_lip": (180, 90, 90), "neck": (190, 140, 115), "cloth": (60, 70, 110), "hat": (200, 120, 60),
+            "eye_g": (30, 30, 30), "ear_r": (240, 200, 70), "neck_l": (245, 215, 90)}
+
+
 def _neutral() -> np.ndarray:
-    """uint8 [19,3]: the fixed flat colours of the Canny rendering (a typical face style; only the layout varies it)."""
-    return to_uint8(np.clip(sample_face_style(np.random.default_rng(20200614)).materials[:, 0:3], 0, 1))
+    return np.array([_NEUTRAL[name] for name in CELEBAMASK_HQ.classes], np.uint8)
 
 
 NEUTRAL = _neutral()
@@ -361,7 +129,7 @@ def render_face(lay: FaceLayout, style: Style, size: tuple[int, int], label: np.
     the geometry shading, a background gradient, irises, the light's warmth, a slight blur (σ = size / 512)."""
     m, g = style.materials, style.glob
     img = paint(label, m, shading(lay, label, g))
-    X, Y = _coords(size)
+    X, Y = coords(size)
     bgm = m[ID["background"]]
     bg = np.nonzero(label == ID["background"])
     t = np.clip(0.5 + 0.9 * (X[bg] * np.cos(bgm[8]) + Y[bg] * np.sin(bgm[8])), 0, 1)[:, None]
@@ -370,8 +138,8 @@ def render_face(lay: FaceLayout, style: Style, size: tuple[int, int], label: np.
         where = np.nonzero(label == ID[eye])
         if not len(where[0]):
             continue
-        x, y = _head_coords(lay, X[where], Y[where])
-        ex = _side(lay, sgn * lay.eye_x) + lay.gaze_x * lay.eye_w * 0.4
+        x, y = head_coords(lay, X[where], Y[where])
+        ex = feature_x(lay, sgn * lay.eye_x) + lay.gaze_x * lay.eye_w * 0.4
         r = (np.sqrt((x - ex) ** 2 + (y - lay.eye_y - lay.gaze_y * lay.eye_h) ** 2) / (lay.eye_h * 1.1))[:, None]
         colour = np.where(r <= 0.4, 0.04, g[3:6][None] * (0.55 + 0.45 * r))
         img[where] = np.where(r <= 1, colour, img[where])

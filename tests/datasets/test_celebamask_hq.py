@@ -10,8 +10,16 @@ import pytest
 from PIL import Image
 
 from core.errors import DataError
-from datasets.celebamask_hq import (CELEBAMASK_HQ, PAINT_ORDER, PARTS, CelebAHQ, CelebAHQEdge, cocosnet_semantics,
-                                    merge_parts, read_pairs)
+from datasets.celebamask_hq import (
+    CELEBAMASK_HQ,
+    PAINT_ORDER,
+    PARTS,
+    CelebAHQ,
+    CelebAHQEdge,
+    cocosnet_semantics,
+    merge_parts,
+    read_pairs,
+)
 from datasets.real import REAL_DATASETS
 
 

@@ -8,8 +8,15 @@ from PIL import Image
 from scipy import ndimage
 
 from datasets.celebamask_hq import CELEBAMASK_HQ, CelebAHQEdge
-from datasets.inputs.face_edges import (CHANNELS, INNER_PARTS, canny, face_edge_input, face_edges_from_parts, grey,
-                                        part_boundary)
+from datasets.inputs.face_edges import (
+    CHANNELS,
+    INNER_PARTS,
+    canny,
+    face_edge_input,
+    face_edges_from_parts,
+    grey,
+    part_boundary,
+)
 
 L = CELEBAMASK_HQ
 
