@@ -212,16 +212,6 @@ class _CelebAMaskHQ(RealDataset):
                         hint="download celebahq_ref_test.txt from the CoCosNet README ('Retrieval_pairs') into "
                              "the dataset root")
 
-    def present(self) -> bool:
-        """Whether any split has items (the CoCosNet samples ship val.txt without train.txt)."""
-        for split in self.split_names:
-            try:
-                if self.entries(split):
-                    return True
-            except DataError:
-                continue
-        return False
-
     def missing_pairs(self, pairs: list[tuple[str, str]]) -> list[str]:
         """The ids of ``pairs`` (input or exemplar) that have no item here (photo and label), sorted."""
         present = {e.name for e in self.entries("all")}

@@ -176,10 +176,13 @@ class RealDataset:
 
     def present(self) -> bool:
         """Whether ``root`` holds this layout (at least one split with entries)."""
-        try:
-            return any(self.entries(s) for s in self.split_names)
-        except DataError:
-            return False
+        for split in self.split_names:  # one split missing (e.g. no train.txt beside samples) is not "absent"
+            try:
+                if self.entries(split):
+                    return True
+            except DataError:
+                continue
+        return False
 
     def remap(self) -> np.ndarray | None:
         """uint8 [256] raw → class id table (``None``: identity over ``labels``)."""
