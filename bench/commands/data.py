@@ -56,15 +56,19 @@ def sources_frame():
     from datasets.real import REAL_DATASETS
     from datasets.worlds import WORLDS
 
+    def first_line(text: str | None, limit: int = 72) -> str:
+        line = (text or "").strip().splitlines()[0].replace("``", "") if (text or "").strip() else ""
+        return line if len(line) <= limit else line[: limit - 1] + "…"
+
     rows = []
     for name, world in WORLDS.items():
         rows.append({"source": name, "kind": "procedural", "classes": len(world.labels),
-                     "stands in for": world.stands_in_for, "present": "always (rendered)", "how to get": "built in"})
+                     "about": f"stand-in for {world.stands_in_for}" if world.stands_in_for else first_line(
+                         world.__doc__), "present": "always (rendered)"})
     for name, cls in REAL_DATASETS.items():
         reader = cls()
-        rows.append({"source": name, "kind": "real", "classes": len(cls.labels),
-                     "stands in for": "", "present": f"yes ({reader.root})" if reader.present() else
-                     f"no ({reader.root})", "how to get": cls.obtain.split(";")[0][:70]})
+        rows.append({"source": name, "kind": "real", "classes": len(cls.labels), "about": first_line(cls.__doc__),
+                     "present": f"{'yes' if reader.present() else 'no'} ({reader.root})"})
     return pd.DataFrame(rows)
 
 
@@ -187,6 +191,9 @@ def main(argv: list[str]) -> int:
         from tabulate import tabulate
 
         print(tabulate(sources_frame(), headers="keys", tablefmt="github", showindex=False))
+        print("\nroot=DIR points a reader elsewhere (`bench data show source=NAME root=DIR`); "
+              "`python -m bench data show --help` explains the rest. How to obtain a real dataset: its error message "
+              "when absent, or its reader's `obtain` text.")
         return 0
     if action == "show":
         split = _open_split(cfg, int(cfg.get("n", 6)))
