@@ -135,7 +135,7 @@ def _clouds(rng: np.random.Generator, horizon: float, scene: str) -> np.ndarray:
     out = np.zeros((n, 3 + 3 * puffs))
     for i in range(n):
         stratus = rng.random() < 0.35
-        size = rng.uniform(0.04, 0.12) * horizon * 2
+        size = rng.uniform(0.05, 0.16) * horizon * 2
         out[i, :3] = rng.uniform(-0.05, 1.05), rng.uniform(0.05, 0.8) * horizon, size
         dx = rng.uniform(-1, 1, puffs) * (2.5 if stratus else 1.2)
         dy = rng.uniform(-0.4, 0.1, puffs) * (0.3 if stratus else 1.0)
@@ -154,6 +154,7 @@ THING_MEANS = {
     "desert": (0.2, 0.2, 0.2, 1.0, 3.0, 0.6, 0.3),
 }
 KINDS = ("building", "fence", "tree", "bush", "rock", "person", "car")
+MAX_HEIGHT = {"building": 0.7, "fence": 0.3, "tree": 0.85, "bush": 0.3, "rock": 0.25, "person": 0.5, "car": 0.35}
 ALLOWED = {"water": (), "road": ("person", "car"), "sand": ("person", "rock", "bush", "fence", "building")}
 
 
@@ -201,7 +202,10 @@ def _place(rng: np.random.Generator, layout: SceneLayout, kind: str) -> None:
         region = layout.region(u, vb)
         if region in ALLOWED and kind not in ALLOWED[region]:
             continue
-        layout.things.append(Thing(kind, u, float(vb), SHAPES[kind].sample(rng)))
+        p = SHAPES[kind].sample(rng)
+        if (vb - h) / layout.cam_h * SHAPES[kind].extent(p)[1] > MAX_HEIGHT[kind]:
+            continue  # a photographer frames the scene: nothing fills the picture
+        layout.things.append(Thing(kind, u, float(vb), p))
         return
 
 

@@ -39,15 +39,15 @@ def _clumps(x: np.ndarray, y: np.ndarray, phase: float, f: float) -> np.ndarray:
 # -- person: height, leg spread, arm swing, bulk --------------------------------------------------------------------
 def _person_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, spread, swing, bulk = p
-    X, Y = x / height, y / height
-    legs = capsule(X, Y, (-0.045, 0.5), (-0.045 - spread, 0.03), 0.045) | capsule(
-        X, Y, (0.045, 0.5), (0.045 + spread, 0.03), 0.045)
-    torso = capsule(X, Y, (0, 0.56), (0, 0.74), 0.1 * bulk)
-    arms = capsule(X, Y, (-0.11 * bulk, 0.77), (-0.13 * bulk - swing, 0.46), 0.032) | capsule(
-        X, Y, (0.11 * bulk, 0.77), (0.13 * bulk + swing, 0.46), 0.032)
-    head = (X ** 2 + (Y - 0.915) ** 2 < 0.068 ** 2) | capsule(X, Y, (0, 0.8), (0, 0.88), 0.03)
+    xn, yn = x / height, y / height
+    legs = capsule(xn, yn, (-0.045, 0.5), (-0.045 - spread, 0.03), 0.045) | capsule(
+        xn, yn, (0.045, 0.5), (0.045 + spread, 0.03), 0.045)
+    torso = capsule(xn, yn, (0, 0.56), (0, 0.74), 0.1 * bulk)
+    arms = capsule(xn, yn, (-0.11 * bulk, 0.77), (-0.13 * bulk - swing, 0.46), 0.032) | capsule(
+        xn, yn, (0.11 * bulk, 0.77), (0.13 * bulk + swing, 0.46), 0.032)
+    head = (xn ** 2 + (yn - 0.915) ** 2 < 0.068 ** 2) | capsule(xn, yn, (0, 0.8), (0, 0.88), 0.03)
     mask = legs | torso | arms | head
-    shade = np.where(head, 1.15, np.where(legs & (Y < 0.52), 0.6, 0.95 - 0.9 * X))
+    shade = np.where(head, 1.15, np.where(legs & (yn < 0.52), 0.6, 0.95 - 0.9 * xn))
     return mask, shade
 
 
@@ -59,26 +59,26 @@ PERSON = Shape(lambda rng: np.array([rng.uniform(1.55, 1.9), rng.uniform(0.0, 0.
 # -- car: height, length, view (0 side, 1 rear), flip ---------------------------------------------------------------
 def _car_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, length, view, flip = p
-    Y = y / height
+    yn = y / height
     x = -x if flip else x
     if view < 0.5:
         half = length / 2
-        body = ((np.abs(x) / half) ** 8 + (np.abs(Y - 0.42) / 0.24) ** 8) < 1
-        t = np.clip((Y - 0.6) / 0.4, 0, 1)
+        body = ((np.abs(x) / half) ** 8 + (np.abs(yn - 0.42) / 0.24) ** 8) < 1
+        t = np.clip((yn - 0.6) / 0.4, 0, 1)
         back, front = -0.3 * length + 0.1 * length * t, 0.22 * length - 0.14 * length * t
-        cabin = (Y >= 0.6) & (Y < 1.0) & (x > back) & (x < front)
+        cabin = (yn >= 0.6) & (yn < 1.0) & (x > back) & (x < front)
         wr = 0.2 * height
         wheels = ((np.abs(x) - 0.31 * length) ** 2 + (y - wr) ** 2) < wr ** 2
-        window = cabin & (Y > 0.66) & (Y < 0.94) & (x > back + 0.04 * length) & (x < front - 0.04 * length) & (
+        window = cabin & (yn > 0.66) & (yn < 0.94) & (x > back + 0.04 * length) & (x < front - 0.04 * length) & (
             np.abs(x + 0.03 * length) > 0.025 * length)
     else:
         half = 0.9
-        body = (np.abs(x) < half) & (Y > 0.18) & (Y < 0.62)
-        cabin = (Y >= 0.6) & (Y < 1.0) & (np.abs(x) < half - 0.12 - 0.25 * (Y - 0.6))
-        wheels = (np.abs(x) > 0.55) & (np.abs(x) < 0.85) & (Y <= 0.2)
-        window = cabin & (Y > 0.66) & (Y < 0.94) & (np.abs(x) < half - 0.2 - 0.25 * (Y - 0.6))
+        body = (np.abs(x) < half) & (yn > 0.18) & (yn < 0.62)
+        cabin = (yn >= 0.6) & (yn < 1.0) & (np.abs(x) < half - 0.12 - 0.25 * (yn - 0.6))
+        wheels = (np.abs(x) > 0.55) & (np.abs(x) < 0.85) & (yn <= 0.2)
+        window = cabin & (yn > 0.66) & (yn < 0.94) & (np.abs(x) < half - 0.2 - 0.25 * (yn - 0.6))
     mask = body | cabin | wheels
-    shade = np.where(wheels & ~body, 0.18, np.where(window, 0.32, 1.05 - 0.35 * np.clip(0.6 - Y, 0, 1)))
+    shade = np.where(wheels & ~body, 0.18, np.where(window, 0.32, 1.05 - 0.35 * np.clip(0.6 - yn, 0, 1)))
     return mask, shade
 
 
@@ -90,25 +90,25 @@ CAR = Shape(lambda rng: np.array([rng.uniform(1.35, 1.7), rng.uniform(3.8, 4.8),
 # -- tree: height, conifer?, crown width ratio, trunk height ratio, phase, 5 puffs (dx, dy, r) -----------------------
 def _tree_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, conifer, wr, tr, phase = p[:5]
-    X, Y = x / height, y / height
+    xn, yn = x / height, y / height
     R = wr / 2
     if conifer > 0.5:
         tiers = 5 + int(phase * 3)
-        frac = (Y * tiers) % 1.0
-        edge = (1 - Y) / (1 - tr) * R * (0.75 + 0.35 * frac)
-        crown = (Y >= tr) & (Y <= 1) & (np.abs(X) < edge)
+        frac = (yn * tiers) % 1.0
+        edge = (1 - yn) / (1 - tr) * R * (0.75 + 0.35 * frac)
+        crown = (yn >= tr) & (yn <= 1) & (np.abs(xn) < edge)
         lo, hi = tr, 1.0
     else:
         cy = 1 - R * 1.05
-        crown = np.zeros(np.broadcast(X, Y).shape, bool)
+        crown = np.zeros(np.broadcast(xn, yn).shape, bool)
         for dx, dy, r in p[5:].reshape(-1, 3):
-            crown |= (X - dx * R * 0.55) ** 2 + (Y - cy - dy * R * 0.45) ** 2 < (r * R) ** 2
+            crown |= (xn - dx * R * 0.55) ** 2 + (yn - cy - dy * R * 0.45) ** 2 < (r * R) ** 2
         lo, hi = cy - R, 1.0
-    trunk = (np.abs(X) < 0.025 + 0.02 * np.clip(0.08 - Y, 0, None) / 0.08) & (Y < max(tr + 0.1, lo + 0.15))
+    trunk = (np.abs(xn) < 0.025 + 0.02 * np.clip(0.08 - yn, 0, None) / 0.08) & (yn < max(tr + 0.1, lo + 0.15))
     mask = crown | trunk
-    up = np.clip((Y - lo) / (hi - lo), 0, 1)
-    crown_shade = 0.5 + 0.55 * up - 0.25 * X / R + 0.12 * _clumps(X / R, Y / R, phase, 9.0)
-    shade = np.where(crown, crown_shade, 0.45 - 0.2 * np.sign(X))
+    up = np.clip((yn - lo) / (hi - lo), 0, 1)
+    crown_shade = 0.5 + 0.55 * up - 0.25 * xn / R + 0.12 * _clumps(xn / R, yn / R, phase, 9.0)
+    shade = np.where(crown, crown_shade, 0.45 - 0.2 * np.sign(xn))
     return mask, shade
 
 
@@ -127,11 +127,11 @@ TREE = Shape(_tree_sample, lambda p: (p[0] * p[2] * 0.75 + 0.3, p[0] * 1.15), _t
 # -- bush: height, width ratio, phase, 4 puffs (dx, dy, r) ----------------------------------------------------------
 def _bush_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, wr, phase = p[:3]
-    X, Y = x / height, y / height
-    mask = np.zeros(np.broadcast(X, Y).shape, bool)
+    xn, yn = x / height, y / height
+    mask = np.zeros(np.broadcast(xn, yn).shape, bool)
     for dx, dy, r in p[3:].reshape(-1, 3):
-        mask |= ((X - dx * wr * 0.35) / (wr * 0.3 * r + 0.25)) ** 2 + ((Y - 0.45 - dy * 0.1) / (0.55 * r)) ** 2 < 1
-    shade = 0.5 + 0.5 * np.clip(Y, 0, 1) + 0.12 * _clumps(X * 2, Y * 2, phase, 7.0) - 0.1 * X / wr
+        mask |= ((xn - dx * wr * 0.35) / (wr * 0.3 * r + 0.25)) ** 2 + ((yn - 0.45 - dy * 0.1) / (0.55 * r)) ** 2 < 1
+    shade = 0.5 + 0.5 * np.clip(yn, 0, 1) + 0.12 * _clumps(xn * 2, yn * 2, phase, 7.0) - 0.1 * xn / wr
     return mask, shade
 
 
@@ -150,11 +150,11 @@ def _rock_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
     radius = 1 + sum(a * np.cos((k + 2) * theta + ph) for k, (a, ph) in enumerate(p[2:].reshape(-1, 2)))
     rho = np.sqrt(nx ** 2 + ny ** 2)
     mask = rho < radius
-    shade = 0.72 + 0.3 * (0.8 * ny - 0.6 * nx) / np.maximum(radius, 0.5) + 0.1 * np.sin(9 * theta + 2 * p[3])
+    shade = 0.72 + 0.3 * (0.8 * ny - 0.6 * nx) / np.maximum(radius, 0.5)
     return mask, shade
 
 
-ROCK = Shape(lambda rng: np.array([rng.uniform(0.3, 2.0), rng.uniform(1.0, 2.5),
+ROCK = Shape(lambda rng: np.array([rng.uniform(0.25, 1.3), rng.uniform(1.0, 2.5),
                                    *np.stack([rng.uniform(0, 0.12, 3), rng.uniform(0, 6.3, 3)], 1).reshape(-1)]),
              lambda p: (p[0] * p[1] / 2 * 1.4, p[0] * 2.0), _rock_draw)
 
@@ -183,15 +183,15 @@ BUILDING = Shape(lambda rng: np.array([rng.uniform(4, 22), rng.uniform(6, 28), f
 # -- fence: height, half length (metres), picket?, post spacing -------------------------------------------------------
 def _fence_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, half, picket, spacing = p
-    Y = y / height
-    inside = (np.abs(x) < half) & (Y <= 1)
+    yn = y / height
+    inside = (np.abs(x) < half) & (yn <= 1)
     post = (x % spacing) < 0.12
-    rails = (np.abs(Y - 0.8) < 0.06) | (np.abs(Y - 0.35) < 0.06)
+    rails = (np.abs(yn - 0.8) < 0.06) | (np.abs(yn - 0.35) < 0.06)
     if picket > 0.5:
         board = (x % 0.18) < 0.11
-        post = post | (board & (Y < 0.92 - 0.4 * np.abs((x % 0.18) / 0.11 - 0.5) * 0.3))
+        post = post | (board & (yn < 0.92 - 0.4 * np.abs((x % 0.18) / 0.11 - 0.5) * 0.3))
     mask = inside & (post | rails)
-    shade = np.where(rails & ~post, 1.0, 0.82) - 0.15 * (1 - Y)
+    shade = np.where(rails & ~post, 1.0, 0.82) - 0.15 * (1 - yn)
     return mask, shade
 
 
