@@ -184,30 +184,31 @@ class ScenesWorld(World):
 
 
 def value_noise(seed: int, size: tuple[int, int], cells: tuple[int, ...] = (6, 24, 96)) -> np.ndarray:
-    """float32 [len(cells),H,W] smooth value noise in [-1,1] (lattice of ``cells`` points across the width, smoothstep
-    interpolation; fields with under 3 pixels per cell fade out), a pure function of ``seed`` at any size: the
-    separable form of ``materials.noise_fields``, computed as two small matrix products (~20× faster at 256×256)."""
+    """float32 [len(cells),H,W] smooth value noise in [-1,1] (lattice of ``cells`` points across the width, cubic
+    B-spline interpolation; fields with under 3 pixels per cell fade out), a pure function of ``seed`` at any size:
+    a separable stand-in for ``materials.noise_fields``, computed as two small matrix products (~20× faster at
+    256×256)."""
     hgt, wid = size
     rng = np.random.default_rng([int(seed), 7919])
     out = np.empty((len(cells), hgt, wid), np.float32)
     for f, n in enumerate(cells):
-        rows = int(np.ceil(n * hgt / wid)) + 2
-        lattice = rng.uniform(-1, 1, (rows, n + 2)).astype(np.float32)
-        out[f] = _interp(hgt, wid, n, rows) @ lattice @ _interp(wid, wid, n, n + 2).T
-        out[f] *= np.clip((wid / n - 1) / 2, 0, 1)  # fade lattices finer than the pixels out (no aliasing)
-    return np.clip(out / 0.6, -1, 1)
+        rows = int(np.ceil(n * hgt / wid)) + 4
+        lattice = rng.uniform(-1, 1, (rows, n + 4)).astype(np.float32)
+        out[f] = _interp(hgt, wid, n, rows) @ lattice @ _interp(wid, wid, n, n + 4).T
+        out[f] *= np.clip((wid / n - 1) / 2, 0, 1) / 0.4  # fade lattices finer than the pixels (no aliasing)
+    return np.clip(out, -1, 1)
 
 
 def _interp(m: int, wid: int, n: int, points: int) -> np.ndarray:
-    """float32 [m,points]: smoothstep interpolation weights of ``m`` pixel centres on a lattice of ``n`` cells per
-    image width."""
+    """float32 [m,points]: cubic B-spline weights of ``m`` pixel centres on a lattice of ``n`` cells per image width
+    (lattice point ``j`` sits at ``j - 1`` cells)."""
     t = (np.arange(m) + 0.5) / wid * n
-    i = np.minimum(np.floor(t).astype(int), points - 2)
+    i = np.floor(t).astype(int)
     f = t - i
-    f = f * f * (3 - 2 * f)
+    taps = np.stack([(1 - f) ** 3, 3 * f ** 3 - 6 * f ** 2 + 4, -3 * f ** 3 + 3 * f ** 2 + 3 * f + 1, f ** 3], 1) / 6
     w = np.zeros((m, points), np.float32)
-    w[np.arange(m), i] = 1 - f
-    w[np.arange(m), i + 1] = f
+    for k in range(4):
+        np.add.at(w, (np.arange(m), np.minimum(i + k, points - 1)), taps[:, k])
     return w
 
 

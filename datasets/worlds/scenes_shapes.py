@@ -30,6 +30,22 @@ def capsule(x: np.ndarray, y: np.ndarray, a: tuple[float, float], b: tuple[float
     return (x - ax - t * dx) ** 2 + (y - ay - t * dy) ** 2 < r * r
 
 
+def _puffs(x: np.ndarray, y: np.ndarray, centres: list[tuple[float, float, float, float]]
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Union of ellipses ``(cx, cy, rx, ry)`` and their shading as spheres lit from the upper left (the brightest
+    covering puff wins, so a crown reads as a cluster of lit clumps)."""
+    mask = np.zeros(np.broadcast(x, y).shape, bool)
+    lit = np.zeros(mask.shape)
+    for cx, cy, rx, ry in centres:
+        nx, ny = (x - cx) / rx, (y - cy) / ry
+        d2 = nx * nx + ny * ny
+        inside = d2 < 1
+        lambert = -0.45 * nx + 0.55 * ny + 0.7 * np.sqrt(np.clip(1 - d2, 0, 1))
+        mask |= inside
+        lit = np.where(inside, np.maximum(lit, lambert), lit)
+    return mask, lit
+
+
 def _clumps(x: np.ndarray, y: np.ndarray, phase: float, f: float) -> np.ndarray:
     """Leaf clumps: a smooth pattern in object coordinates (moves and scales with the object)."""
     return np.sin(f * x + 6.3 * phase) * np.sin(f * 1.1 * y + 2.1 * phase) + 0.5 * np.sin(
@@ -100,14 +116,15 @@ def _tree_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray,
         lo, hi = tr, 1.0
     else:
         cy = 1 - R * 1.05
-        crown = np.zeros(np.broadcast(xn, yn).shape, bool)
-        for dx, dy, r in p[5:].reshape(-1, 3):
-            crown |= (xn - dx * R * 0.55) ** 2 + (yn - cy - dy * R * 0.45) ** 2 < (r * R) ** 2
+        crown, lit = _puffs(xn, yn, [(dx * R * 0.55, cy + dy * R * 0.45, r * R, r * R)
+                                     for dx, dy, r in p[5:].reshape(-1, 3)])
         lo, hi = cy - R, 1.0
     trunk = (np.abs(xn) < 0.025 + 0.02 * np.clip(0.08 - yn, 0, None) / 0.08) & (yn < max(tr + 0.1, lo + 0.15))
     mask = crown | trunk
     up = np.clip((yn - lo) / (hi - lo), 0, 1)
-    crown_shade = 0.5 + 0.55 * up - 0.25 * xn / R + 0.12 * _clumps(xn / R, yn / R, phase, 9.0)
+    if conifer > 0.5:
+        lit = 0.6 + 0.5 * frac - 0.3 * xn / np.maximum(edge, 1e-3)  # each tier lit at its top, darker to the right
+    crown_shade = 0.35 + 0.3 * up + 0.45 * lit + 0.05 * _clumps(xn / R, yn / R, phase, 23.0)
     shade = np.where(crown, crown_shade, 0.45 - 0.2 * np.sign(xn))
     return mask, shade
 
@@ -128,10 +145,9 @@ TREE = Shape(_tree_sample, lambda p: (p[0] * p[2] * 0.75 + 0.3, p[0] * 1.15), _t
 def _bush_draw(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     height, wr, phase = p[:3]
     xn, yn = x / height, y / height
-    mask = np.zeros(np.broadcast(xn, yn).shape, bool)
-    for dx, dy, r in p[3:].reshape(-1, 3):
-        mask |= ((xn - dx * wr * 0.35) / (wr * 0.3 * r + 0.25)) ** 2 + ((yn - 0.45 - dy * 0.1) / (0.55 * r)) ** 2 < 1
-    shade = 0.5 + 0.5 * np.clip(yn, 0, 1) + 0.12 * _clumps(xn * 2, yn * 2, phase, 7.0) - 0.1 * xn / wr
+    mask, lit = _puffs(xn, yn, [(dx * wr * 0.35, 0.45 + dy * 0.1, wr * 0.3 * r + 0.25, 0.55 * r)
+                                for dx, dy, r in p[3:].reshape(-1, 3)])
+    shade = 0.35 + 0.3 * np.clip(yn, 0, 1) + 0.45 * lit + 0.05 * _clumps(xn * 2, yn * 2, phase, 19.0)
     return mask, shade
 
 
