@@ -16,8 +16,6 @@ ADE20k (SceneParse150) class it stands for, to compare with segmenters trained o
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from datasets.labelled import LabelSet
@@ -152,8 +150,8 @@ class ScenesWorld(World):
         return sample_style(rng)
 
     def raster(self, layout: SceneLayout, size: tuple[int, int]) -> Raster:
-        """The label / instance / shading / depth maps (the last layout's are kept: label_map, instance_map and
-        render of one item rasterise once)."""
+        """The label / instance / shading / depth maps (the last layout's are kept, by identity, so that label_map,
+        instance_map and render of one item rasterise once; layouts are never changed in place)."""
         size = (int(size[0]), int(size[1]))
         if self._cache is None or self._cache[0] is not layout or self._cache[1] != size:
             self._cache = (layout, size, rasterise(layout, size), None)
@@ -178,9 +176,6 @@ class ScenesWorld(World):
         r = self.raster(layout, size)
         image = paint(r.label, style.materials, r.shade, self._noise(layout, size))
         return to_uint8(illuminate(image, r, layout.horizon, style.glob))
-
-    def settings(self) -> dict[str, Any]:
-        return {}
 
 
 def value_noise(seed: int, size: tuple[int, int], cells: tuple[int, ...] = (6, 24, 96)) -> np.ndarray:

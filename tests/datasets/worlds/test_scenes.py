@@ -40,6 +40,9 @@ def test_deterministic_and_independent_of_split_size(split: WorldSplit) -> None:
         assert np.array_equal(a.image, b.image) and np.array_equal(a.label, b.label)
         assert np.array_equal(a.instance, b.instance) and np.array_equal(a.edges, b.edges)
     assert WorldSplit(ScenesWorld(), 4, 64, seed=4).item(0).image.tobytes() != split.item(0).image.tobytes()
+    small = WorldSplit(ScenesWorld(), 5, 64, seed=3)
+    assert small.fingerprint() == WorldSplit(ScenesWorld(), 5, 64, seed=3).fingerprint()
+    assert small.fingerprint() != WorldSplit(ScenesWorld(), 5, 64, seed=4).fingerprint()
 
 
 def test_only_declared_classes_and_instances_match_the_label_map(split: WorldSplit) -> None:
@@ -52,6 +55,7 @@ def test_only_declared_classes_and_instances_match_the_label_map(split: WorldSpl
         seen |= set(np.unique(item.label).tolist())
         things = np.isin(item.label, SCENES.things)
         assert not item.instance[~things].any()  # stuff has no instance
+        assert (item.instance[things] > 0).all()  # every tree, person and car pixel belongs to an instance
         for k in np.unique(item.instance[item.instance > 0]):
             assert len(np.unique(item.label[item.instance == k])) == 1  # one class per instance
     assert len(seen) >= 12  # the scene types together show most classes
