@@ -16,6 +16,8 @@ ADE20k (SceneParse150) class it stands for, to compare with segmenters trained o
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 
 from datasets.labelled import LabelSet
@@ -25,7 +27,12 @@ from datasets.worlds.scenes_layout import CLASSES, ID, THINGS, Raster, SceneLayo
 
 VERSION = "1"  # bump when the generator changes: it is part of the data fingerprint
 
-SCENES = LabelSet("scenes", CLASSES, things=tuple(ID[t] for t in THINGS))
+# Drawing colours: Cityscapes' colours where a class has one (sky, road, building, fence, vegetation → tree,
+# terrain → grass, person, car), distinct readable colours for the rest.
+PALETTE = np.array([(70, 130, 180), (200, 210, 230), (140, 100, 70), (170, 180, 100), (245, 245, 255),
+                    (40, 90, 210), (235, 205, 140), (152, 251, 152), (128, 64, 128), (120, 110, 100), (70, 70, 70),
+                    (190, 153, 153), (60, 170, 120), (107, 142, 35), (220, 20, 60), (0, 0, 142)], np.uint8)
+SCENES = LabelSet("scenes", CLASSES, PALETTE, things=tuple(ID[t] for t in THINGS))
 
 # class → (COCO-Stuff 2017 label name, its id in ``stuffthingmaps_trainval2017`` PNGs (0-based; 255 unlabeled),
 #          ADE20k SceneParse150 name (first synonym of objectInfo150), its id in ``ADEChallengeData2016``
@@ -139,6 +146,8 @@ class ScenesWorld(World):
 
     version = VERSION
     labels = SCENES
+    # MSCA's COCO-Stuff outdoor split (the real data this stands in for; a protocol may ask for fewer)
+    default_counts: ClassVar[dict[str, int]] = {"train": 34698, "val": 499}
 
     def __init__(self) -> None:
         self._cache: tuple[SceneLayout, tuple[int, int], Raster, np.ndarray | None] | None = None

@@ -116,8 +116,8 @@ class SceneLayout:
 def _ridge(rng: np.random.Generator, cls: str, horizon: float, near: bool) -> Ridge:
     mountain = cls == "mountain"
     room = horizon  # image heights of sky above the horizon
-    base = rng.uniform(0.1, 0.35) * room if mountain else rng.uniform(0.04, 0.12) * room
-    amp0 = rng.uniform(0.12, 0.3) * room if mountain else rng.uniform(0.03, 0.08) * room
+    base = rng.uniform(0.1, 0.35) * room if mountain else rng.uniform(0.05, 0.2) * room
+    amp0 = rng.uniform(0.12, 0.3) * room if mountain else rng.uniform(0.03, 0.1) * room
     f0 = rng.uniform(0.6, 1.6) if mountain else rng.uniform(0.4, 1.0)
     k = np.arange(N_OCTAVES)
     freqs = f0 * 2.0 ** k * rng.uniform(0.85, 1.15, N_OCTAVES)
