@@ -162,3 +162,38 @@ def test_edges_mark_class_and_instance_boundaries(split: WorldSplit) -> None:
     changes = np.zeros_like(black)
     changes[:, :-1] |= item.label[:, :-1] != item.label[:, 1:]
     assert black[changes].all()
+
+
+def _mean_rows(files: list, column: int) -> dict[str, float]:
+    """Mean row (fraction of the height) of each of our classes' real ids over the real label maps ``files``."""
+    from PIL import Image
+
+    rows: dict[str, list[float]] = {}
+    for path in files:
+        label = np.asarray(Image.open(path))
+        for name, names in REAL_NAMES.items():
+            if names[column] is None:
+                continue
+            r = np.nonzero(label == names[column])[0]
+            if len(r):
+                rows.setdefault(name, []).append(r.mean() / label.shape[0])
+    return {name: float(np.mean(v)) for name, v in rows.items()}
+
+
+def _check_real_ids(rows: dict[str, float]) -> None:
+    upper = [rows[c] for c in ("sky", "clouds") if c in rows]
+    lower = [rows[c] for c in ("grass", "road", "sand", "water") if c in rows]
+    assert upper and lower, f"the samples should show sky and ground classes, got {rows}"
+    assert max(upper) < 0.3 and min(lower) > 0.5, rows  # off-by-one ids would land on unrelated classes
+
+
+def test_coco_stuff_ids_name_the_right_regions_of_real_label_maps(coco_stuff_samples) -> None:
+    files = sorted(coco_stuff_samples.glob("stuffthingmaps_trainval2017/*/*.png"))
+    assert files
+    _check_real_ids(_mean_rows(files, 1))
+
+
+def test_ade20k_ids_name_the_right_regions_of_real_label_maps(cocosnet_samples) -> None:
+    files = sorted(cocosnet_samples.glob("ade20k/*/ADE_*.png"))
+    assert files
+    _check_real_ids(_mean_rows(files, 3))
