@@ -51,7 +51,7 @@ def test_visible_mask_on_hand_built_layouts():
 def test_bad_split_and_size_are_refused():
     with pytest.raises(ValueError, match="split"):
         WorldSplit(ToyWorld(), 2, 64, split="dev")
-    with pytest.raises(ValueError, match="32..1024"):
+    with pytest.raises(ValueError, match=r"32\.\.1024"):
         WorldSplit(ToyWorld(), 2, 16)
     with pytest.raises(IndexError):
         WorldSplit(ToyWorld(), 2, 64).item(2)

@@ -9,7 +9,6 @@ from datasets.labelled import LabelSet
 from datasets.worlds.base import Style, World
 from datasets.worlds.materials import grid, material, paint, to_uint8
 
-
 _TOYS: Registry = Registry("toy world")  # not WORLDS: the contract test must not see it
 
 
