@@ -99,7 +99,7 @@ def joints(layout: FigureLayout) -> dict[str, np.ndarray]:
         abd, flex, bend_in, bend = p.arms[s]
         elbow = shoulder + UPPER_ARM * _direction(side, abd, flex)
         wrist = elbow + FOREARM * _direction(side, abd - bend_in, flex + bend)
-        hand = wrist + 0.04 * _direction(side, abd - bend_in, flex + bend)
+        hand = wrist + 0.022 * _direction(side, abd - bend_in, flex + bend)
         hip = np.array([side * b.hip, Y_HIP, 0.0])
         abd, flex, knee_bend = p.legs[s]
         knee = hip + THIGH * _direction(side, abd, flex)
@@ -108,9 +108,9 @@ def joints(layout: FigureLayout) -> dict[str, np.ndarray]:
                     f"{lr}_hip": hip, f"{lr}_knee": knee, f"{lr}_ankle": ankle,
                     f"{lr}_heel": ankle + np.array([0.0, 0.025, -0.015]),
                     f"{lr}_toe": ankle + np.array([0.0, 0.035, 0.075]),
-                    f"{lr}_eye": out["head"] + np.array([side * 0.38 * b.head, -0.05 * ry, 0.85 * b.head]),
-                    f"{lr}_ear": out["head"] + np.array([side * 0.97 * b.head, 0.02 * ry, -0.05 * b.head])})
-    out["nose"] = out["head"] + np.array([0.0, 0.15 * ry, 0.95 * b.head])
+                    f"{lr}_eye": out["head"] + np.array([side * 0.35 * b.head, -0.05 * ry, 0.78 * b.head]),
+                    f"{lr}_ear": out["head"] + np.array([side * 0.88 * b.head, 0.02 * ry, -0.05 * b.head])})
+    out["nose"] = out["head"] + np.array([0.0, 0.15 * ry, 0.88 * b.head])
     return out
 
 
@@ -264,8 +264,9 @@ def _arm(canvas: Canvas, layout: FigureLayout, proj: Projector, pts: dict[str, n
             canvas.capsule(path[k], path[k + 1], widths[k], widths[k + 1], cls)
     if BAGS[g.bag] == "handbag" and "rl"[(g.bag_side + 1) // 2] == lr:
         centre, half = hand + v(0.0, 0.075 * proj.px), 0.05 * proj.px
-        canvas.capsule(hand, centre + v(-0.6 * half, -half), 0.1 * a, 0.1 * a, BAG)
-        canvas.capsule(hand, centre + v(0.6 * half, -half), 0.1 * a, 0.1 * a, BAG)
+        strap = max(0.15 * a, 0.7)  # at least ~1.4 px wide so the handle stays connected at any size
+        canvas.capsule(hand, centre + v(-0.6 * half, -0.7 * half), strap, strap, BAG)
+        canvas.capsule(hand, centre + v(0.6 * half, -0.7 * half), strap, strap, BAG)
         canvas.polygon(np.array([centre + v(-half, -0.8 * half), centre + v(half, -0.8 * half),
                                  centre + v(1.1 * half, 0.9 * half), centre + v(-1.1 * half, 0.9 * half)]), BAG)
 
@@ -301,6 +302,7 @@ def label_map(layout: FigureLayout, size: tuple[int, int]) -> np.ndarray:
     for lr in sorted("rl", key=lambda k: proj.depth(pts[f"{k}_knee"])):
         _leg(canvas, layout, proj, pts, lr)
     levels, dress = _torso_levels(b), BOTTOMS[g.bottom] == "dress"
+    canvas.polygon(_section(levels, Y_SHOULDER - 0.02, Y_CROTCH, proj), SKIN)  # bare midriff under a short top
     if BOTTOMS[g.bottom] in ("trousers", "shorts"):
         canvas.polygon(_section(levels, Y_WAIST - 0.01, Y_CROTCH, proj), BOTTOM)
     else:
@@ -324,7 +326,7 @@ def label_map(layout: FigureLayout, size: tuple[int, int]) -> np.ndarray:
         side = float(g.bag_side)
         start, end = proj(np.array([side * b.shoulder * 0.8, Y_SHOULDER - 0.01, 0.0])), proj(
             np.array([-side * (b.hip + 0.05), Y_HIP + 0.01, 0.08]))
-        canvas.capsule(start, end, 0.006 * proj.px, 0.006 * proj.px, BAG)
+        canvas.capsule(start, end, max(0.006 * proj.px, 0.7), max(0.006 * proj.px, 0.7), BAG)
         canvas.ellipse(end + v(0.0, 0.03 * proj.px), proj.width(0.06, 0.02), 0.045 * proj.px, BAG)
     for lr in "rl":
         if arm_depth[lr] >= -0.02:
