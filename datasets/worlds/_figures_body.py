@@ -67,8 +67,8 @@ class Pose:
     cx: float
     top: float
     scale: float
-    arms: np.ndarray   # float64 [2,4] right, left: abduction, flexion (forward), elbow inward bend, elbow flexion
-    legs: np.ndarray   # float64 [2,3] right, left: abduction, flexion (forward), knee bend
+    arms: tuple[tuple[float, ...], ...]  # [2][4] right, left: abduction, flexion, elbow in-bend, elbow flexion
+    legs: tuple[tuple[float, ...], ...]  # [2][3] right, left: abduction, flexion (forward), knee bend
 
 
 @dataclass

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import cv2
 import numpy as np
@@ -68,7 +68,7 @@ def _sample_pose(rng: np.random.Generator) -> fb.Pose:
     framing = rng.random()
     scale = rng.uniform(0.84, 0.92) if framing < 0.75 else rng.uniform(1.05, 1.35)  # full body or cut at the shins
     return fb.Pose(yaw=yaw, cx=float(rng.uniform(-0.05, 0.05)), top=float(rng.uniform(0.03, 0.07)),
-                   scale=float(scale), arms=arms, legs=legs)
+                   scale=float(scale), arms=tuple(map(tuple, arms.tolist())), legs=tuple(map(tuple, legs.tolist())))
 
 
 def _fashion_colour(rng: np.random.Generator) -> np.ndarray:
@@ -222,9 +222,9 @@ class FiguresWorld(World):
             raise ValueError(f"variant must be ≥ 1 (0 is the item itself), got {variant}")
         salt = int.from_bytes(hashlib.sha256(b"figures-repose").digest()[:4], "little")
         rng = np.random.default_rng([split.seed, SPLITS[split.split], int(index), salt, int(variant)])
-        world = split.world
-        assert isinstance(world, FiguresWorld)
-        return world.repose(split.record(index).layout, rng)
+        if not isinstance(split.world, FiguresWorld):
+            raise TypeError(f"reposing needs a figures split, got {split.world.registry_name}")
+        return split.world.repose(split.record(index).layout, rng)
 
     @classmethod
     def self_pair(cls, split: WorldSplit, index: int, variant: int = 1) -> LabelledItem:
@@ -241,6 +241,3 @@ class FiguresWorld(World):
         item.extra.update(world.inputs(layout, size, item))
         item.extra["exemplar"] = index
         return item
-
-    def settings(self) -> dict[str, Any]:
-        return {}

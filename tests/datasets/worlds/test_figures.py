@@ -77,7 +77,7 @@ def test_repose_keeps_identity_garments_and_style_and_changes_the_pose(split):
         record = split.record(i)
         layout = FiguresWorld.reposed(split, i)
         assert layout.body == record.layout.body and layout.garments == record.layout.garments
-        assert layout.pose != record.layout.pose
+        assert layout.pose != record.layout.pose and layout.pose.arms != record.layout.pose.arms
         pair = FiguresWorld.self_pair(split, i)
         assert np.array_equal(pair.image, world.render(layout, record.style, SIZE)), "exact ground truth"
         assert np.array_equal(pair.label, world.label_map(layout, SIZE))
