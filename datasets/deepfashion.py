@@ -160,16 +160,6 @@ DeepFashion/
             raise self.error(f"{len(missing)} files named by {listing.name} are missing (first: {missing[0]})")
         return out
 
-    def present(self) -> bool:
-        """Whether any split's list and files are here (CoCosNet's demo data has ``val.txt`` only)."""
-        for split in self.split_names:
-            try:
-                if self.entries(split):
-                    return True
-            except DataError:
-                continue
-        return False
-
     def list_folder(self) -> Path:
         """The folder with the published pair lists; ``DataError`` when none has them."""
         given = self.settings.get("lists")

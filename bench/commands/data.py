@@ -37,6 +37,8 @@ from core.errors import BenchError, DataError
 SUMMARY = "list the data sources (worlds, real datasets on disk) and render contact sheets of them"
 KEYS = {"source", "split", "n", "size", "seed", "root", "out", "world", "reader"}
 GAP, CAPTION = 4, 14
+# How a conditioning input is previewed: its first N channels (3 = an RGB drawing; 1 = a grey map).
+PREVIEW_CHANNELS = {"pose": 3}  # CoCosNet's pose input starts with the RGB skeleton drawing
 
 
 def _parse(argv: list[str]) -> dict[str, Any]:
@@ -106,6 +108,16 @@ def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
         return ImageFont.load_default()
 
 
+def _is_input(value: object) -> bool:
+    return isinstance(value, np.ndarray) and value.ndim == 3 and value.dtype.kind == "f"
+
+
+def _preview(channels: np.ndarray, n: int) -> np.ndarray:
+    """uint8 [H,W,3] of a float [C,H,W] input in [0,1]: its first 3 channels as RGB, or channel 0 in grey."""
+    shown = channels[:3] if n == 3 else np.repeat(channels[:1], 3, 0)
+    return np.clip(np.round(shown.transpose(1, 2, 0) * 255), 0, 255).astype(np.uint8)
+
+
 def _grid(rows: list[list[np.ndarray | None]], captions: list[str], tile: int, title: str) -> Image.Image:
     """Rows of tiles with a caption at the left of each row and a title line."""
     label_w = 110
@@ -141,6 +153,10 @@ def contact_sheet(split, n: int, tile: int = 128) -> Image.Image:
     if any(it.keypoints is not None for it in items):
         rows.append([_keypoint_drawing(it, it.image.shape[:2]) for it in items])
         captions.append("keypoints")
+    for key in sorted({k for it in items for k, v in it.extra.items() if _is_input(v)}):
+        rows.append([_preview(it.extra[key], PREVIEW_CHANNELS.get(key, 1)) if key in it.extra else None
+                     for it in items])
+        captions.append(f"{key} (input)")
     sheets = [_grid(rows, captions, tile, split.description())]
     if isinstance(split, WorldSplit):
         m = min(4, len(items))
@@ -171,7 +187,7 @@ def _open_split(cfg: dict[str, Any], n: int, cache: bool = False):
         size = cfg.get("size", 128)
         size = tuple(size) if isinstance(size, list) else int(size)
         data = load_world(source, n_train=n, n_val=n, size=size, seed=int(cfg.get("seed", 0)), cache=cache,
-                          **dict(cfg.get("world") or {}))
+                          with_inputs=not cache, **dict(cfg.get("world") or {}))
         if split not in data.splits:
             raise BenchError(f"world {source} has no split {split!r}", hint=f"use one of {list(data.splits)}")
         return data.splits[split]

@@ -147,7 +147,8 @@ class ScenesWorld(World):
     version = VERSION
     labels = SCENES
     # MSCA's COCO-Stuff outdoor split (the real data this stands in for; a protocol may ask for fewer)
-    default_counts: ClassVar[dict[str, int]] = {"train": 34698, "val": 499}
+    stands_in_for = "COCO-Stuff outdoor scenes (MSCA), ADE20k-outdoor (CoCosNet), SIA's COCO-Stuff pairs"
+    default_counts: ClassVar[dict[str, int]] = {"train": 34698, "val": 499}  # MSCA's COCO-Stuff outdoor split
 
     def __init__(self) -> None:
         self._cache: tuple[SceneLayout, tuple[int, int], Raster, np.ndarray | None] | None = None
