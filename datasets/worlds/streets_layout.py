@@ -50,13 +50,13 @@ class StreetLayout:
 def sample_street(rng: np.random.Generator, shift: float = 0.0) -> StreetLayout:
     """A layout; ``shift`` ≥ 0 moves the distribution (camera higher and pitched down, narrower road, denser traffic,
     lower buildings) by that many units, the controlled layout gap between render domains."""
-    camera = np.array([rng.uniform(0.40, 0.50) - 0.07 * shift, rng.uniform(0.42, 0.58), rng.uniform(1.3, 1.8)
+    camera = np.array([rng.uniform(0.40, 0.50) - 0.1 * shift, rng.uniform(0.42, 0.58), rng.uniform(1.3, 1.8)
                        + 0.4 * shift, rng.uniform(0.55, 0.8)])
     lanes = int(rng.integers(1, 4)) * 2 if rng.random() < 0.8 else 1
-    lane_w = rng.uniform(3.0, 3.6) * (1 - 0.2 * min(shift, 2.0))
+    lane_w = rng.uniform(3.0, 3.6) * (1 - 0.25 * min(shift, 2.0))
     verge = rng.uniform(0, 2.5, 2) * (rng.random(2) < 0.4)
     road = np.array([lanes * lane_w / 2, *verge, *rng.uniform(1.5, 4.5, 2), lane_w])
-    height_scale = 1.0 / (1.0 + 0.6 * shift)
+    height_scale = 1.0 / (1.0 + shift)
     kinds = np.array([0.12, 0.5 * height_scale, 0.13, 0.13, 0.12])
     segments = np.zeros((2, SEGMENTS, 8))
     for side in range(2):
