@@ -63,15 +63,15 @@ GLOB_DIM = 25
 # amplitude, texture scale (0 coarse .. 1 fine), shading strength, detail strength.
 _FAMILIES: tuple[tuple[Any, ...], ...] = (
     ((0.0, 1.0), (0.0, 0.08), (0.22, 0.42), (0.13, 0.1, 0.9), 0.25, 1.0, 0.3, 0.9),   # road / white markings
-    ((0.05, 0.12), (0.05, 0.2), (0.5, 0.72), (0.0, 0.0, 0.35), 0.3, 0.9, 0.4, 0.6),   # sidewalk / joints
-    ((0.0, 0.14), (0.05, 0.55), (0.35, 0.85), (0.6, 0.3, 0.22), 0.3, 0.6, 1.0, 0.9),  # building / windows
+    ((0.05, 0.12), (0.05, 0.2), (0.5, 0.72), (0.0, 0.0, 0.35), 0.2, 1.0, 0.4, 0.6),   # sidewalk / joints
+    ((0.0, 0.14), (0.05, 0.55), (0.35, 0.85), (0.6, 0.3, 0.22), 0.2, 0.7, 1.0, 0.9),  # building / windows
     ((0.05, 0.15), (0.0, 0.2), (0.45, 0.7), (0.0, 0.0, 0.3), 0.3, 0.7, 1.0, 0.5),     # wall / joints
     ((0.0, 0.12), (0.0, 0.45), (0.3, 0.65), (0.0, 0.0, 0.2), 0.2, 0.8, 1.0, 0.6),     # fence / slats
     ((0.0, 1.0), (0.0, 0.06), (0.35, 0.6), (0.0, 0.0, 0.3), 0.1, 0.9, 0.8, 0.0),      # pole
     ((0.1, 0.16), (0.0, 0.8), (0.08, 0.3), (0.0, 0.0, 0.12), 0.05, 0.9, 0.5, 0.8),    # traffic light / lamps off
     ((0.0, 1.0), (0.6, 0.9), (0.5, 0.9), (0.0, 0.0, 0.95), 0.05, 0.9, 0.3, 0.8),      # traffic sign / inner field
-    ((0.2, 0.33), (0.35, 0.7), (0.18, 0.45), (0.25, 0.5, 0.2), 0.8, 0.1, 0.6, 0.0),   # vegetation
-    ((0.1, 0.28), (0.25, 0.6), (0.3, 0.55), (0.1, 0.3, 0.3), 0.6, 0.8, 0.2, 0.0),     # terrain
+    ((0.2, 0.33), (0.35, 0.7), (0.18, 0.45), (0.25, 0.5, 0.2), 0.7, 0.7, 0.6, 0.0),   # vegetation
+    ((0.1, 0.28), (0.25, 0.6), (0.3, 0.55), (0.1, 0.3, 0.3), 0.4, 0.9, 0.2, 0.0),     # terrain
     ((0.55, 0.62), (0.3, 0.6), (0.6, 0.9), (0.58, 0.1, 0.95), 0.15, 0.0, 0.0, 1.0),   # sky / horizon tint
     ((0.0, 1.0), (0.1, 0.8), (0.2, 0.9), (0.62, 0.4, 0.2), 0.15, 0.8, 0.7, 1.0),      # person / trousers
     ((0.0, 1.0), (0.1, 0.8), (0.2, 0.9), (0.0, 0.0, 0.15), 0.15, 0.8, 0.7, 1.0),      # rider / trousers
@@ -96,7 +96,7 @@ def sample_street_style(rng: np.random.Generator, domain: str) -> Style:
     """Materials [19,MATERIAL_DIM] and glob [GLOB_DIM] of one style of ``domain``."""
     photo = domain == "photo"
     time = int(rng.choice(3, p=[0.65, 0.15, 0.2] if photo else [0.85, 0.15, 0.0]))
-    weather = int(rng.choice(4, p=[0.4, 0.3, 0.15, 0.15] if photo else [0.8, 0.2, 0.0, 0.0]))
+    weather = int(rng.choice(4, p=[0.5, 0.3, 0.12, 0.08] if photo else [0.8, 0.2, 0.0, 0.0]))
     materials = np.zeros((len(_FAMILIES), 14))
     for k, (hue, sat, val, det, tex, scale, shading, strength) in enumerate(_FAMILIES):
         h, s, v = rng.uniform(*hue), rng.uniform(*sat), rng.uniform(*val)
@@ -107,7 +107,7 @@ def sample_street_style(rng: np.random.Generator, domain: str) -> Style:
         if photo:  # muted, textured
             s, ds = s * rng.uniform(0.5, 0.8), ds * 0.7
         else:  # saturated flat paint
-            s, v, ds = min(1.0, s * 1.6 + 0.2), min(1.0, v * 1.15 + 0.05), min(1.0, ds * 1.5 + 0.1)
+            s, v, ds = min(1.0, s * 1.6 + 0.1), min(1.0, v * 1.15 + 0.05), min(1.0, ds * 1.5 + 0.1)
         materials[k] = material(_hsv(h, s, v), _hsv(dh, ds, dv), strength=strength, texture=tex if photo else 0.0,
                                 scale=scale, shading=shading)
     glob = np.zeros(GLOB_DIM)
@@ -116,7 +116,7 @@ def sample_street_style(rng: np.random.Generator, domain: str) -> Style:
     glob[LIGHT_RGB] = _hsv(0.1, (0.05, 0.35, 0.3)[time], 1.0) if time != 2 else _hsv(0.6, 0.25, 1.0)
     glob[LAMPS] = (0.15, 0.7, 1.4)[time]
     glob[SUN] = rng.uniform(-1, 1)
-    fog = (0.0015, 0.006, 0.012, 0.05)[weather] * rng.uniform(0.7, 1.4)
+    fog = (0.0015, 0.006, 0.012, 0.035)[weather] * rng.uniform(0.7, 1.4)
     if photo:
         glob[[SATURATION, CONTRAST, HAZE]] = rng.uniform(0.7, 0.95), rng.uniform(0.8, 1.0), fog
         glob[[BLUR, NOISE, VIGNETTE, TEXTURE]] = (rng.uniform(0.0015, 0.004), rng.uniform(0.012, 0.03) * (
