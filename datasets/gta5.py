@@ -113,7 +113,8 @@ gta5/
         return entries
 
     def download(self) -> None:
-        """Fetch the 21 public archives (sha256 recorded, none published) and merge them into ``root``."""
+        """Fetch the 21 public archives (sha256 recorded, none published; kept in ``root/../downloads`` so a rerun
+        verifies instead of downloading) and move their frames and ``split.mat`` into ``root``."""
         downloads = self.root.parent / "downloads"
         for remote in self.remotes:
             archive = fetch(remote, downloads)
@@ -129,5 +130,5 @@ gta5/
                 else:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, target.with_name(target.name + ".part"))
-                target.with_name(target.name + ".part").replace(target)
+                shutil.move(path, target)  # moved, not copied: the frames are ~57 GB
+            shutil.rmtree(unpacked, ignore_errors=True)

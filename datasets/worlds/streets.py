@@ -28,6 +28,7 @@ at the same index (unpaired, as GTA5 and BDD100K are).
 
 from __future__ import annotations
 
+import colorsys
 from typing import Any
 
 import cv2
@@ -35,7 +36,7 @@ import numpy as np
 
 from datasets.cityscapes import CITYSCAPES_19
 from datasets.worlds.base import WORLDS, Style, World
-from datasets.worlds.materials import hsv_to_rgb, material, to_uint8
+from datasets.worlds.materials import material, to_uint8
 from datasets.worlds.streets_layout import (
     FACING,
     FLAT,
@@ -89,7 +90,8 @@ _SKIES = {  # (time, weather) → sky hsv (zenith), horizon hsv
 
 
 def _hsv(h: float, s: float, v: float) -> np.ndarray:
-    return hsv_to_rgb(np.array(h), np.array(np.clip(s, 0, 1)), np.array(np.clip(v, 0, 1)))
+    """RGB float64 [3] of one HSV colour (hue wraps; s, v clipped to [0,1]); scalar colorsys is fast here."""
+    return np.array(colorsys.hsv_to_rgb(h % 1.0, min(max(s, 0.0), 1.0), min(max(v, 0.0), 1.0)))
 
 
 def sample_street_style(rng: np.random.Generator, domain: str) -> Style:
