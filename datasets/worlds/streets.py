@@ -178,7 +178,7 @@ def render_street(c: Canvas, style: Style) -> np.ndarray:
         sigma = 0.006 * w
         glow = cv2.GaussianBlur(c.emit, (0, 0), sigma) if sigma > 0.3 else c.emit
         img += np.float32(g[LAMPS]) * (c.emit + np.float32(2.0 * g[LAMPS]) * glow)
-    t = np.exp(np.float32(-g[HAZE]) * c.depth)
+    t = np.exp(np.float32(-g[HAZE]) * np.minimum(c.depth, np.float32(1e6)))
     t[sky] = 1.0
     img = img * t[..., None] + g[HAZE_RGB].astype(np.float32) * (1 - t[..., None])
     if g[RAIN] > 0:

@@ -9,7 +9,18 @@ import pytest
 
 from datasets.cityscapes import CITYSCAPES_19
 from datasets.worlds.base import WORLDS, WorldSplit
-from datasets.worlds.streets import GLOB_DIM, SEED, TIME, WEATHER, StreetsWorld, render_street
+from datasets.worlds.streets import (
+    GLOB_DIM,
+    HAZE,
+    HAZE_RGB,
+    NOISE,
+    SEED,
+    TIME,
+    VIGNETTE,
+    WEATHER,
+    StreetsWorld,
+    render_street,
+)
 from datasets.worlds.streets_layout import CAR, Canvas
 
 SIZE = (64, 128)
@@ -183,3 +194,28 @@ def test_label_distribution_shared_unless_shifted() -> None:
     assert same < 0.06 and shifted > 0.09 and shifted > 2.5 * same
     # the synthetic domain is the reference: the shift moves only the photo layouts
     assert np.array_equal(split("synthetic", 2, shift=1.0).item(1).label, split("synthetic", 2).item(1).label)
+
+
+def test_photo_camera_effects_are_measurable_in_isolation() -> None:
+    """Vignetting darkens the corners, haze pulls far pixels toward the haze colour (same layout, same style)."""
+    s = split("photo", 6, (96, 192))
+    for i in range(6):
+        layout, style = s.record(i).layout, s.record(i).style
+        if style.glob[TIME] != 0:
+            continue
+        plain = type(style)(style.materials, style.glob.copy())
+        plain.glob[[VIGNETTE, HAZE, NOISE]] = 0.0
+        vignetted = type(style)(style.materials, plain.glob.copy())
+        vignetted.glob[VIGNETTE] = 0.5
+        hazy = type(style)(style.materials, plain.glob.copy())
+        hazy.glob[HAZE] = 0.05
+        a, v, hz = (s.world.render(layout, st, (96, 192)).astype(float) for st in (plain, vignetted, hazy))
+        corner = (slice(0, 12), slice(0, 24))
+        assert v[corner].mean() < 0.85 * a[corner].mean() and abs(v[40:56, 80:112].mean() - a[40:56, 80:112].mean()) < 8
+        depth = s.world.depth_map(layout, (96, 192))
+        far = np.isfinite(depth) & (depth > 60)
+        target = np.clip(hazy.glob[HAZE_RGB] * 255, 0, 255)
+        if far.sum() > 20:
+            assert np.abs(hz[far] - target).mean() < np.abs(a[far] - target).mean()
+        return
+    pytest.fail("no daytime style among the first items")
