@@ -24,6 +24,11 @@ never by the call.
 > 0: the ``photo`` domain's layouts move by that many units (camera higher and pitched down, narrower lanes, denser
 traffic, lower and fewer buildings). Layout draws are salted with the domain, so the two domains never share a layout
 at the same index (unpaired, as GTA5 and BDD100K are).
+
+Use: ``WorldSplit(StreetsWorld("synthetic"), n, (256, 512))`` for the source domain and
+``WorldSplit(StreetsWorld("photo", layout_shift=0.5), n, (256, 512))`` for the target; the exact GTA5 → BDD100K
+translation of source item ``i`` under target exemplar ``k`` is ``source.exact_translation(i, k, target)``.
+Speed (one core): about 5 / 9 / 22-28 ms per item at 64² / 128² / 256² (label, instances, edges and image).
 """
 
 from __future__ import annotations
