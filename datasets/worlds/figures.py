@@ -1,6 +1,6 @@
 """``figures``: a procedural stand-in for DeepFashion In-shop (pose → person, CoCosNet §4) with exact ground truth.
 
-A layout is a ``FigureLayout`` (``datasets.worlds._figures_body``): the figure's *identity and garment shapes*
+A layout is a ``FigureLayout`` (``datasets.worlds.figures_body``): the figure's *identity and garment shapes*
 (body proportions; sleeve length, top length, neckline; trousers / shorts / skirt / dress with its hem and flare;
 hair cut; bag; boots) plus its *pose* (front / three-quarter / side / back view, arm and leg angles, standing or
 walking, framing). The label map shows all of it; the OpenPose keypoints and CoCosNet's 20-channel pose input
@@ -26,7 +26,7 @@ import numpy as np
 
 from datasets.inputs.pose import pose_input
 from datasets.labelled import LabelledItem, LabelSet
-from datasets.worlds import _figures_body as fb
+from datasets.worlds import figures_body as fb
 from datasets.worlds.base import SPLITS, WORLDS, Style, World, WorldSplit, boundaries
 from datasets.worlds.materials import PATTERNS, hsv_to_rgb, material, paint, to_uint8
 

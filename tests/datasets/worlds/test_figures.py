@@ -9,7 +9,7 @@ from scipy import ndimage
 from datasets.inputs.pose import LIMBS, pose_input
 from datasets.labelled import OPENPOSE_18
 from datasets.worlds import WORLDS
-from datasets.worlds import _figures_body as fb
+from datasets.worlds import figures_body as fb
 from datasets.worlds.base import WorldSplit
 from datasets.worlds.figures import FIGURE_LABELS, FiguresWorld
 
