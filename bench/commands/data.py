@@ -5,7 +5,7 @@ contact sheets to look at what a protocol will see.
     python -m bench data show source=scenes                       # → data-scenes-train.png
     python -m bench data show source=streets world.domain=photo size=256 n=8 out=streets.png
     python -m bench data show source=ade20k root=../shared/data/cocosnet_samples/ade20k split=val
-    python -m bench data prepare source=scenes n=10000 size=256   # render a world split into the disk cache
+    python -m bench data prepare source=scenes n=10000 size=256 workers=2   # render a world split into the cache
 
 Keys (``key=value``):
   source=NAME      a world (``scenes``, ``streets``, ``faces``, ``figures``) or a real dataset (``bench data list``)
@@ -15,6 +15,7 @@ Keys (``key=value``):
   seed=N           world seed (default 0)
   root=DIR         where the real dataset is (default ``$BENCH_DATA/<name>``)
   out=FILE         the PNG (default ``data-<source>-<split>.png``)
+  workers=N        ``prepare``: render shards in N processes (default 1)
   world.<k>=v      a world setting (e.g. ``world.domain=photo``); ``reader.<k>=v`` a reader setting
                    (e.g. ``reader.subset=msca_outdoor``)
 
@@ -35,7 +36,7 @@ from PIL import Image, ImageDraw, ImageFont
 from core.errors import BenchError, DataError
 
 SUMMARY = "list the data sources (worlds, real datasets on disk) and render contact sheets of them"
-KEYS = {"source", "split", "n", "size", "seed", "root", "out", "world", "reader"}
+KEYS = {"source", "split", "n", "size", "seed", "root", "out", "world", "reader", "workers"}
 GAP, CAPTION = 4, 14
 # How a conditioning input is previewed: its first N channels (3 = an RGB drawing; 1 = a grey map).
 PREVIEW_CHANNELS = {"pose": 3}  # CoCosNet's pose input starts with the RGB skeleton drawing
@@ -222,7 +223,7 @@ def main(argv: list[str]) -> int:
         split = _open_split(cfg, int(cfg.get("n", 1000)), cache=True)
         if not hasattr(split, "prepare"):
             raise BenchError(f"{cfg['source']} is real data: nothing to prepare")
-        rendered = split.prepare()
+        rendered = split.prepare(workers=int(cfg.get("workers", 1)))
         print(f"{split.description()}: {rendered} shard(s) rendered into {split.cache_dir}")
         return 0
     print(f"error: unknown action {action!r}; use list, show or prepare", file=sys.stderr)

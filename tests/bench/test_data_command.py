@@ -69,3 +69,15 @@ def test_bad_input_gets_one_line_and_the_fix(args, message, capsys, toy_world):
     assert bench_main(["data", *args]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_prepare_in_two_processes_gives_the_same_shards(tmp_path, monkeypatch, toy_world):
+    monkeypatch.setenv("BENCH_DATA", str(tmp_path / "a"))
+    assert bench_main(["data", "prepare", "source=toy", "n=130", "size=40", "workers=2"]) == 0
+    monkeypatch.setenv("BENCH_DATA", str(tmp_path / "b"))
+    assert bench_main(["data", "prepare", "source=toy", "n=130", "size=40"]) == 0
+    shards = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("shard-*.npz"))
+    assert len(shards) == 3
+    for rel in shards:
+        with np.load(tmp_path / "a" / rel) as a, np.load(tmp_path / "b" / rel) as b:
+            assert all(np.array_equal(a[k], b[k]) for k in a.files)
