@@ -24,7 +24,7 @@ def make_world(name: str, **settings: Any) -> World:
         raise DataError(f"unknown world {name!r}", hint=f"use one of {', '.join(WORLDS.names())}")
     try:
         return WORLDS.get(name)(**settings)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise DataError(f"world {name}: {exc}", hint="see the world's docstring for its settings") from None
 
 

@@ -90,6 +90,11 @@ class World(ABC):
         """The constructor settings that change what is generated (default: none)."""
         return {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Worlds travel to worker processes (cache.prepare) without their render caches: by convention the
+        # attributes named ``_...`` are caches, rebuilt on demand.
+        return {k: (None if k.startswith("_") else v) for k, v in self.__dict__.items()}
+
     @abstractmethod
     def sample_layout(self, rng: np.random.Generator) -> Any:
         """A layout (arrays / numbers / a dataclass of them) drawn from ``rng``; resolution-free."""

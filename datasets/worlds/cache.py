@@ -18,6 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from core.hashing import settings_hash
@@ -37,7 +38,8 @@ class CachedWorldSplit(WorldSplit):
         super().__init__(*args, **kwargs)
         key = settings_hash({"world": self.name, "version": self.world.version, "settings": self.world.settings(),
                              "seed": self.seed, "split": self.split, "size": list(self.size)}, length=16)
-        self.cache_dir = Path(cache_dir).expanduser() / "worlds" / f"{self.name}-{self.split}-{key}"
+        self.cache_root = Path(cache_dir).expanduser()
+        self.cache_dir = self.cache_root / "worlds" / f"{self.name}-{self.split}-{key}"
         self._shard: tuple[int, dict[str, np.ndarray]] | None = None
 
     def shard_path(self, shard: int) -> Path:
@@ -84,19 +86,18 @@ class CachedWorldSplit(WorldSplit):
         rendered."""
         missing = self.missing_shards()
         bar = tqdm(total=len(missing), desc=f"rendering {self.name} {self.split}", unit="shard", disable=not progress)
+        # Workers get a small task (the world and the split's settings), not this split with its sampled records.
+        tasks = [(self.world, self.size, self.seed, self.split, self.cache_root, shard) for shard in missing]
         if workers > 1 and len(missing) > 1:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for _ in pool.map(self._render_shard_only, missing):
+            with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as pool:
+                for _ in pool.map(_render_task, tasks):
                     bar.update()
         else:
-            for shard in missing:
-                self._render_shard_only(shard)
+            for task in tasks:
+                _render_task(task)
                 bar.update()
         bar.close()
         return len(missing)
-
-    def _render_shard_only(self, shard: int) -> None:
-        self._render_shard(shard)  # (the arrays stay in the worker; only the file matters)
 
     def item(self, index: int) -> LabelledItem:
         if not 0 <= index < self.n:
@@ -112,3 +113,14 @@ class CachedWorldSplit(WorldSplit):
         if self.with_inputs:
             item.extra.update(self.world.inputs(rec.layout, self.size, item))
         return item
+
+
+def _one_thread() -> None:
+    # N workers × BLAS/OpenMP threads each oversubscribe the cores (measured: 2 workers ran slower than 1).
+    threadpool_limits(1)
+
+
+def _render_task(task: tuple) -> None:
+    """Render one shard into the cache (a process-pool task; the arrays stay in the worker, the file is what counts)."""
+    world, size, seed, split, root, shard = task
+    CachedWorldSplit(world, (shard + 1) * SHARD, size, seed, split, cache_dir=root)._render_shard(shard)
