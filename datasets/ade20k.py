@@ -26,7 +26,7 @@ import numpy as np
 from core.errors import DataError
 from datasets.download import Remote
 from datasets.labelled import LabelSet
-from datasets.real import REAL_DATASETS, Entry, RealDataset
+from datasets.real import REAL_DATASETS, Entry, SubsetDataset
 from datasets.real_files import checked_settings, pair_by_stem, unpack
 
 # objectInfo150 Name column, ids 1..150 (one class a line; synonyms as published).
@@ -126,7 +126,7 @@ def read_pair_list(path: Path) -> list[PublishedPair]:
 
 
 @REAL_DATASETS.register("ade20k")
-class ADE20k(RealDataset):
+class ADE20k(SubsetDataset):
     """ADE20k SceneParse150: splits ``train`` (``training``, 20,210) and ``val`` (``validation``, 2,000).
 
     ``root`` is ``ADEChallengeData2016`` as unpacked, or CoCosNet's ``ADEChallengeData2016/images`` with the
@@ -157,7 +157,6 @@ or CoCosNet's rearrangement (data.root = ADEChallengeData2016/images):
 
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
         super().__init__(root, **checked_settings(self.registry_name, self.DEFAULTS, settings, self.CHOICES))
-        self._selected: dict[str, list[Entry]] = {}
 
     def _folders(self, split: str) -> tuple[Path, Path]:
         """(image folder, label folder) of ``split`` in whichever layout ``root`` holds."""
@@ -176,18 +175,6 @@ or CoCosNet's rearrangement (data.root = ADEChallengeData2016/images):
         tag = self.FOLDERS[split][1]
         return pair_by_stem(sorted(images.glob(f"ADE{tag}*.jpg")), sorted(labels.glob(f"ADE{tag}*.png")),
                             self.FOLDERS[split][0], self.error)
-
-    def entries(self, split: str) -> list[Entry]:
-        if split not in self._selected:  # a subset may read every label map once: keep the selection
-            self._selected[split] = self.select(split, self.all_entries(split))
-        return self._selected[split]
-
-    def present(self) -> bool:
-        """Whether ``root`` holds either layout (cheap: no subset selection is run)."""
-        try:
-            return any(self.all_entries(s) for s in self.split_names)
-        except DataError:
-            return False
 
     def select(self, split: str, entries: list[Entry]) -> list[Entry]:
         """The entries of the split this dataset uses (all; subsets override)."""

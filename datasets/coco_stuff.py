@@ -22,10 +22,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from core.errors import DataError
 from datasets.download import Remote, fetch
 from datasets.labelled import LabelSet, voc_palette
-from datasets.real import REAL_DATASETS, Entry, RealDataset, RealSplit, read_raw_label
+from datasets.real import REAL_DATASETS, Entry, RealSplit, SubsetDataset, read_raw_label
 from datasets.real_files import checked_settings, pair_by_stem, unpack
 
 COCO_STUFF_NAMES: tuple[str, ...] = tuple("""
@@ -103,7 +102,7 @@ SUBSETS: dict[str, Callable[[CocoStuff, list[Entry]], list[Entry]]] = {"all": _a
 
 
 @REAL_DATASETS.register("coco_stuff")
-class CocoStuff(RealDataset):
+class CocoStuff(SubsetDataset):
     """COCO-Stuff 2017: splits ``train`` (118K) and ``val`` (5K); items ``image`` uint8 [H,W,3] (≤640 px a side),
     ``label`` uint8 [H,W] ids 0..181 of ``COCO_STUFF_LABELS`` (255 unlabeled), names the 12-digit COCO ids.
 
@@ -140,7 +139,6 @@ or the cocostuff repository's setup: images/{train2017,val2017}/*.jpg, annotatio
 
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
         super().__init__(root, **checked_settings("coco_stuff", self.DEFAULTS, settings, {"subset": SUBSETS}))
-        self._selected: dict[str, list[Entry]] = {}
 
     def _folders(self, split: str) -> tuple[Path, Path]:
         sub = f"{split}2017"
@@ -155,17 +153,8 @@ or the cocostuff repository's setup: images/{train2017,val2017}/*.jpg, annotatio
         images, labels = self._folders(split)
         return pair_by_stem(sorted(images.glob("*.jpg")), sorted(labels.glob("*.png")), f"{split}2017", self.error)
 
-    def entries(self, split: str) -> list[Entry]:
-        if split not in self._selected:  # msca_outdoor reads every label map once: keep the selection
-            self._selected[split] = SUBSETS[self.settings["subset"]](self, self.all_entries(split))
-        return self._selected[split]
-
-    def present(self) -> bool:
-        """Whether ``root`` holds the layout (cheap: the subset selection is not run)."""
-        try:
-            return any(self.all_entries(s) for s in self.split_names)
-        except DataError:
-            return False
+    def select(self, split: str, entries: list[Entry]) -> list[Entry]:
+        return SUBSETS[self.settings["subset"]](self, entries)
 
     def download(self) -> None:
         """Fetch the three public archives into the data cache and unpack them into the layout under ``root``."""

@@ -210,4 +210,35 @@ class RealDataset:
                 extract(archive, self.root / archive.name.split(".")[0])
 
 
+class SubsetDataset(RealDataset):
+    """A ``RealDataset`` whose reader lists every item of a split (``all_entries``) and a subset rule keeps some
+    (``select``, e.g. ADE20k-outdoor, COCO-Stuff's MSCA filter). A rule may read every label map, so its result is
+    kept per split; ``present`` only lists files and never runs the rule."""
+
+    def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
+        super().__init__(root, **settings)
+        self._selected: dict[str, list[Entry]] = {}
+
+    def all_entries(self, split: str) -> list[Entry]:
+        raise NotImplementedError
+
+    def select(self, split: str, entries: list[Entry]) -> list[Entry]:
+        """The entries of ``split`` the subset keeps (default: all)."""
+        return entries
+
+    def entries(self, split: str) -> list[Entry]:
+        if split not in self._selected:
+            self._selected[split] = self.select(split, self.all_entries(split))
+        return self._selected[split]
+
+    def present(self) -> bool:
+        for split in self.split_names:
+            try:
+                if self.all_entries(split):
+                    return True
+            except DataError:
+                continue
+        return False
+
+
 REAL_DATASETS: Registry = Registry("real dataset", package="datasets")
