@@ -4,6 +4,7 @@ contact sheets to look at what a protocol will see.
     python -m bench data list
     python -m bench data show source=scenes                       # → data-scenes-train.png
     python -m bench data show source=streets world.domain=photo size=256 n=8 out=streets.png
+    python -m bench data show source=streets exemplar.domain=photo  # synthetic inputs, photo exemplars
     python -m bench data show source=ade20k root=../shared/data/cocosnet_samples/ade20k split=val
     python -m bench data prepare source=scenes n=10000 size=256 workers=2   # render a world split into the cache
 
@@ -16,6 +17,8 @@ Keys (``key=value``):
   root=DIR         where the real dataset is (default ``$BENCH_DATA/<name>``)
   out=FILE         the PNG (default ``data-<source>-<split>.png``)
   workers=N        ``prepare``: render shards in N processes (default 1)
+  exemplar.<k>=v   a world's exemplars from the same world with this setting changed, e.g. GTA5-like inputs under
+                   BDD100K-like exemplars: ``source=streets exemplar.domain=photo``
   world.<k>=v      a world setting (e.g. ``world.domain=photo``); ``reader.<k>=v`` a reader setting
                    (e.g. ``reader.subset=msca_outdoor``)
 
@@ -36,7 +39,7 @@ from PIL import Image, ImageDraw, ImageFont
 from core.errors import BenchError, DataError
 
 SUMMARY = "list the data sources (worlds, real datasets on disk) and render contact sheets of them"
-KEYS = {"source", "split", "n", "size", "seed", "root", "out", "world", "reader", "workers"}
+KEYS = {"source", "split", "n", "size", "seed", "root", "out", "world", "reader", "workers", "exemplar"}
 GAP, CAPTION = 4, 14
 # How a conditioning input is previewed: its first N channels (3 = an RGB drawing; 1 = a grey map).
 PREVIEW_CHANNELS = {"pose": 3}  # CoCosNet's pose input starts with the RGB skeleton drawing
@@ -139,8 +142,9 @@ def _grid(rows: list[list[np.ndarray | None]], captions: list[str], tile: int, t
     return sheet
 
 
-def contact_sheet(split, n: int, tile: int = 128) -> Image.Image:
-    """The contact sheet of the first ``n`` items of a ``LabelledSource`` (see the module docstring)."""
+def contact_sheet(split, n: int, tile: int = 128, exemplars=None) -> Image.Image:
+    """The contact sheet of the first ``n`` items of a ``LabelledSource`` (see the module docstring); for a world,
+    ``exemplars`` (another split of it, e.g. the other street domain) supplies the ground-truth matrix's styles."""
     from datasets.worlds.base import WorldSplit
 
     items = [split.item(i) for i in range(min(n, len(split)))]
@@ -161,12 +165,14 @@ def contact_sheet(split, n: int, tile: int = 128) -> Image.Image:
     sheets = [_grid(rows, captions, tile, split.description())]
     if isinstance(split, WorldSplit):
         m = min(4, len(items))
-        matrix: list[list[np.ndarray | None]] = [[None] + [it.image for it in items[:m]]]
+        styles = exemplars or split
+        matrix: list[list[np.ndarray | None]] = [[None] + [styles.item(k).image for k in range(m)]]
         for i in range(m):
-            matrix.append([rows[1][i]] + [split.exact_translation(i, k) for k in range(m)])
+            matrix.append([rows[1][i]] + [split.exact_translation(i, k, exemplars) for k in range(m)])
         sheets.append(_grid(matrix, ["exemplar k →"] + [f"input {i} (labels)" for i in range(m)], tile,
                             "exact ground truth: input i (row) in the style of exemplar k (column) = "
-                            "render(layout_i, style_k)"))
+                            "render(layout_i, style_k)" + (f"; exemplars: {exemplars.description()}" if exemplars
+                                                           else "")))
     width = max(s.width for s in sheets)
     out = Image.new("RGB", (width, sum(s.height for s in sheets) + GAP * 3), (255, 255, 255))
     y = 0
@@ -216,7 +222,11 @@ def main(argv: list[str]) -> int:
         split = _open_split(cfg, int(cfg.get("n", 6)))
         out = Path(cfg.get("out") or f"data-{cfg['source']}-{split.split}.png")
         out.parent.mkdir(parents=True, exist_ok=True)
-        contact_sheet(split, int(cfg.get("n", 6))).save(out)
+        exemplars = None
+        if cfg.get("exemplar"):  # the same world with other settings supplies the exemplars
+            exemplars = _open_split({**cfg, "world": {**(cfg.get("world") or {}), **cfg["exemplar"]}},
+                                    int(cfg.get("n", 6)))
+        contact_sheet(split, int(cfg.get("n", 6)), exemplars=exemplars).save(out)
         print(f"wrote {out} ({split.description()})")
         return 0
     if action == "prepare":

@@ -48,6 +48,16 @@ def test_world_settings_reach_the_world(tmp_path, toy_world):
     assert not np.array_equal(np.asarray(Image.open(a)), np.asarray(Image.open(b)))
 
 
+def test_exemplars_from_other_world_settings_change_only_the_matrix(tmp_path, toy_world):
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    assert bench_main(["data", "show", "source=toy", "n=2", "size=48", f"out={a}"]) == 0
+    assert bench_main(["data", "show", "source=toy", "n=2", "size=48", "exemplar.with_disc=false", f"out={b}"]) == 0
+    sa, sb = np.asarray(Image.open(a)), np.asarray(Image.open(b))
+    assert sa.shape[0] == sb.shape[0]
+    assert np.array_equal(sa[60:120, :300], sb[60:120, :300])  # the items' rows are the same
+    assert not np.array_equal(sa, sb)
+
+
 def test_prepare_renders_a_world_into_the_cache_once(tmp_path, capsys, monkeypatch, toy_world):
     monkeypatch.setenv("BENCH_DATA", str(tmp_path))
     assert bench_main(["data", "prepare", "source=toy", "n=70", "size=40"]) == 0
