@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,14 @@ def make_world(name: str, **settings: Any) -> World:
     setting."""
     if name not in WORLDS:
         raise DataError(f"unknown world {name!r}", hint=f"use one of {', '.join(WORLDS.names())}")
+    cls = WORLDS.get(name)
+    accepted = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    unknown = sorted(set(settings) - set(accepted))
+    if unknown:
+        raise DataError(f"world {name} has no setting(s) {unknown}",
+                        hint=f"its settings: {', '.join(accepted) or 'none'} (see its docstring)")
     try:
-        return WORLDS.get(name)(**settings)
+        return cls(**settings)
     except (TypeError, ValueError) as exc:
         raise DataError(f"world {name}: {exc}", hint="see the world's docstring for its settings") from None
 
@@ -42,6 +49,10 @@ def load_world(name: str, n_train: int | None = None, n_val: int | None = None, 
     world = make_world(name, **settings)
     counts = {"train": n_train or world.default_counts["train"], "val": n_val or world.default_counts["val"]}
     splits: dict[str, WorldSplit] = {}
+    sides = (size,) if isinstance(size, int) else tuple(size)
+    if len(sides) not in (1, 2) or not all(32 <= int(side) <= 1024 for side in sides):
+        raise DataError(f"world size {size} must be S or (H, W) with 32..1024 pixels a side", hint="e.g. 256 or "
+                        "(256, 512)")
     for split, n in counts.items():
         if cache:
             folder = data_cache() if cache is True else Path(cache)
