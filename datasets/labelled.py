@@ -13,6 +13,9 @@ Conventions (all sources):
 - ``instance``: int32 [H,W], 0 = no instance, else a per-image instance id (things only), or ``None``.
 - ``keypoints``: float32 [18,3] OpenPose COCO-18 order (x, y in pixels, confidence); a missing joint is
   ``(-1, -1, 0)``; or ``None``.
+- ``edges``: uint8 [H,W,3], black (0) boundaries on white (255) like pix2pix's edge maps; or ``None``.
+- ``extra``: source-specific values; conditioning inputs are float32 [C,H,W] in [0,1] (``face_edges`` [15,H,W],
+  ``pose`` [20,H,W]: ``datasets.inputs``), masks bool [H,W] (CelebAMask-HQ ``glasses``).
 """
 
 from __future__ import annotations
