@@ -17,17 +17,17 @@ Facts checked against the official files:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from core.errors import DataError
 from datasets.download import Remote
 from datasets.labelled import LabelSet
-from datasets.real import REAL_DATASETS, Entry, SubsetDataset
-from datasets.real_files import checked_settings, pair_by_stem, unpack
+from datasets.real import REAL_DATASETS, Entry, PublishedPairs, SubsetDataset, download_command
+from datasets.real_files import pair_by_stem, unpack
 
 # objectInfo150 Name column, ids 1..150 (one class a line; synonyms as published).
 ADE20K_FULL_NAMES: tuple[str, ...] = tuple(line.strip() for line in """
@@ -97,21 +97,6 @@ class PublishedPair:
     exemplars: tuple[str, ...]
 
 
-@dataclass
-class PublishedPairs:
-    """CoCosNet's test exemplar list checked against the files present.
-
-    ``pairs``: every listed pair; ``missing``: listed stems not found among the split's files (sorted); ``resolved``:
-    ``(val index, train index)`` of the first exemplar, into ``make_split("val")`` / ``make_split("train")``, for the
-    pairs whose input and first exemplar are both present.
-    """
-
-    source: Path
-    pairs: list[PublishedPair]
-    missing: list[str] = field(default_factory=list)
-    resolved: list[tuple[int, int]] = field(default_factory=list)
-
-
 def read_pair_list(path: Path) -> list[PublishedPair]:
     """Parse a CoCosNet ``*_ref*.txt`` list (comma-separated file names, first = input); ``DataError`` when absent."""
     if not path.is_file():
@@ -125,6 +110,14 @@ def read_pair_list(path: Path) -> list[PublishedPair]:
     return pairs
 
 
+ADE20K_URL = "http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip"
+
+
+def obtain_text(dataset: str) -> str:
+    """How to get ADEChallengeData2016 for reader ``dataset`` (``ade20k`` or ``ade20k_outdoor``)."""
+    return f"download {ADE20K_URL} (public) and unzip it, or run {download_command(dataset)}"
+
+
 @REAL_DATASETS.register("ade20k")
 class ADE20k(SubsetDataset):
     """ADE20k SceneParse150: splits ``train`` (``training``, 20,210) and ``val`` (``validation``, 2,000).
@@ -136,27 +129,20 @@ class ADE20k(SubsetDataset):
     """
 
     layout = """
-ADEChallengeData2016/                    (data.root: the unpacked ADEChallengeData2016.zip)
+ADEChallengeData2016/                    (root: the unpacked ADEChallengeData2016.zip)
   images/training/ADE_train_*.jpg
   images/validation/ADE_val_*.jpg
   annotations/training/ADE_train_*.png   (8-bit class ids 0..150, 0 = other)
   annotations/validation/ADE_val_*.png
   sceneCategories.txt                    (image → scene category; used by ade20k_outdoor)
-or CoCosNet's rearrangement (data.root = ADEChallengeData2016/images):
+or CoCosNet's rearrangement (root = ADEChallengeData2016/images):
   training/ADE_train_*.jpg  + ADE_train_*.png beside them
   validation/ADE_val_*.jpg  + ADE_val_*.png beside them
 """
-    obtain = ("download http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip (public) and unzip "
-              "it, or run the data download command")
-    remotes = (Remote("http://data.csail.mit.edu/places/ADEchallenge/ADEChallengeData2016.zip"),)
+    obtain = obtain_text("ade20k")
+    remotes = (Remote(ADE20K_URL),)
     labels = ADE20K_LABELS
     FOLDERS: ClassVar[dict[str, tuple[str, str]]] = {"train": ("training", "_train_"), "val": ("validation", "_val_")}
-
-    DEFAULTS: ClassVar[dict[str, Any]] = {}  # reader settings and their defaults (subsets add theirs)
-    CHOICES: ClassVar[dict[str, Any]] = {}  # setting → the values it may take
-
-    def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
-        super().__init__(root, **checked_settings(self.registry_name, self.DEFAULTS, settings, self.CHOICES))
 
     def _folders(self, split: str) -> tuple[Path, Path]:
         """(image folder, label folder) of ``split`` in whichever layout ``root`` holds."""
@@ -188,10 +174,13 @@ or CoCosNet's rearrangement (data.root = ADEChallengeData2016/images):
         return None
 
     def published_pairs(self, list_file: str | Path | None = None) -> PublishedPairs:
-        """CoCosNet's test exemplar pairs (val input → train exemplars), checked against the files present.
+        """CoCosNet's test exemplar pairs (val input → train exemplar), checked against the files present.
 
-        ``list_file`` defaults to ``ade20k_ref_test.txt`` in ``root``, ``root/lists`` or beside ``root``. Listed
-        files that are absent go to ``missing`` (not an error: a partial copy still runs on what it has).
+        ``list_file`` defaults to ``ade20k_ref_test.txt`` in ``root``, ``root/lists`` or beside ``root``. ``pairs``:
+        (val stem, first exemplar stem), the exemplar CoCosNet tests with; listed stems that are absent go to
+        ``missing`` (not an error: a partial copy still runs on what it has). ``extra["rows"]``: every line as a
+        ``PublishedPair`` (all exemplars); ``extra["resolved"]``: ``(val index, train index)`` of the first
+        exemplar, into ``make_split("val")`` / ``make_split("train")``, for the pairs with both present.
         Raises ``DataError`` when the list itself is not found.
         """
         if list_file is None:
@@ -204,7 +193,8 @@ or CoCosNet's rearrangement (data.root = ADEChallengeData2016/images):
         present = set(index["val"]) | set(index["train"])
         resolved = [(index["val"][p.input], index["train"][p.exemplars[0]]) for p in pairs
                     if p.input in index["val"] and p.exemplars[0] in index["train"]]
-        return PublishedPairs(Path(list_file), pairs, sorted(listed - present), resolved)
+        return PublishedPairs([(p.input, p.exemplars[0]) for p in pairs], sorted(listed - present), Path(list_file),
+                              {"rows": pairs, "resolved": resolved})
 
     def download(self) -> None:
         """Fetch ``ADEChallengeData2016.zip`` into the data cache and unpack it into ``root`` (the official layout)."""

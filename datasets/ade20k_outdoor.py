@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from core.errors import DataError
-from datasets.ade20k import ADE20K_LABELS, ADE20k
+from datasets.ade20k import ADE20K_LABELS, ADE20k, obtain_text
 from datasets.real import REAL_DATASETS, Entry, read_raw_label
 
 # Outdoor scene names (Places365 outdoor categories and ADE20k's own outdoor scene names), as written in
@@ -91,7 +91,7 @@ def _by_classes(dataset: ADE20kOutdoor, entries: list[Entry]) -> list[Entry]:
     outdoor, indoor = ({ADE20K_LABELS.index(n) for n in s[key]} for key in ("outdoor_cues", "indoor_cues"))
     keep = []
     for entry in entries:
-        present = present_classes(read_raw_label(entry.label), float(s["min_class_fraction"]))
+        present = present_classes(read_raw_label(entry.label), s["min_class_fraction"])
         if present & outdoor and not present & indoor:
             keep.append(entry)
     return keep
@@ -124,15 +124,17 @@ class ADE20kOutdoor(ADE20k):
     ``scene_category``) when ``sceneCategories.txt`` is absent.
     """
 
+    obtain = obtain_text("ade20k_outdoor")
     DEFAULTS: ClassVar[dict[str, Any]] = {"rule": "classes", "outdoor_cues": OUTDOOR_CUES, "indoor_cues": INDOOR_CUES,
                                           "min_class_fraction": 0.0}
 
     CHOICES: ClassVar[dict[str, Any]] = {"rule": OUTDOOR_RULES}
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"min_class_fraction": (0.0, 1.0)}
+    rule_setting = "rule"
 
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
         super().__init__(root, **settings)
         for key in ("outdoor_cues", "indoor_cues"):
-            self.settings[key] = tuple(self.settings[key])
             unknown = [n for n in self.settings[key] if n not in ADE20K_LABELS.classes]
             if unknown:
                 raise DataError(f"ade20k_outdoor: {key} names {unknown[0]!r}, which is no ADE20k class",

@@ -29,7 +29,7 @@ from PIL import Image
 from core.errors import DataError
 from datasets.inputs.face_edges import face_edges_from_parts
 from datasets.labelled import LabelledItem, LabelSet
-from datasets.real import REAL_DATASETS, Entry, RealDataset, RealSplit
+from datasets.real import REAL_DATASETS, Entry, PublishedPairs, RealDataset, RealSplit
 
 PARTS = ("skin", "hair", "l_brow", "r_brow", "l_eye", "r_eye", "l_ear", "r_ear", "nose", "u_lip", "mouth", "l_lip",
          "neck", "cloth", "hat", "eye_g", "ear_r", "neck_l")
@@ -163,15 +163,11 @@ class _CelebAMaskHQ(RealDataset):
 
     def ids(self, split: str) -> list[str]:
         """Photo ids (unpadded) of ``split``: ``train.txt`` / ``val.txt``, or ``all`` photos present (sorted)."""
-        if not self.root.is_dir():
-            raise self.error("the folder does not exist")
         if not (self.root / IMAGES).is_dir():
             raise self.error(f"no {IMAGES}/ folder")
         if split == "all":
             return sorted((p.stem for p in (self.root / IMAGES).glob("*.jpg") if p.stem.isdigit()), key=int)
-        listing = self.root / f"{split}.txt"
-        if not listing.is_file():
-            raise self.error(f"no {listing.name}")
+        listing = self.split_list(split)
         ids = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
         bad = [i for i in ids if not i.isdigit()]
         if bad:
@@ -200,14 +196,16 @@ class _CelebAMaskHQ(RealDataset):
                 f" (found {padded.name}: photos are not zero-padded, only masks are)" if padded.is_file() else ""))
         return path
 
-    def published_pairs(self, path: str | Path | None = None) -> list[tuple[str, str]]:
+    def published_pairs(self, path: str | Path | None = None) -> PublishedPairs:
         """CoCosNet's published test pairs (input id, exemplar id) from ``path``, else ``celebahq_ref_test.txt`` in
-        the root or in ``../lists``. Raises ``DataError`` when there is none."""
+        the root or in ``../lists``; ``missing``: the ids of the pairs with no item here (photo and label), sorted.
+        Raises ``DataError`` when there is no list."""
         candidates = [Path(path)] if path is not None else [self.root / PAIRS_FILE, self.root.parent / "lists" /
                                                             PAIRS_FILE]
         for candidate in candidates:
             if candidate.is_file():
-                return read_pairs(candidate)
+                pairs = read_pairs(candidate)
+                return PublishedPairs(pairs, self.missing_pairs(pairs), candidate)
         raise DataError(f"{self.registry_name}: no {PAIRS_FILE} at {', '.join(map(str, candidates))}",
                         hint="download celebahq_ref_test.txt from the CoCosNet README ('Retrieval_pairs') into "
                              "the dataset root")
@@ -257,13 +255,21 @@ train.txt, val.txt                          one photo id a line (CoCosNet's spli
 
     def entries(self, split: str) -> list[Entry]:
         out = []
+        merged = (self.root / MASKS / MERGED).is_dir()  # CoCosNet's mask → face folder: the other reader's
+        hint = f"this folder holds {MASKS}/{MERGED}/: read it with the celebahq reader (source=celebahq)" if merged \
+            else None
         for image_id in self.ids(split):
             parts = self.part_files.get(image_id)
             if not parts:
                 if split == "all":
                     continue
                 raise self.error(f"no part masks {MASKS}/{mask_folder(image_id)}/{mask_stem(image_id)}_<part>.png "
-                                 f"for photo {image_id} of {split}.txt")
+                                 f"for photo {image_id} of {split}.txt", hint)
+            if "skin" not in parts:  # every CelebAMask-HQ face has skin: without it the label map is a few parts
+                raise self.error(
+                    f"no skin mask {MASKS}/{mask_folder(image_id)}/{mask_stem(image_id)}_skin.png for photo {image_id} "
+                    f"(only {', '.join(sorted(parts))}): these are not the full per-part masks",
+                    hint or "unzip all of CelebAMask-HQ-mask-anno (every part mask of every face)")
             out.append(Entry(image_id, self.image_path(image_id), None, dict(sorted(parts.items()))))
         return out
 

@@ -24,8 +24,8 @@ import numpy as np
 
 from datasets.download import Remote, fetch
 from datasets.labelled import LabelSet, voc_palette
-from datasets.real import REAL_DATASETS, Entry, RealSplit, SubsetDataset, read_raw_label
-from datasets.real_files import checked_settings, pair_by_stem, unpack
+from datasets.real import REAL_DATASETS, Entry, RealSplit, SubsetDataset, download_command, read_raw_label
+from datasets.real_files import pair_by_stem, unpack
 
 COCO_STUFF_NAMES: tuple[str, ...] = tuple("""
 person|bicycle|car|motorcycle|airplane|bus|train|truck|boat|traffic light|fire hydrant|street sign|stop sign
@@ -120,7 +120,7 @@ class CocoStuff(SubsetDataset):
     """
 
     layout = """
-<data.root>/
+<root>/
   train2017/*.jpg                                (COCO 2017 images, train2017.zip)
   val2017/*.jpg                                  (val2017.zip)
   stuffthingmaps_trainval2017/train2017/*.png    (8-bit ids 0..181, 255 unlabeled; stuffthingmaps_trainval2017.zip)
@@ -128,17 +128,18 @@ class CocoStuff(SubsetDataset):
 or the cocostuff repository's setup: images/{train2017,val2017}/*.jpg, annotations/{train2017,val2017}/*.png
 """
     obtain = ("download http://images.cocodataset.org/zips/train2017.zip, .../val2017.zip and https://calvin-vision"
-              ".net/wp-content/uploads/data/cocostuffdataset/stuffthingmaps_trainval2017.zip (public), or run the data "
-              "download command")
+              ".net/wp-content/uploads/data/cocostuffdataset/stuffthingmaps_trainval2017.zip (public), or run "
+              f"{download_command('coco_stuff')}")
     remotes = (Remote("http://images.cocodataset.org/zips/train2017.zip"),
                Remote("http://images.cocodataset.org/zips/val2017.zip"),
                Remote("https://calvin-vision.net/wp-content/uploads/data/cocostuffdataset/"
                       "stuffthingmaps_trainval2017.zip"))
     labels = COCO_STUFF_LABELS
     DEFAULTS: ClassVar[dict[str, Any]] = {"subset": "all", "max_indoor_fraction": 0.2, "max_thing_fraction": 0.2}
-
-    def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
-        super().__init__(root, **checked_settings("coco_stuff", self.DEFAULTS, settings, {"subset": SUBSETS}))
+    CHOICES: ClassVar[dict[str, Any]] = {"subset": SUBSETS}
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {"max_indoor_fraction": (0.0, 1.0),
+                                                         "max_thing_fraction": (0.0, 1.0)}
+    rule_setting = "subset"
 
     def _folders(self, split: str) -> tuple[Path, Path]:
         sub = f"{split}2017"

@@ -15,15 +15,15 @@ pixel is ``IGNORE`` and ``DEEPFASHION_LABELS`` declares no class; the conditioni
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 
 from core.errors import DataError
 from datasets.inputs.pose import keypoints_from_openpose, pose_input
 from datasets.labelled import IGNORE, LabelledItem, LabelSet
-from datasets.real import REAL_DATASETS, Entry, RealDataset, RealSplit, layout_error, read_rgb
+from datasets.real import REAL_DATASETS, Entry, PublishedPairs, RealDataset, RealSplit, layout_error, read_rgb
 
 DEEPFASHION_LABELS = LabelSet("deepfashion (no per-pixel labels: every pixel IGNORE)", classes=())
 REF_TEST, SELF_PAIR = "deepfashion_ref_test.txt", "deepfashion_self_pair.txt"
@@ -46,35 +46,6 @@ def pose_paths(image: str) -> tuple[str, str]:
 def read_list(path: Path) -> list[list[str]]:
     """The comma-separated rows of a published list, each entry a relative POSIX path; blank lines skipped."""
     return [[list_path(x) for x in line.split(",")] for line in path.read_text().splitlines() if line.strip()]
-
-
-@dataclass
-class PublishedPairs:
-    """CoCosNet's published DeepFashion pairs, checked against the files under ``root``.
-
-    ``ref_test``: input image → its exemplar(s), from ``deepfashion_ref_test.txt``. ``self_pairs``: image → the other
-    poses of the same person, from ``deepfashion_self_pair.txt``. ``missing``: every image named in either list
-    that is absent under ``root`` (or whose keypoint files are), sorted. ``lists``: the list files read.
-    """
-
-    root: Path
-    ref_test: dict[str, list[str]]
-    self_pairs: dict[str, list[str]]
-    missing: list[str]
-    lists: dict[str, Path] = field(default_factory=dict)
-
-    def present(self, path: str) -> bool:
-        return path not in self.missing
-
-    def pairs(self) -> list[tuple[str, str]]:
-        """(input, exemplar) pairs with both files present: CoCosNet's ``--video_like`` test choice, i.e. the first
-        same-person image when the input has self pairs, else its first ``ref_test`` exemplar."""
-        out = []
-        for image, refs in self.ref_test.items():
-            options = [r for r in self.self_pairs.get(image, []) + refs if self.present(r)]
-            if self.present(image) and options:
-                out.append((image, options[0]))
-        return out
 
 
 class DeepFashionSplit(RealSplit):
@@ -140,12 +111,11 @@ DeepFashion/
               "deepfashion_self_pair.txt")
     split_names = ("train", "val")
     labels = DEEPFASHION_LABELS
+    DEFAULTS: ClassVar[dict[str, Any]] = {"lists": None}  # None: searched (see list_folder)
     split_class = DeepFashionSplit
 
     def entries(self, split: str) -> list[Entry]:
-        listing = self.root / f"{split}.txt"
-        if not listing.is_file():
-            raise self.error(f"no {listing.name}")
+        listing = self.split_list(split)
         out, missing = [], []
         for row in read_list(listing):
             name = row[0]
@@ -172,9 +142,14 @@ DeepFashion/
                               "DeepFashion 'Retrieval_pairs') into DeepFashion/ or pass lists=<folder>")
 
     def published_pairs(self) -> PublishedPairs:
-        """CoCosNet's test exemplar list and same-person pairs (``PublishedPairs``), each named image checked against
-        the files present (absent ones are listed in ``missing``, not raised). ``DataError`` when the ref list is
-        not found or a row has fewer than two entries."""
+        """CoCosNet's test exemplar list and same-person pairs, each named image checked against the files present.
+
+        ``pairs``: (input, exemplar) for every input of ``deepfashion_ref_test.txt``, the exemplar CoCosNet's
+        ``--video_like`` test takes: the first same-person image when the input has self pairs, else its first
+        ``ref_test`` exemplar. ``missing``: every image named in either list that is absent under ``root`` (or whose
+        keypoint files are), sorted (not raised). ``extra``: ``ref_test`` (input → exemplars), ``self_pairs`` (image
+        → the other poses of that person, from ``deepfashion_self_pair.txt``; empty without it) and ``lists`` (the
+        files read). ``DataError`` when the ref list is not found or a row has fewer than two entries."""
         folder = self.list_folder()
         lists = {"ref_test": folder / REF_TEST}
         ref_test: dict[str, list[str]] = {}
@@ -191,4 +166,6 @@ DeepFashion/
             named |= set(rows)
         missing = sorted(p for p in named
                          if not all((self.root / q).is_file() for q in (p, *pose_paths(p))))
-        return PublishedPairs(self.root, ref_test, self_pairs, missing, lists)
+        pairs = [(image, (self_pairs.get(image) or refs)[0]) for image, refs in ref_test.items()]
+        return PublishedPairs(pairs, missing, lists["ref_test"],
+                              {"ref_test": ref_test, "self_pairs": self_pairs, "lists": lists})

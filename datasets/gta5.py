@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -25,7 +26,7 @@ from PIL import Image
 from core.errors import DataError
 from datasets.cityscapes import CITYSCAPES_19, id_to_train_id
 from datasets.download import Remote, extract, fetch
-from datasets.real import REAL_DATASETS, Entry, RealDataset
+from datasets.real import REAL_DATASETS, Entry, RealDataset, download_command
 
 BASE = "https://download.visinf.tu-darmstadt.de/data/from_games"
 SPLIT_KEYS = {"train": "trainIds", "val": "valIds", "test": "testIds"}
@@ -54,17 +55,15 @@ gta5/
   labels/00001.png … 24966.png    palette PNGs, index = Cityscapes label id (0..33)
   split.mat                       optional: the official trainIds / valIds / testIds (read_mapping.zip)"""
     obtain = (f"download 01_images.zip … 10_images.zip and 01_labels.zip … 10_labels.zip from {BASE}/data/ and "
-              f"{BASE}/code/read_mapping.zip (for split.mat), unzip them into one folder (`bench data download gta5` "
-              "does this)")
+              f"{BASE}/code/read_mapping.zip (for split.mat), unzip them into one folder (or run "
+              f"{download_command('gta5')})")
     remotes = (*(Remote(f"{BASE}/data/{i:02d}_{kind}.zip") for kind in ("images", "labels") for i in range(1, 11)),
                Remote(f"{BASE}/code/read_mapping.zip"))
     split_names = ("all", "train", "val", "test")
     labels = CITYSCAPES_19
 
-    def __init__(self, root: str | Path | None = None, mismatched: str = "error") -> None:
-        if mismatched not in ("error", "skip"):
-            raise DataError(f"gta5: mismatched={mismatched!r}", hint="use mismatched=error or mismatched=skip")
-        super().__init__(root, mismatched=mismatched)
+    DEFAULTS: ClassVar[dict[str, Any]] = {"mismatched": "error"}
+    CHOICES: ClassVar[dict[str, Any]] = {"mismatched": ("error", "skip")}
 
     def remap(self) -> np.ndarray:
         return id_to_train_id()

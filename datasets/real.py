@@ -9,10 +9,11 @@ mismatched: it names the folder it looked in and draws the layout it expected.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from PIL import Image
@@ -38,11 +39,105 @@ def remap_from(pairs: dict[int, int]) -> np.ndarray:
     return table
 
 
+ROOT_SETTING = "(`root=` in `bench data`, `data.root=` in `bench run`)"
+"""Where a user sets a reader's root, said once for every hint that asks for another root."""
+
+
+def download_command(dataset: str) -> str:
+    """The command that runs ``RealDataset.download`` for ``dataset`` (``bench data download``)."""
+    return f"`python -m bench data download source={dataset} [root=DIR]`"
+
+
 def layout_error(dataset: str, root: Path, expected: str, problem: str, hint: str | None = None) -> DataError:
     """``DataError``: ``problem`` in ``root``, with the ``expected`` layout (a small tree, one entry a line)."""
     tree = "\n".join(f"      {line}" for line in expected.strip("\n").splitlines())
     return DataError(f"{dataset}: {problem} in {root}; expected the layout\n{tree}",
-                     hint=hint or f"point data.root at the folder that holds this layout for {dataset}")
+                     hint=hint or f"point the root at the folder that holds this layout for {dataset} {ROOT_SETTING}")
+
+
+def _coerce(dataset: str, key: str, value: Any, default: Any) -> Any:
+    """``value`` as the type of ``default`` (bool, int, float, str, tuple of str; ``None``: a str or path), so that
+    ``reader.k=v`` strings from the command line work; ``DataError`` naming the expected type otherwise."""
+    def bad(kind: str) -> DataError:
+        return DataError(f"{dataset}: {key}={value!r} is not {kind}", hint=f"give {key} {kind} (default {default!r})")
+
+    if isinstance(default, bool):
+        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in words:
+            return words[value.strip().lower()]
+        raise bad("true or false")
+    if isinstance(default, (int, float)):
+        kind = "an integer" if isinstance(default, int) else "a number"
+        if isinstance(value, bool):
+            raise bad(kind)
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad(kind) from None
+        if not math.isfinite(number) or (isinstance(default, int) and not number.is_integer()):
+            raise bad(kind)
+        return int(number) if isinstance(default, int) else number
+    if isinstance(default, tuple):
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+            raise bad("a list of names (a,b,c)")
+        return tuple(v.strip() for v in items if v.strip())
+    if default is None or isinstance(default, str):
+        if isinstance(value, Path) and default is None:
+            return str(value)
+        if not isinstance(value, str):
+            raise bad("a path" if default is None else "a name")
+        return value
+    return value
+
+
+def checked_settings(dataset: str, defaults: Mapping[str, Any], settings: Mapping[str, Any],
+                     choices: Mapping[str, Iterable[str]] | None = None,
+                     ranges: Mapping[str, tuple[float, float]] | None = None) -> dict[str, Any]:
+    """``defaults`` updated with ``settings`` (so that every default goes into the fingerprint too; a ``None``
+    default means "unset" and is left out until given), each value coerced to its default's type (``_coerce``).
+
+    Raises ``DataError`` for a setting not in ``defaults``, a value of the wrong type, a number outside
+    ``ranges[setting]`` = (low, high) (inclusive) or a value outside ``choices[setting]``.
+    """
+    unknown = sorted(set(settings) - set(defaults))
+    if unknown:
+        raise DataError(f"{dataset} has no setting {unknown[0]!r}",
+                        hint=f"use {sorted(defaults)}" if defaults else f"{dataset} takes no reader settings")
+    merged = {k: v for k, v in defaults.items() if v is not None}
+    merged.update({k: _coerce(dataset, k, v, defaults[k]) for k, v in settings.items()})
+    for key, (low, high) in (ranges or {}).items():
+        if not low <= merged[key] <= high:
+            raise DataError(f"{dataset}: {key}={merged[key]} is outside {low}..{high}",
+                            hint=f"give {key} a value from {low} to {high} (default {defaults[key]})")
+    for key, allowed in (choices or {}).items():
+        if merged[key] not in allowed:
+            raise DataError(f"{dataset}: {key}={merged[key]!r} is not known", hint=f"use one of {sorted(allowed)}")
+    return merged
+
+
+@dataclass
+class PublishedPairs:
+    """A published test pair list (CoCosNet's ``*_ref_test.txt``) checked against the files present; every reader's
+    ``published_pairs`` returns one.
+
+    ``pairs``: (input, exemplar) names, one per listed input, the exemplar the official test uses (names as the
+    reader's item names); ``missing``: listed names with no item here (sorted; not an error, a partial copy still
+    runs on what it has); ``source``: the list file read; ``extra``: dataset-specific details (ADE20k:
+    ``resolved``, ``rows``; DeepFashion: ``ref_test``, ``self_pairs``, ``lists``).
+    """
+
+    pairs: list[tuple[str, str]]
+    missing: list[str]
+    source: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def present_pairs(self) -> list[tuple[str, str]]:
+        """The ``pairs`` whose input and exemplar are both present."""
+        absent = set(self.missing)
+        return [(a, b) for a, b in self.pairs if a not in absent and b not in absent]
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -154,6 +249,9 @@ class RealDataset:
     """
 
     registry_name: str
+    DEFAULTS: ClassVar[dict[str, Any]] = {}  # reader settings and their defaults (types checked: checked_settings)
+    CHOICES: ClassVar[dict[str, Any]] = {}  # setting → the values it may take
+    RANGES: ClassVar[dict[str, tuple[float, float]]] = {}  # numeric setting → (low, high), inclusive
     layout: str = ""
     obtain: str = ""
     remotes: tuple = ()
@@ -165,24 +263,73 @@ class RealDataset:
         from datasets.download import data_cache
 
         self.root = Path(root).expanduser() if root is not None else data_cache() / self.registry_name
-        self.settings = settings
+        self.settings = checked_settings(self.registry_name, self.DEFAULTS, settings, self.CHOICES, self.RANGES)
+        self._probing = False  # set while looking for the layout in folders around root (no nested search)
 
     def error(self, problem: str, hint: str | None = None) -> DataError:
+        """The layout ``DataError`` for ``problem``; "<root> does not exist" when the root folder is missing, and a
+        "did you mean root=...?" fix when the layout is one folder above or below ``root``."""
+        if not self.root.is_dir():
+            return DataError(f"{self.registry_name}: {self.root.resolve()} does not exist",
+                             hint=f"point the root at the {self.registry_name} folder {ROOT_SETTING}; to obtain it: "
+                                  f"{self.obtain}")
+        guess = self.guess_root()
+        if guess is not None:
+            hint = f"did you mean root={guess}? It holds the {self.registry_name} layout {ROOT_SETTING}"
         return layout_error(self.registry_name, self.root, self.layout, problem, hint or (
-            f"point data.root at the folder holding it; to obtain it: {self.obtain}"))
+            f"point the root at the folder holding it {ROOT_SETTING}; to obtain it: {self.obtain}"))
+
+    def guess_root(self) -> Path | None:
+        """An immediate sub-folder or the parent of ``root`` holding this layout when ``root`` does not (a root one
+        level too high or too low), else ``None``."""
+        if self._probing or not self.root.is_dir():
+            return None
+        self._probing = True
+        try:
+            if self.present():
+                return None
+            subs = sorted(p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))[:64]
+            for candidate in (*subs, self.root.resolve().parent):
+                other = type(self)(candidate, **self.settings)
+                other._probing = True
+                if other.present():
+                    return candidate.resolve()
+            return None
+        finally:
+            self._probing = False
+
+    def split_list(self, split: str) -> Path:
+        """``root/<split>.txt`` (a published split list); the layout ``DataError`` naming the lists that are present
+        (and the split to use instead) when it is absent."""
+        listing = self.root / f"{split}.txt"
+        if listing.is_file():
+            return listing
+        others = [s for s in self.split_names if s != split and (self.root / f"{s}.txt").is_file()]
+        if others:
+            raise self.error(f"no {listing.name} ({', '.join(f'{s}.txt' for s in others)} "
+                             f"{'is' if len(others) == 1 else 'are'} present: use split={others[0]})",
+                             hint=f"use split={others[0]}, or put the published {listing.name} in {self.root}")
+        raise self.error(f"no {listing.name}")
 
     def entries(self, split: str) -> list[Entry]:
         raise NotImplementedError
 
     def present(self) -> bool:
         """Whether ``root`` holds this layout (at least one split with entries)."""
-        for split in self.split_names:  # one split missing (e.g. no train.txt beside samples) is not "absent"
-            try:
-                if self.entries(split):
-                    return True
-            except DataError:
-                continue
-        return False
+        return self._any_split(self.entries)
+
+    def _any_split(self, lister: Callable[[str], list[Entry]]) -> bool:
+        probing, self._probing = self._probing, True  # the errors are swallowed: no search for a better root
+        try:
+            for split in self.split_names:  # one split missing (e.g. no train.txt beside samples) is not "absent"
+                try:
+                    if lister(split):
+                        return True
+                except DataError:
+                    continue
+            return False
+        finally:
+            self._probing = probing
 
     def remap(self) -> np.ndarray | None:
         """uint8 [256] raw → class id table (``None``: identity over ``labels``)."""
@@ -191,6 +338,8 @@ class RealDataset:
     def make_split(self, split: str) -> RealSplit:
         if split not in self.split_names:
             raise DataError(f"{self.registry_name} has no split {split!r}", hint=f"use one of {list(self.split_names)}")
+        if not self.root.is_dir():
+            raise self.error("the folder does not exist")
         entries = self.entries(split)
         if not entries:
             raise self.error(f"no {split} items")
@@ -203,7 +352,7 @@ class RealDataset:
 
         if not self.remotes:
             raise DataError(f"{self.registry_name} cannot be downloaded automatically",
-                            hint=f"{self.obtain}; then point data.root at it")
+                            hint=f"{self.obtain}; then point the root at it {ROOT_SETTING}")
         for remote in self.remotes:
             archive = fetch(remote, self.root.parent / "downloads")
             if archive.suffix in (".zip", ".tar", ".gz", ".tgz"):
@@ -213,7 +362,10 @@ class RealDataset:
 class SubsetDataset(RealDataset):
     """A ``RealDataset`` whose reader lists every item of a split (``all_entries``) and a subset rule keeps some
     (``select``, e.g. ADE20k-outdoor, COCO-Stuff's MSCA filter). A rule may read every label map, so its result is
-    kept per split; ``present`` only lists files and never runs the rule."""
+    kept per split; ``present`` only lists files and never runs the rule. ``rule_setting`` names the setting that
+    picks the rule (used in the message when a rule keeps nothing)."""
+
+    rule_setting: str = ""
 
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
         super().__init__(root, **settings)
@@ -227,18 +379,23 @@ class SubsetDataset(RealDataset):
         return entries
 
     def entries(self, split: str) -> list[Entry]:
+        """The entries the subset keeps; ``DataError`` when there are items but the rule kept none of them."""
         if split not in self._selected:
-            self._selected[split] = self.select(split, self.all_entries(split))
+            every = self.all_entries(split)
+            self._selected[split] = self.select(split, every)
+            if every and not self._selected[split]:
+                self._selected.pop(split)
+                rule = self.settings.get(self.rule_setting, type(self).__name__)
+                shown = ", ".join(f"{k}={','.join(v) if isinstance(v, tuple) else v}"
+                                  for k, v in sorted(self.settings.items()) if k != self.rule_setting)
+                raise DataError(f"{self.registry_name}: the subset rule {rule} kept none of the {len(every)} {split} "
+                                f"items (settings {shown or 'none'})",
+                                hint="loosen the subset settings (reader.<setting>=...), or use another split or "
+                                     "rule")
         return self._selected[split]
 
     def present(self) -> bool:
-        for split in self.split_names:
-            try:
-                if self.all_entries(split):
-                    return True
-            except DataError:
-                continue
-        return False
+        return self._any_split(self.all_entries)
 
 
 REAL_DATASETS: Registry = Registry("real dataset", package="datasets")

@@ -4,9 +4,8 @@ stem, and unpacking a downloaded archive into the layout a reader expects."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
 from core.errors import DataError
 from datasets.download import extract
@@ -28,20 +27,6 @@ def pair_by_stem(images: Iterable[Path], labels: Iterable[Path], what: str,
         if orphans:
             raise error(f"{len(orphans)} {what} {kind} have no {other} of the same name (first: {orphans[0]})")
     return [Entry(stem, by_image[stem], by_label[stem]) for stem in sorted(by_image)]
-
-
-def checked_settings(dataset: str, defaults: Mapping[str, Any], settings: Mapping[str, Any],
-                     choices: Mapping[str, Iterable[str]]) -> dict[str, Any]:
-    """``defaults`` updated with ``settings`` (so that every default goes into the fingerprint too); ``DataError``
-    for a setting not in ``defaults`` or a value outside ``choices[setting]``."""
-    unknown = sorted(set(settings) - set(defaults))
-    if unknown:
-        raise DataError(f"{dataset} has no setting {unknown[0]!r}", hint=f"use {sorted(defaults)}")
-    merged = {**defaults, **settings}
-    for key, allowed in choices.items():
-        if merged[key] not in allowed:
-            raise DataError(f"{dataset}: {key}={merged[key]!r} is not known", hint=f"use one of {sorted(allowed)}")
-    return merged
 
 
 def unpack(archive: Path, into: Path, strip: str | None = None) -> None:

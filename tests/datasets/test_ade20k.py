@@ -13,7 +13,7 @@ from PIL import Image
 from core.errors import DataError
 from datasets.ade20k import ADE20K_FULL_NAMES, ADE20K_LABELS, ADE20k, cocosnet_one_hot
 from datasets.ade20k_outdoor import ADE20kOutdoor, is_outdoor_scene
-from datasets.real import REAL_DATASETS, read_raw_label
+from datasets.real import REAL_DATASETS, PublishedPairs, read_raw_label
 from datasets.real_files import unpack
 
 
@@ -112,9 +112,13 @@ def test_published_pairs_report_absent_files(tmp_path):
                                               "ADE_val_00000001.jpg,ADE_train_00000099.jpg,ADE_train_00000001.jpg\n"
                                               "ADE_val_00000042.jpg,ADE_train_00000001.jpg")
     pairs = ADE20k(root).published_pairs()
-    assert len(pairs.pairs) == 3 and pairs.pairs[1].exemplars == ("ADE_train_00000099", "ADE_train_00000001")
+    assert isinstance(pairs, PublishedPairs) and pairs.source == root / "ade20k_ref_test.txt"
+    assert pairs.pairs == [("ADE_val_00000002", "ADE_train_00000003"), ("ADE_val_00000001", "ADE_train_00000099"),
+                           ("ADE_val_00000042", "ADE_train_00000001")]  # the first exemplar, as CoCosNet tests
+    assert pairs.extra["rows"][1].exemplars == ("ADE_train_00000099", "ADE_train_00000001")
     assert pairs.missing == ["ADE_train_00000099", "ADE_val_00000042"]
-    assert pairs.resolved == [(1, 2)]  # only the first line has both its input and first exemplar
+    assert pairs.extra["resolved"] == [(1, 2)]  # only the first line has both its input and first exemplar
+    assert pairs.present_pairs() == [("ADE_val_00000002", "ADE_train_00000003")]
     with pytest.raises(DataError, match="no exemplar list"):
         ADE20k(root).published_pairs(tmp_path / "absent.txt")
 
@@ -140,6 +144,44 @@ def test_outdoor_scene_category_rule(tmp_path):
         ADE20kOutdoor(root, threshold=0.5)
     with pytest.raises(DataError, match="'skies', which is no ADE20k class"):
         ADE20kOutdoor(root, outdoor_cues=("skies",))
+    assert ADE20kOutdoor(root, outdoor_cues="sky,hill").settings["outdoor_cues"] == ("sky", "hill")  # command line
+    for value, message in (("abc", "min_class_fraction='abc' is not a number"), (1.5, r"is outside 0\.0\.\.1\.0")):
+        with pytest.raises(DataError, match=message):
+            ADE20kOutdoor(root, min_class_fraction=value)
+    with pytest.raises(DataError, match="outdoor_cues=3 is not a list of names"):
+        ADE20kOutdoor(root, outdoor_cues=3)
+
+
+def test_outdoor_rule_keeping_nothing_is_not_reported_as_missing_data(tmp_path):
+    root = official(tmp_path / "ADEChallengeData2016", values=(1, 1), val_values=(1,))  # walls only: all indoor
+    with pytest.raises(DataError) as info:
+        ADE20kOutdoor(root).make_split("train")
+    first = str(info.value).splitlines()[0]
+    assert first.startswith("ade20k_outdoor: the subset rule classes kept none of the 2 train items (settings ")
+    assert "min_class_fraction=0.0" in first and "expected the layout" not in str(info.value)
+
+
+def test_missing_root_and_root_one_level_off(tmp_path, cocosnet_samples):
+    with pytest.raises(DataError) as info:
+        ADE20k(tmp_path / "absent").make_split("val")
+    assert str(info.value).splitlines()[0] == f"ade20k: {(tmp_path / 'absent').resolve()} does not exist"
+    for root, meant in ((cocosnet_samples, cocosnet_samples / "ade20k"),  # too high
+                        (cocosnet_samples / "ade20k" / "training", cocosnet_samples / "ade20k")):  # too low
+        with pytest.raises(DataError) as info:
+            ADE20k(root).make_split("val")
+        assert f"fix: did you mean root={meant.resolve()}?" in str(info.value)
+    official(tmp_path / "holder" / "ADEChallengeData2016")  # a folder holding the unpacked archive
+    with pytest.raises(DataError, match=r"did you mean root=.*holder/ADEChallengeData2016\?"):
+        ADE20k(tmp_path / "holder").make_split("train")
+
+
+def test_hints_name_the_download_command(tmp_path):
+    for cls, name in ((ADE20k, "ade20k"), (ADE20kOutdoor, "ade20k_outdoor")):
+        (tmp_path / name).mkdir()
+        with pytest.raises(DataError) as info:
+            cls(tmp_path / name).make_split("train")
+        assert f"run `python -m bench data download source={name} [root=DIR]`" in str(info.value)
+        assert "(`root=` in `bench data`, `data.root=` in `bench run`)" in str(info.value)
 
 
 def test_outdoor_classes_rule_drops_indoor_cues(tmp_path):
@@ -182,9 +224,9 @@ def test_real_cocosnet_ade20k_samples(cocosnet_samples):
     one_hot = cocosnet_one_hot(val.item(0).label)
     assert one_hot.shape == (151, 512, 683) and np.all(one_hot.sum(0) == 1)
     pairs = data.published_pairs(cocosnet_samples / "lists" / "ade20k_ref_test.txt")
-    assert len(pairs.pairs) == 6 and pairs.missing == [] and len(pairs.resolved) == 6
-    for pair, (i, k) in zip(pairs.pairs, pairs.resolved, strict=True):
-        assert (val.entries[i].name, train.entries[k].name) == (pair.input, pair.exemplars[0])
+    assert len(pairs.pairs) == 6 and pairs.missing == [] and len(pairs.extra["resolved"]) == 6
+    for pair, (i, k) in zip(pairs.pairs, pairs.extra["resolved"], strict=True):
+        assert (val.entries[i].name, train.entries[k].name) == pair
     assert data.published_pairs().source.name == "ade20k_ref_test.txt"  # found beside the dataset folder
 
 

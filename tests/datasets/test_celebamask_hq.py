@@ -20,7 +20,7 @@ from datasets.celebamask_hq import (
     merge_parts,
     read_pairs,
 )
-from datasets.real import REAL_DATASETS
+from datasets.real import REAL_DATASETS, PublishedPairs
 
 
 def _jpg(path: Path, size: int, seed: int) -> None:
@@ -122,8 +122,9 @@ def test_celebahq_reads_its_fixture_layout(tmp_path):
     assert "CelebAMask-HQ-mask-anno/1/02001_eye_g.png" in split.files
     assert "CelebA-HQ-img/2001.jpg" in split.files and len(split.fingerprint()) == 16
     pairs = data.published_pairs()
-    assert pairs == [("5", "2001"), ("2001", "5")]
-    assert data.missing_pairs(pairs) == [] and data.missing_pairs([("5", "9")]) == ["9"]
+    assert isinstance(pairs, PublishedPairs) and pairs.source == data.root / "celebahq_ref_test.txt"
+    assert pairs.pairs == [("5", "2001"), ("2001", "5")] and pairs.missing == [] and pairs.extra == {}
+    assert data.missing_pairs([("5", "9")]) == ["9"]
 
 
 def test_celebahqedge_merges_part_masks_and_gives_face_edges(tmp_path):
@@ -169,6 +170,35 @@ def test_celebahqedge_wrong_layout_names_the_expected_layout(tmp_path):
     assert not CelebAHQEdge(tmp_path / "nowhere").present()
 
 
+def test_a_missing_split_list_names_the_lists_present(tmp_path):
+    root = _celebahq(tmp_path / "celebahq")
+    for cls in (CelebAHQ, CelebAHQEdge):
+        with pytest.raises(DataError) as info:
+            cls(root).make_split("train")
+        assert str(info.value).startswith(f"{cls.registry_name}: no train.txt (val.txt is present: use split=val) in ")
+        assert "fix: use split=val" in str(info.value)
+    (root / "val.txt").unlink()
+    with pytest.raises(DataError, match=r"no train\.txt in "):
+        CelebAHQ(root).make_split("train")
+
+
+def test_celebahqedge_refuses_a_folder_without_skin_masks(tmp_path):
+    root = _celebahq(tmp_path / "celebahq", glasses_for=(5, 2001))  # the mask → face layout: eye_g masks only
+    with pytest.raises(DataError) as info:
+        CelebAHQEdge(root).make_split("val")
+    text = str(info.value)
+    assert "no skin mask CelebAMask-HQ-mask-anno/0/00005_skin.png for photo 5 (only eye_g)" in text
+    assert "read it with the celebahq reader" in text
+    (root / "CelebAMask-HQ-mask-anno" / "0" / "00005_eye_g.png").unlink()  # no part mask at all: the same advice
+    with pytest.raises(DataError, match=r"no part masks (?s:.*)read it with the celebahq reader"):
+        CelebAHQEdge(root).make_split("val")
+    edge = _celebahqedge(tmp_path / "edge")
+    (edge / "CelebAMask-HQ-mask-anno" / "0" / "00007_skin.png").unlink()
+    with pytest.raises(DataError, match=r"no skin mask CelebAMask-HQ-mask-anno/0/00007_skin\.png") as info:
+        CelebAHQEdge(edge).entries("all")
+    assert "celebahq reader" not in str(info.value)
+
+
 def test_no_download_gives_the_steps(tmp_path):
     with pytest.raises(DataError, match="cannot be downloaded automatically") as info:
         CelebAHQ(tmp_path).download()
@@ -200,6 +230,13 @@ def test_real_celebahq_samples(cocosnet_samples):
     assert len(every.files) >= 16
 
 
+def test_real_celebahq_folder_is_refused_by_the_edge_reader(cocosnet_samples):
+    with pytest.raises(DataError, match=r"no skin mask .*_skin\.png(?s:.*)read it with the celebahq reader"):
+        CelebAHQEdge(cocosnet_samples / "celebahq").make_split("val")
+    with pytest.raises(DataError, match=r"did you mean root=.*cocosnet_samples/celebahqedge\?"):
+        CelebAHQEdge(cocosnet_samples).make_split("val")
+
+
 def test_real_celebahqedge_samples(cocosnet_samples):
     data = CelebAHQEdge(cocosnet_samples / "celebahqedge")
     assert [e.name for e in data.make_split("val").entries] == ["29642", "29539", "29318", "22233"]
@@ -219,8 +256,11 @@ def test_real_published_pairs_against_files(cocosnet_samples):
     assert len(published) == 8
     mask = CelebAHQ(cocosnet_samples / "celebahq")
     edge = CelebAHQEdge(cocosnet_samples / "celebahqedge")
-    assert mask.published_pairs() == published  # found in ../lists beside the dataset folder
+    found = mask.published_pairs()  # found in ../lists beside the dataset folder
+    assert found.pairs == published and found.source == cocosnet_samples / "lists" / "celebahq_ref_test.txt"
     # CoCosNet's one list covers both demo folders: the first four pairs are the mask samples, the last four the edge
+    assert found.missing == sorted({i for p in published[4:] for i in p}, key=int)
+    assert edge.published_pairs().missing == sorted({i for p in published[:4] for i in p}, key=int)
     assert mask.missing_pairs(published[:4]) == [] and edge.missing_pairs(published[4:]) == []
     assert mask.missing_pairs(published[4:]) == sorted({i for p in published[4:] for i in p}, key=int)
     val = {e.name for e in mask.entries("val")} | {e.name for e in edge.entries("val")}

@@ -88,6 +88,7 @@ def test_wrong_layout_and_mismatches(tmp_path):
     with pytest.raises(DataError) as info:
         CocoStuff(tmp_path).make_split("train")
     assert "stuffthingmaps_trainval2017/train2017/*.png" in str(info.value) and "train2017.zip" in str(info.value)
+    assert "run `python -m bench data download source=coco_stuff [root=DIR]`" in str(info.value)
     root = official(tmp_path / "c")
     (root / "val2017" / "000000000011.jpg").unlink()
     with pytest.raises(DataError, match=r"label maps have no image of the same name \(first: 000000000011\)"):
@@ -117,6 +118,35 @@ def test_msca_outdoor_subset_is_a_setting_in_the_fingerprint(tmp_path):
     loose = CocoStuff(root, subset="msca_outdoor", max_thing_fraction=0.5)
     assert [e.name for e in loose.entries("train")] == ["000000000001", "000000000003", "000000000004"]
     assert outdoor.make_split("val").fingerprint() != CocoStuff(root).make_split("val").fingerprint()
+
+
+def test_a_subset_keeping_nothing_is_not_reported_as_missing_data(tmp_path):
+    root = official(tmp_path)
+    for stem in ("000000000001", "000000000002"):  # left: a bus and a person scene
+        (root / "train2017" / f"{stem}.jpg").unlink()
+        (root / "stuffthingmaps_trainval2017" / "train2017" / f"{stem}.png").unlink()
+    with pytest.raises(DataError) as info:
+        CocoStuff(root, subset="msca_outdoor", max_thing_fraction=0).make_split("train")
+    text = str(info.value)
+    assert text.splitlines()[0] == ("coco_stuff: the subset rule msca_outdoor kept none of the 2 train items "
+                                    "(settings max_indoor_fraction=0.2, max_thing_fraction=0.0)")
+    assert "expected the layout" not in text and "download" not in text and "fix: loosen" in text
+
+
+@pytest.mark.parametrize("subset", ["all", "msca_outdoor"])
+def test_reader_settings_are_type_and_range_checked(tmp_path, subset):
+    root = official(tmp_path)
+    for value, message in (("abc", r"coco_stuff: max_thing_fraction='abc' is not a number"),
+                           (5, r"coco_stuff: max_thing_fraction=5\.0 is outside 0\.0\.\.1\.0"),
+                           (-0.1, "is outside")):
+        with pytest.raises(DataError, match=message) as info:
+            CocoStuff(root, subset=subset, max_thing_fraction=value)
+        assert "fix: give max_thing_fraction" in str(info.value)
+    with pytest.raises(DataError, match="subset=3 is not a name"):
+        CocoStuff(root, subset=3)
+    data = CocoStuff(root, subset=subset, max_indoor_fraction="0.5")  # command-line strings are read as numbers
+    assert data.settings["max_indoor_fraction"] == 0.5 and "max_indoor_fraction=0.5" in data.make_split(
+        "val").description()
 
 
 def test_same_label_pairs_exact_and_jaccard():

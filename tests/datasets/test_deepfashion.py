@@ -11,7 +11,7 @@ from PIL import Image
 from core.errors import DataError
 from datasets.deepfashion import DEEPFASHION_LABELS, DeepFashion, list_path, pose_paths
 from datasets.labelled import IGNORE
-from datasets.real import REAL_DATASETS
+from datasets.real import REAL_DATASETS, PublishedPairs
 
 IMAGES = ("img/WOMEN/Dresses/id_00000001/01_1_front.jpg", "img/MEN/Denim/id_00000002/02_2_side.jpg")
 
@@ -62,8 +62,11 @@ def test_fixture_folder_reads_with_keypoints_pose_input_and_ignored_labels(tmp_p
 
 def test_wrong_layouts_name_the_expected_layout(tmp_path: Path):
     root = _fixture(tmp_path)
-    with pytest.raises(DataError, match=r"no train\.txt.*expected the layout(?s:.*)pose/<MEN\|WOMEN>"):
+    with pytest.raises(DataError, match=r"no train\.txt.*expected the layout(?s:.*)pose/<MEN\|WOMEN>") as info:
         DeepFashion(root).make_split("train")
+    assert str(info.value).startswith("deepfashion: no train.txt (val.txt is present: use split=val) in ")
+    with pytest.raises(DataError, match=r"did you mean root=.*DeepFashion\?"):  # the folder above the dataset
+        DeepFashion(root.parent).make_split("val")
     (root / pose_paths(IMAGES[1])[1]).unlink()
     with pytest.raises(DataError, match=r"1 files named by val\.txt are missing \(first: pose/MEN/Denim"):
         DeepFashion(root).make_split("val")
@@ -94,11 +97,20 @@ def test_published_lists_are_parsed_and_checked_against_the_files(tmp_path: Path
         f"{IMAGES[0].replace('/', chr(92))},{IMAGES[1].replace('/', chr(92))}\n{absent},{IMAGES[0]}\n")
     (lists / "deepfashion_self_pair.txt").write_text(f"{IMAGES[1]},{absent},{IMAGES[0]}")
     pairs = DeepFashion(root).published_pairs()
-    assert pairs.lists["ref_test"] == lists / "deepfashion_ref_test.txt"
-    assert pairs.ref_test[IMAGES[0]] == [IMAGES[1]] and pairs.self_pairs[IMAGES[1]] == [list_path(absent), IMAGES[0]]
+    assert isinstance(pairs, PublishedPairs) and pairs.source == lists / "deepfashion_ref_test.txt"
+    assert pairs.extra["lists"]["self_pairs"] == lists / "deepfashion_self_pair.txt"
+    ref_test, self_pairs = pairs.extra["ref_test"], pairs.extra["self_pairs"]
+    assert ref_test[IMAGES[0]] == [IMAGES[1]] and self_pairs[IMAGES[1]] == [list_path(absent), IMAGES[0]]
     assert pairs.missing == [list_path(absent)]
-    assert pairs.pairs() == [(IMAGES[0], IMAGES[1])], "the pair with an absent input is left out, not raised"
-    assert DeepFashion(root, lists=str(lists)).published_pairs().ref_test == pairs.ref_test
+    assert pairs.pairs == [(IMAGES[0], IMAGES[1]), (list_path(absent), IMAGES[0])]
+    assert pairs.present_pairs() == [(IMAGES[0], IMAGES[1])], "the pair with an absent input is reported, not raised"
+    assert DeepFashion(root, lists=str(lists)).published_pairs().extra["ref_test"] == ref_test
+    (lists / "deepfashion_self_pair.txt").write_text(f"{IMAGES[0]},{IMAGES[0]}")  # a same-person exemplar comes first
+    assert DeepFashion(root).published_pairs().pairs[0] == (IMAGES[0], IMAGES[0])
+    with pytest.raises(DataError, match="deepfashion: lists=3 is not a path"):
+        DeepFashion(root, lists=3)
+    with pytest.raises(DataError, match="deepfashion has no setting 'list'"):
+        DeepFashion(root, list=str(lists))
 
 
 def test_real_samples(cocosnet_samples: Path):
@@ -119,12 +131,14 @@ def test_real_samples(cocosnet_samples: Path):
     assert counts == [15, 16, 18, 12], "the count column of each published subset file"
     assert len(split.files) == 12 and len(split.fingerprint()) == 16
     pairs = dataset.published_pairs()
-    assert len(pairs.ref_test) == 4 and all(len(v) == 1 for v in pairs.ref_test.values())
-    named = set(pairs.ref_test) | {v[0] for v in pairs.ref_test.values()}
+    ref_test, self_pairs = pairs.extra["ref_test"], pairs.extra["self_pairs"]
+    assert len(ref_test) == 4 and all(len(v) == 1 for v in ref_test.values())
+    assert pairs.pairs == [(k, v[0]) for k, v in ref_test.items()]
+    named = set(ref_test) | {v[0] for v in ref_test.values()}
     on_disk = {str(p.relative_to(dataset.root)) for p in (dataset.root / "img").rglob("*.jpg")}
     assert named == on_disk and len(on_disk) == 8, "the published test pairs name exactly the 8 sample images"
-    assert len(pairs.pairs()) == 4
-    assert pairs.self_pairs == {"img/MEN/Denim/id_00000265/01_1_front.jpg": [
+    assert len(pairs.present_pairs()) == 4
+    assert self_pairs == {"img/MEN/Denim/id_00000265/01_1_front.jpg": [
         "img/MEN/Denim/id_00000265/01_2_side.jpg", "img/MEN/Denim/id_00000265/01_7_additional.jpg"]}
-    assert pairs.missing == sorted(["img/MEN/Denim/id_00000265/01_1_front.jpg", *pairs.self_pairs[
+    assert pairs.missing == sorted(["img/MEN/Denim/id_00000265/01_1_front.jpg", *self_pairs[
         "img/MEN/Denim/id_00000265/01_1_front.jpg"]]), "the same-person example's images are not in the samples"

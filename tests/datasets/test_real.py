@@ -8,7 +8,17 @@ from PIL import Image
 
 from core.errors import DataError
 from datasets.labelled import IGNORE, LabelSet
-from datasets.real import Entry, RealDataset, RealSplit, layout_error, remap_from
+from datasets.real import (
+    ROOT_SETTING,
+    Entry,
+    PublishedPairs,
+    RealDataset,
+    RealSplit,
+    SubsetDataset,
+    checked_settings,
+    layout_error,
+    remap_from,
+)
 
 LABELS = LabelSet("tiny", ("a", "b", "c"))
 
@@ -66,16 +76,97 @@ def test_colour_label_files_are_refused(tmp_path):
 
 
 def test_missing_layout_names_the_expected_tree_and_how_to_get_it(tmp_path):
+    (tmp_path / "empty").mkdir()
     reader = _Tiny(tmp_path / "empty")
     assert not reader.present()
     with pytest.raises(DataError) as info:
         reader.make_split("train")
     text = str(info.value)
     assert "images/<name>.png" in text and "labels/<name>.png" in text and "example.org" in text
+    assert f"fix: point the root at the folder holding it {ROOT_SETTING}" in text
+    assert ROOT_SETTING == "(`root=` in `bench data`, `data.root=` in `bench run`)"
     with pytest.raises(DataError, match="no split 'test'"):
         reader.make_split("test")
-    with pytest.raises(DataError, match="cannot be downloaded automatically"):
+    with pytest.raises(DataError, match="cannot be downloaded automatically") as info:
         reader.download()
+    assert str(info.value).endswith(f"then point the root at it {ROOT_SETTING}")
+
+
+def test_missing_root_is_named_as_an_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError) as info:
+        _Tiny("nowhere/tiny").make_split("train")
+    first = str(info.value).splitlines()[0]
+    assert first == f"tiny: {tmp_path.resolve() / 'nowhere' / 'tiny'} does not exist"
+    assert "expected the layout" not in str(info.value) and "example.org" in str(info.value)
+
+
+def test_a_root_one_level_off_gets_did_you_mean(tmp_path):
+    _write(tmp_path / "data" / "tiny", "x", np.full((8, 6), 10))
+    (tmp_path / "data" / "other").mkdir()
+    for root, meant in ((tmp_path / "data", tmp_path / "data" / "tiny"), (tmp_path / "data" / "tiny" / "images",
+                                                                          tmp_path / "data" / "tiny")):
+        with pytest.raises(DataError) as info:
+            _Tiny(root).make_split("train")
+        assert f"fix: did you mean root={meant.resolve()}?" in str(info.value)
+    with pytest.raises(DataError) as info:  # nothing around: the usual fix
+        _Tiny(tmp_path / "data" / "other").make_split("train")
+    assert "did you mean" not in str(info.value)
+
+
+class _Subset(SubsetDataset):
+    registry_name = "tinysub"
+    layout = "images/<name>.png"
+    labels = LABELS
+    DEFAULTS = {"rule": "odd", "keep": 1.0}  # noqa: RUF012
+    RANGES = {"keep": (0.0, 1.0)}  # noqa: RUF012
+    rule_setting = "rule"
+
+    def all_entries(self, split):
+        return _Tiny(self.root).entries(split)
+
+    def select(self, split, entries):
+        return entries[: int(len(entries) * self.settings["keep"])]
+
+
+def test_a_subset_that_keeps_nothing_says_so(tmp_path):
+    for name in "xyz":
+        _write(tmp_path, name, np.full((8, 6), 10))
+    assert len(_Subset(tmp_path, keep="0.7").make_split("train")) == 2
+    with pytest.raises(DataError) as info:
+        _Subset(tmp_path, keep=0).make_split("train")
+    text = str(info.value)
+    assert text.splitlines()[0] == "tinysub: the subset rule odd kept none of the 3 train items (settings keep=0.0)"
+    assert "expected the layout" not in text and "fix: " in text
+
+
+def test_checked_settings_coerce_by_the_default_type_and_check_ranges():
+    defaults = {"name": "a", "fraction": 0.2, "count": 3, "flag": False, "names": ("x", "y"), "path": None}
+    got = checked_settings("ds", defaults, {"fraction": "0.5", "count": "4", "flag": "true", "names": "p, q"},
+                           {"name": ("a", "b")}, {"fraction": (0.0, 1.0)})
+    assert got == {"name": "a", "fraction": 0.5, "count": 4, "flag": True, "names": ("p", "q")}  # None: unset
+    assert checked_settings("ds", defaults, {"fraction": 1, "path": "/x"})["path"] == "/x"
+    for settings, message in (({"fraction": "abc"}, r"ds: fraction='abc' is not a number"),
+                              ({"fraction": True}, "is not a number"),
+                              ({"fraction": "nan"}, "is not a number"),
+                              ({"fraction": 5}, r"ds: fraction=5\.0 is outside 0\.0\.\.1\.0"),
+                              ({"count": 2.5}, "is not an integer"),
+                              ({"flag": "maybe"}, "is not true or false"),
+                              ({"names": 3}, "is not a list of names"),
+                              ({"name": 3}, "is not a name"),
+                              ({"name": "c"}, "name='c' is not known"),
+                              ({"other": 1}, "ds has no setting 'other'")):
+        with pytest.raises(DataError, match=message) as info:
+            checked_settings("ds", defaults, settings, {"name": ("a", "b")}, {"fraction": (0.0, 1.0)})
+        assert len(str(info.value).splitlines()) == 2 and "fix: " in str(info.value)
+    with pytest.raises(DataError, match="tiny has no setting 'subset'") as info:  # every reader checks its settings
+        _Tiny(".", subset="all")
+    assert "takes no reader settings" in str(info.value)
+
+
+def test_published_pairs_present_pairs(tmp_path):
+    pairs = PublishedPairs([("a", "b"), ("c", "d")], ["d"], tmp_path / "list.txt")
+    assert pairs.present_pairs() == [("a", "b")] and pairs.extra == {}
 
 
 def test_layout_error_draws_the_tree(tmp_path):
