@@ -139,7 +139,8 @@ DeepFashion/
                 return folder
         raise self.error(f"no {REF_TEST} in {', '.join(str(c) for c in candidates)}",
                          hint="download CoCosNet's deepfashion_ref_test.txt and deepfashion_self_pair.txt (README, "
-                              "DeepFashion 'Retrieval_pairs') into DeepFashion/ or pass lists=<folder>")
+                              "DeepFashion 'Retrieval_pairs') into DeepFashion/, or pass reader.lists=<folder> "
+                              "(`bench data`)")
 
     def published_pairs(self) -> PublishedPairs:
         """CoCosNet's test exemplar list and same-person pairs, each named image checked against the files present.

@@ -4,13 +4,13 @@ A ``RealSplit`` is a list of ``Entry`` s (an image file, a label file or a way t
 by a reader that knows its dataset's on-disk layout. It reads lazily, remaps raw label values through a lookup table
 (``remap``: uint8 [256] raw → class id, unmapped → ``IGNORE``) and records the sha256 of every file it reads in
 ``files`` (the provenance). ``layout_error`` is the one message every reader gives when files are missing or
-mismatched: it names the folder it looked in and draws the layout it expected.
+mismatched: it names the folder it looked in and draws the layout it expected. ``PublishedPairs`` is what every
+reader's ``published_pairs`` returns (a published test exemplar list checked against the files present).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -53,69 +53,6 @@ def layout_error(dataset: str, root: Path, expected: str, problem: str, hint: st
     tree = "\n".join(f"      {line}" for line in expected.strip("\n").splitlines())
     return DataError(f"{dataset}: {problem} in {root}; expected the layout\n{tree}",
                      hint=hint or f"point the root at the folder that holds this layout for {dataset} {ROOT_SETTING}")
-
-
-def _coerce(dataset: str, key: str, value: Any, default: Any) -> Any:
-    """``value`` as the type of ``default`` (bool, int, float, str, tuple of str; ``None``: a str or path), so that
-    ``reader.k=v`` strings from the command line work; ``DataError`` naming the expected type otherwise."""
-    def bad(kind: str) -> DataError:
-        return DataError(f"{dataset}: {key}={value!r} is not {kind}", hint=f"give {key} {kind} (default {default!r})")
-
-    if isinstance(default, bool):
-        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in words:
-            return words[value.strip().lower()]
-        raise bad("true or false")
-    if isinstance(default, (int, float)):
-        kind = "an integer" if isinstance(default, int) else "a number"
-        if isinstance(value, bool):
-            raise bad(kind)
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            raise bad(kind) from None
-        if not math.isfinite(number) or (isinstance(default, int) and not number.is_integer()):
-            raise bad(kind)
-        return int(number) if isinstance(default, int) else number
-    if isinstance(default, tuple):
-        items = value.split(",") if isinstance(value, str) else value
-        if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
-            raise bad("a list of names (a,b,c)")
-        return tuple(v.strip() for v in items if v.strip())
-    if default is None or isinstance(default, str):
-        if isinstance(value, Path) and default is None:
-            return str(value)
-        if not isinstance(value, str):
-            raise bad("a path" if default is None else "a name")
-        return value
-    return value
-
-
-def checked_settings(dataset: str, defaults: Mapping[str, Any], settings: Mapping[str, Any],
-                     choices: Mapping[str, Iterable[str]] | None = None,
-                     ranges: Mapping[str, tuple[float, float]] | None = None) -> dict[str, Any]:
-    """``defaults`` updated with ``settings`` (so that every default goes into the fingerprint too; a ``None``
-    default means "unset" and is left out until given), each value coerced to its default's type (``_coerce``).
-
-    Raises ``DataError`` for a setting not in ``defaults``, a value of the wrong type, a number outside
-    ``ranges[setting]`` = (low, high) (inclusive) or a value outside ``choices[setting]``.
-    """
-    unknown = sorted(set(settings) - set(defaults))
-    if unknown:
-        raise DataError(f"{dataset} has no setting {unknown[0]!r}",
-                        hint=f"use {sorted(defaults)}" if defaults else f"{dataset} takes no reader settings")
-    merged = {k: v for k, v in defaults.items() if v is not None}
-    merged.update({k: _coerce(dataset, k, v, defaults[k]) for k, v in settings.items()})
-    for key, (low, high) in (ranges or {}).items():
-        if not low <= merged[key] <= high:
-            raise DataError(f"{dataset}: {key}={merged[key]} is outside {low}..{high}",
-                            hint=f"give {key} a value from {low} to {high} (default {defaults[key]})")
-    for key, allowed in (choices or {}).items():
-        if merged[key] not in allowed:
-            raise DataError(f"{dataset}: {key}={merged[key]!r} is not known", hint=f"use one of {sorted(allowed)}")
-    return merged
 
 
 @dataclass
@@ -245,7 +182,8 @@ class RealDataset:
     when a form stands in the way), ``split_names`` and ``labels``; they implement ``entries(split)`` (raising
     ``layout_error`` when files are missing or mismatched) and may override ``make_split``. Register with
     ``REAL_DATASETS.register(name)``. ``root`` defaults to ``data_cache() / name``; ``settings`` are reader options
-    (e.g. a subset filter) and go into every fingerprint.
+    (e.g. a subset filter), checked against ``DEFAULTS`` / ``CHOICES`` / ``RANGES`` (``real_files.checked_settings``:
+    ``DataError`` for an unknown setting, a wrong type or a value out of range) and go into every fingerprint.
     """
 
     registry_name: str
@@ -261,6 +199,7 @@ class RealDataset:
 
     def __init__(self, root: str | Path | None = None, **settings: Any) -> None:
         from datasets.download import data_cache
+        from datasets.real_files import checked_settings  # here: real_files imports this module
 
         self.root = Path(root).expanduser() if root is not None else data_cache() / self.registry_name
         self.settings = checked_settings(self.registry_name, self.DEFAULTS, settings, self.CHOICES, self.RANGES)

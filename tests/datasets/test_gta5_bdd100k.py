@@ -88,6 +88,8 @@ def test_gta5_wrong_layout_names_the_expected_layout(tmp_path: Path) -> None:
         GTA5(flat).make_split("all")
     text = str(err.value)
     assert "no images/*.png" in text and "labels/00001.png" in text and str(flat) in text
+    assert "or run `python -m bench data download source=gta5 [root=DIR]`" in text  # the command that exists
+    assert "(`root=` in `bench data`, `data.root=` in `bench run`)" in text
     assert not GTA5(flat).present()
     root = gta_folder(tmp_path / "gta5")
     (root / "labels" / "00002.png").unlink()
@@ -102,8 +104,9 @@ def test_gta5_mismatched_sizes_error_or_skip(tmp_path: Path) -> None:
     with pytest.raises(DataError, match=r"00002\.png is 20×10 but its image 00002\.png is 20×12"):
         split.item(1)
     assert [e.name for e in GTA5(root, mismatched="skip").entries("all")] == ["00001", "00003", "00004"]
-    with pytest.raises(DataError, match="mismatched"):
+    with pytest.raises(DataError, match="gta5: mismatched='resize' is not known") as err:
         GTA5(root, mismatched="resize")
+    assert "use one of ['error', 'skip']" in str(err.value)
 
 
 def test_gta5_download_merges_archives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -163,6 +166,8 @@ def test_bdd100k_reads_masks_and_maps_unknown_ids_to_ignore(tmp_path: Path) -> N
     with pytest.raises(DataError, match="cannot be downloaded") as err:
         data.download()
     assert "bdd-data.berkeley.edu" in str(err.value)
+    with pytest.raises(DataError, match="bdd100k has no setting 'subset'"):
+        BDD100K(tmp_path, subset="all")
 
 
 def test_bdd100k_wrong_layout_and_mismatches(tmp_path: Path) -> None:

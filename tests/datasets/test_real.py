@@ -15,10 +15,10 @@ from datasets.real import (
     RealDataset,
     RealSplit,
     SubsetDataset,
-    checked_settings,
     layout_error,
     remap_from,
 )
+from datasets.real_files import checked_settings
 
 LABELS = LabelSet("tiny", ("a", "b", "c"))
 
