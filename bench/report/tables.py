@@ -210,7 +210,9 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
         spread = next((k for k in g["err_kind"] if k), "")
         row.extra = {"seeds": str(int(g["seeds"].max())) if first["source"] == "ours" else "",
                      "n": next((n for n in g["n"] if n), ""), "spread": spread,
-                     "calibrated": ("yes" if first["calibrated"] else "NO") if first["source"] == "ours" else "",
+                     # a row that measured nothing has no calibration to state (not "yes")
+                     "calibrated": "" if first["source"] != "ours" else "n/a" if status != "ok" else (
+                         "yes" if first["calibrated"] else "NO"),
                      "note": "; ".join(dict.fromkeys(n for n in g["note"] if n))}
         rows.append(row)
     slug = f"{protocol}__{protocol_hash or 'nohash'}"

@@ -109,6 +109,9 @@ def test_uncalibrated_smoke_failed_and_reported_rows_are_marked(report):
     h1 = frame_of(tables / f"mnist_single__{H1}.csv").set_index("method")
     assert h1.loc["broken [smoke]", "SSIM A→B"] == "FAILED" and "NaN" in h1.loc["broken [smoke]", "note"]
     assert h1.loc["pairedonly [smoke]", "PSNR A→B"] == "REFUSED"
+    # a row that measured nothing states no calibration (issue 13: a FAILED row said "calibrated: yes")
+    assert h1.loc["broken [smoke]", "calibrated"] == "n/a" and h1.loc["pairedonly [smoke]", "calibrated"] == "n/a"
+    assert h1.loc["toy [smoke]", "calibrated"] == "yes"
     reported = f"EGSC-IT ({REPORTED_SOURCE})"
     assert h1.loc[reported, "SSIM A→B"] == "0.510 ± 0.020" and h1.loc[reported, "spread"] == "reported"
     # the paper's column order (its reported metrics first) and our rows beside the reported ones
