@@ -98,7 +98,8 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
     table = table.reindex(columns=columns).fillna("")
     notes = frame.groupby("label", sort=False).apply(
         # one fragment once per row: the per-metric notes repeat e.g. the uncalibrated warning
-        lambda g: "; ".join(dict.fromkeys(f for n in g["note"] if n for f in n.split("; ") if f)),
+        lambda g: NOTE_SEPARATOR.join(
+            dict.fromkeys(f for n in g["note"] if n for f in n.split(NOTE_SEPARATOR) if f)),
         include_groups=False,
     )
     status = frame.groupby("label", sort=False)["status"].first()
@@ -106,3 +107,28 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
     table["note"] = notes.reindex(order).fillna("")
     table.index.name = "method"
     return table
+
+
+NOTE_SEPARATOR = "; "  # how comparison_table joins a row's note fragments
+
+
+def footnoted(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``table`` (from comparison_table) with each row's ``note`` replaced by footnote markers, and the notes.
+
+    Each distinct note fragment gets one number, in order of first appearance; a row shows the numbers of its
+    fragments (``[1] [3]``). Returns a copy and the fragment texts (footnote ``[i]`` is ``notes[i - 1]``); a table
+    without a ``note`` column comes back unchanged with no notes. Keeps terminal tables narrow: the long per-metric
+    warnings would otherwise be repeated, in full, on every row.
+    """
+    if "note" not in table.columns:
+        return table, []
+    numbers: dict[str, int] = {}
+    markers = []
+    for note in table["note"]:
+        fragments = [f for f in str(note).split(NOTE_SEPARATOR) if f] if isinstance(note, str) else []
+        for fragment in fragments:
+            numbers.setdefault(fragment, len(numbers) + 1)
+        markers.append(" ".join(f"[{numbers[f]}]" for f in dict.fromkeys(fragments)))
+    out = table.copy()
+    out["note"] = markers
+    return out, list(numbers)

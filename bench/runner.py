@@ -22,7 +22,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import flatten, method_class, method_params
-from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
+from bench.results import ResultRow, comparison_table, footnoted, rows_frame, write_csv_atomic
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
 from core.hashing import settings_hash
@@ -293,4 +293,7 @@ def table_markdown(table: Any, rows: list[ResultRow]) -> str:
             header.append("**uncalibrated**: some numbers use weights other than the published ones (see rows)")
     if any(r.source != "ours" for r in rows):
         header.append("rows marked (reported: …) are the papers' published numbers, not computed here")
-    return "\n".join(f"- {h}" for h in header) + "\n\n" + table.to_markdown() + "\n"
+    table, notes = footnoted(table)
+    footnotes = "".join(f"\n- [{i}] {note}" for i, note in enumerate(notes, 1))
+    return "\n".join(f"- {h}" for h in header) + "\n\n" + table.to_markdown() + "\n" + (
+        f"\nnotes:\n{footnotes}\n" if notes else "")

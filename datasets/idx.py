@@ -17,17 +17,30 @@ _DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: np.dtype(">i2"), 0x0C: np.dtype(
            0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 
 
-def read_idx(path: str | Path, expect_magic: int | None = None) -> np.ndarray:
+def read_idx_bytes(path: str | Path) -> tuple[bytes, bytes]:
+    """``(stored, content)``: the file's bytes as stored and the IDX bytes after gunzip (the same object for a raw
+    file). Compression is detected from the gzip magic, not the file name. Raises DataError for a missing file or a
+    corrupt gzip stream."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"IDX file {path} does not exist")
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as exc:
-            raise DataError(f"{path} is a truncated or corrupt gzip file ({exc})",
-                            hint="delete it and download it again") from exc
+    stored = path.read_bytes()
+    if stored[:2] != b"\x1f\x8b":
+        return stored, stored
+    try:
+        return stored, gzip.decompress(stored)
+    except (OSError, EOFError) as exc:
+        raise DataError(f"{path} is a truncated or corrupt gzip file ({exc})",
+                        hint="delete it and download it again") from exc
+
+
+def read_idx(path: str | Path, expect_magic: int | None = None) -> np.ndarray:
+    """The array in an IDX file (gz or raw), shape from its header, native byte order; DataError names what is wrong."""
+    return parse_idx(read_idx_bytes(path)[1], path, expect_magic)
+
+
+def parse_idx(raw: bytes, path: str | Path, expect_magic: int | None = None) -> np.ndarray:
+    """The array in decompressed IDX bytes ``raw``; ``path`` only names the file in errors."""
     if len(raw) < 4:
         raise DataError(f"{path} is too short ({len(raw)} bytes) to hold an IDX header")
     magic = int.from_bytes(raw[:4], "big")

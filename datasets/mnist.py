@@ -1,17 +1,20 @@
 """Digit sources for the MNIST protocols.
 
-- ``mnist``: the IDX files in ``data.root`` (canonical names, gz or raw). Checksums are compared with the official
-  files; the train-image file rebuilt from a PNG copy (``train-images-idx3-ubyte-rebuilt.gz``, as in
-  ``../shared/data/mnist``) is accepted and makes the data source ``mnist-train-rebuilt``. ``download_mnist`` fetches
-  the official files for users with internet.
+- ``mnist``: the IDX files in ``data.root`` (canonical names, gz or raw). A .gz is checked against the official .gz
+  checksum, an uncompressed file against the official file's decompressed checksum (known for all but the train
+  images, whose official .gz was not available to compute it). The train-image file rebuilt from a PNG copy
+  (``train-images-idx3-ubyte-rebuilt.gz``, as in ``../shared/data/mnist``, compressed or not, under either name) is
+  recognised by content and makes the data source ``mnist-train-rebuilt``; files read with ``data.verify=false`` that
+  match nothing add ``+unverified:<files>``. ``download_mnist`` fetches the official files for users with internet.
 - ``digits``: scikit-learn's bundled 8×8 digits (1,797 images, works offline), upsampled to a 20×20 box centred in
   28×28 like MNIST; a deterministic split (every fifth image is test).
 """
 
 from __future__ import annotations
 
+import hashlib
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +22,7 @@ import numpy as np
 from core.errors import DataError
 from core.hashing import file_sha256
 from datasets import DATA_SOURCES
-from datasets.idx import read_idx
+from datasets.idx import parse_idx, read_idx_bytes
 
 MIRRORS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "https://storage.googleapis.com/cvdf-datasets/mnist/")
 # sha256 of the official .gz files
@@ -29,13 +32,28 @@ MNIST_FILES = {
     "test_images": ("t10k-images-idx3-ubyte", "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
     "test_labels": ("t10k-labels-idx1-ubyte", "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
 }
+# sha256 of the official files' decompressed IDX bytes, which is what an uncompressed file is checked against. Computed
+# by gunzipping the official .gz files in ../shared/data/mnist (their .gz digests match MNIST_FILES). The official
+# train-images .gz could not be had offline, so its decompressed digest is unknown here: an uncompressed train-images
+# file cannot be verified (the .gz can, by MNIST_FILES).
+MNIST_RAW_SHA256: dict[str, str | None] = {
+    "train_images": None,
+    "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+}
+# (file name, sha256 of the .gz, sha256 of its decompressed bytes): train images rebuilt from a PNG copy
 REBUILT_TRAIN = ("train-images-idx3-ubyte-rebuilt.gz",
-                 "bec7c817266cec5355717ac3000f9cf4762ae68539c6767e49d02c0ed9eb0d9d")
+                 "bec7c817266cec5355717ac3000f9cf4762ae68539c6767e49d02c0ed9eb0d9d",
+                 "374ba378bee06c633f4800ac6a495f71d1b80b0e82bf763acbfa4c7e9c379f75")
+_MAGIC = {"train_images": 2051, "train_labels": 2049, "test_images": 2051, "test_labels": 2049}
 
 
 @dataclass
 class DigitSplits:
-    """uint8 [N,28,28] digit images and int64 labels for train and test, with provenance."""
+    """uint8 [N,28,28] digit images and int64 labels for train and test, with provenance: ``files`` maps each file
+    read to the sha256 of its stored bytes, ``identity`` maps it to what its checksum showed it to be ("official",
+    "rebuilt" or "unverified")."""
 
     train_images: np.ndarray
     train_labels: np.ndarray
@@ -43,6 +61,7 @@ class DigitSplits:
     test_labels: np.ndarray
     source: str
     files: dict[str, str]
+    identity: dict[str, str] = field(default_factory=dict)
 
 
 def _find(root: Path, stem: str) -> Path | None:
@@ -61,8 +80,45 @@ def _missing_error(root: Path, missing: list[str]) -> DataError:
     )
 
 
+def _identify(key: str, stored_sha: str, content_sha: str) -> str:
+    """What the bytes are, judged by content (never by file name): the official .gz, the official file's decompressed
+    bytes (however they were stored), the rebuilt train images, or unverified."""
+    if stored_sha == MNIST_FILES[key][1] or content_sha == MNIST_RAW_SHA256.get(key):
+        return "official"
+    if key == "train_images" and (stored_sha == REBUILT_TRAIN[1] or content_sha == REBUILT_TRAIN[2]):
+        return "rebuilt"
+    return "unverified"
+
+
+def _unverified_error(key: str, path: Path, compressed: bool, stored_sha: str, content_sha: str) -> DataError:
+    fix = ("delete it and pass data.download=true, or pass data.verify=false to use it anyway (the data source then "
+           "says unverified and the run records the file's own checksum)")
+    if path.name == REBUILT_TRAIN[0]:
+        return DataError(f"{path} has sha256 {stored_sha}, not the rebuilt file's {REBUILT_TRAIN[1]}", hint=fix)
+    if compressed:
+        return DataError(f"{path} has sha256 {stored_sha}, but the official file has {MNIST_FILES[key][1]}", hint=fix)
+    official = MNIST_RAW_SHA256.get(key)
+    if official is None:
+        return DataError(f"{path} is uncompressed, and no official checksum of the decompressed "
+                         f"{MNIST_FILES[key][0]} is known here (only of the .gz), so it cannot be verified",
+                         hint=f"put the official {MNIST_FILES[key][0]}.gz in its place (it is verified), or pass "
+                              "data.verify=false to use it anyway (the data source then says unverified)")
+    return DataError(f"{path} is uncompressed with sha256 {content_sha}, but the official file decompressed has "
+                     f"{official}", hint=fix)
+
+
+def _source_label(identity: dict[str, str]) -> str:
+    """``mnist`` only when every file read is official; otherwise the label says which files are not."""
+    label = "mnist-train-rebuilt" if identity.get("train_images") == "rebuilt" else "mnist"
+    unverified = [MNIST_FILES[k][0] for k, v in identity.items() if v == "unverified"]
+    return label + (f"+unverified:{','.join(unverified)}" if unverified else "")
+
+
 @DATA_SOURCES.register("mnist")
 def load_mnist(root: str | Path, download: bool = False, verify: bool = True) -> DigitSplits:
+    """The four MNIST files in ``root`` as DigitSplits. Each file is identified by the sha256 of what is read (the .gz
+    or, for an uncompressed file, its IDX bytes); ``verify`` refuses any file that is neither official nor the
+    rebuilt train images (DataError naming the file and both checksums). ``source`` says what was read."""
     root = Path(root).expanduser()
     if download:
         download_mnist(root)
@@ -78,28 +134,26 @@ def load_mnist(root: str | Path, download: bool = False, verify: bool = True) ->
             paths[key] = path
     if missing:
         raise _missing_error(root, missing)
-    files = {}
-    source = "mnist"
+    files: dict[str, str] = {}
+    identity: dict[str, str] = {}
+    arrays: dict[str, np.ndarray] = {}
     for key, path in paths.items():
-        digest = file_sha256(path)
-        files[path.name] = digest
-        if path.name == REBUILT_TRAIN[0]:
-            if verify and digest != REBUILT_TRAIN[1]:
-                raise DataError(f"{path} has sha256 {digest}, not the rebuilt file's {REBUILT_TRAIN[1]}")
-            source = "mnist-train-rebuilt"
-        elif verify and path.suffix == ".gz" and digest != MNIST_FILES[key][1]:
-            raise DataError(f"{path} has sha256 {digest}, but the official file has {MNIST_FILES[key][1]}",
-                            hint="delete it and pass data.download=true, or pass data.verify=false to use it anyway "
-                                 "(the run then records the file's own checksum)")
-    train_images, test_images = read_idx(paths["train_images"], 2051), read_idx(paths["test_images"], 2051)
-    train_labels, test_labels = read_idx(paths["train_labels"], 2049), read_idx(paths["test_labels"], 2049)
-    for split, images, labels in (("train", train_images, train_labels), ("test", test_images, test_labels)):
+        stored, content = read_idx_bytes(path)
+        stored_sha = hashlib.sha256(stored).hexdigest()
+        content_sha = stored_sha if content is stored else hashlib.sha256(content).hexdigest()
+        files[path.name] = stored_sha
+        identity[key] = _identify(key, stored_sha, content_sha)
+        if verify and identity[key] == "unverified":
+            raise _unverified_error(key, path, content is not stored, stored_sha, content_sha)
+        arrays[key] = parse_idx(content, path, _MAGIC[key])
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         if images.shape[0] != labels.shape[0]:
             raise DataError(f"MNIST {split}: {images.shape[0]} images but {labels.shape[0]} labels in {root}")
         if images.shape[1:] != (28, 28):
             raise DataError(f"MNIST {split} images are {images.shape[1:]}, expected 28×28")
-    return DigitSplits(train_images, train_labels.astype(np.int64), test_images, test_labels.astype(np.int64),
-                       source, files)
+    return DigitSplits(arrays["train_images"], arrays["train_labels"].astype(np.int64), arrays["test_images"],
+                       arrays["test_labels"].astype(np.int64), _source_label(identity), files, identity)
 
 
 def download_mnist(root: str | Path) -> list[Path]:

@@ -7,7 +7,7 @@ import pytest
 
 from core.errors import DataError
 from datasets.idx import write_idx
-from datasets.mnist import MNIST_FILES, load_digits, load_mnist
+from datasets.mnist import MNIST_FILES, REBUILT_TRAIN, load_digits, load_mnist
 
 
 def make_fake_mnist(root: Path, n_train: int = 20, n_test: int = 10, compress: bool = True) -> Path:
@@ -25,9 +25,12 @@ def make_fake_mnist(root: Path, n_train: int = 20, n_test: int = 10, compress: b
 
 
 def test_reads_raw_idx_folder(tmp_path: Path) -> None:
-    splits = load_mnist(make_fake_mnist(tmp_path, compress=False))
+    root = make_fake_mnist(tmp_path, compress=False)
+    with pytest.raises(DataError, match="uncompressed"):  # raw files are verified too (test_mnist_verify.py)
+        load_mnist(root)
+    splits = load_mnist(root, verify=False)
     assert splits.train_images.shape == (20, 28, 28) and splits.test_labels.shape == (10,)
-    assert splits.source == "mnist" and len(splits.files) == 4
+    assert splits.source.startswith("mnist+unverified:train-images-idx3-ubyte,") and len(splits.files) == 4
 
 
 def test_gz_with_wrong_checksum_is_refused_unless_verify_is_off(tmp_path: Path) -> None:
@@ -68,5 +71,9 @@ def test_digits_source_is_mnist_like() -> None:
 def test_shared_mnist_folder(shared_mnist: Path) -> None:
     splits = load_mnist(shared_mnist)
     assert splits.source == "mnist-train-rebuilt"
+    assert splits.identity == {"train_images": "rebuilt", "train_labels": "official", "test_images": "official",
+                               "test_labels": "official"}
+    assert splits.files == {"train-images-idx3-ubyte-rebuilt.gz": REBUILT_TRAIN[1]} | {
+        f"{MNIST_FILES[k][0]}.gz": MNIST_FILES[k][1] for k in ("train_labels", "test_images", "test_labels")}
     assert splits.train_images.shape == (60000, 28, 28) and splits.test_images.shape == (10000, 28, 28)
     assert np.bincount(splits.test_labels).tolist()[:2] == [980, 1135]

@@ -1,0 +1,41 @@
+"""The terminal table of `bench run`: notes as numbered footnotes under the table (issue 13, failure kind 10: a
+600-character note repeated on every row made the edges2shoes table unreadable)."""
+
+from __future__ import annotations
+
+from bench.results import ResultRow, comparison_table, footnoted
+from bench.runner import table_markdown
+
+LONG = "FID from 12 generated / 12 real samples (< 2048): the estimate is biased upward " + "x" * 520
+assert len(LONG) == 600
+
+
+def row(method: str, metric: str, note: str) -> ResultRow:
+    return ResultRow(protocol="edges2shoes", method=method, metric=metric, translation="A→B", value=0.5, std=0.1,
+                     n=12, direction="lower", protocol_hash="abc", calibrated=True, status="ok", note=note,
+                     scale="smoke", seed=0, data_source="edges2objects", data_fingerprint="f", git_commit="0" * 40)
+
+
+ROWS = [row("input_copy", "fid", LONG), row("input_copy", "ssim", "no exemplar"),
+        row("exemplar_copy", "fid", LONG), row("exemplar_copy", "ssim", ""),
+        row("colour_transfer", "fid", f"{LONG}; similar refs picked automatically")]
+
+
+def test_one_footnote_per_distinct_note_and_markers_on_rows() -> None:
+    table, notes = footnoted(comparison_table(ROWS))
+    assert notes == [LONG, "no exemplar", "similar refs picked automatically"]
+    assert table["note"].tolist() == ["[1] [2]", "[1]", "[1] [3]"]
+
+
+def test_terminal_table_prints_the_long_note_once_under_narrow_rows() -> None:
+    text = table_markdown(comparison_table(ROWS), ROWS)
+    assert text.count(LONG) == 1
+    table_lines = [line for line in text.splitlines() if line.startswith("|")]
+    assert len(table_lines) == 5 and max(map(len, table_lines)) < 120
+    assert text.rstrip().endswith(f"notes:\n\n- [1] {LONG}\n- [2] no exemplar\n- [3] similar refs picked automatically")
+
+
+def test_table_without_notes_has_no_footnotes() -> None:
+    rows = [row("input_copy", "fid", "")]
+    text = table_markdown(comparison_table(rows), rows)
+    assert "notes:" not in text and "| input_copy" in text
