@@ -17,6 +17,7 @@ Label maps hold class ids, not intensities: they are read by the label readers (
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,9 +142,19 @@ def read_image(path: str | Path, dtype: type = np.float32) -> ImageRead:
     return ImageRead(pixels, read.depth, read.transparent)
 
 
+_WARNED: set[Path] = set()  # folders already warned about transparency in this process
+
+
 def read_rgb(path: str | Path) -> np.ndarray:
-    """uint8 [H,W,3] RGB of an image file by ``read_image``'s rules (16-bit rescaled, alpha on white)."""
-    return read_image(path, np.uint8).pixels
+    """uint8 [H,W,3] RGB of an image file by ``read_image``'s rules (16-bit rescaled, alpha composited on white);
+    the first transparent image of a folder warns (``UserWarning``, once per folder)."""
+    path = Path(path)
+    read = read_image(path, np.uint8)
+    if read.transparent and path.parent not in _WARNED:
+        _WARNED.add(path.parent)
+        warnings.warn(f"{path.parent}: images with transparency (first: {path.name}); read with {TRANSPARENCY_RULE}",
+                      stacklevel=2)
+    return read.pixels
 
 
 def transparency_warning(folder: str | Path, images: int, pixels: int) -> str:
