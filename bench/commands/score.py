@@ -20,6 +20,11 @@ Keys (Hydra-style ``key=value``):
   cache_dir=DIR            reference-feature cache (default $BENCH_CACHE or ~/.cache/bench)
   <metric>.<option>=value  metric settings, e.g. lpips.net=vgg, fid.dims=2048, ssim.window=7, swd.seed=1
 
+Values are typed by what receives them, not by YAML: folders stay strings as written (``fake=0100`` is the folder
+0100), a metric option takes the type of the metric's constructor argument (``lpips.lpips_version=0.1`` is "0.1").
+Images are read by ``core.images.read_image``: 16-bit files rescaled, transparency composited on white (warned once
+per folder, and listed under ``input_warnings`` in the JSON).
+
 Each metric declares what it is computed from (``Metric.inputs``: pairs, sets, groups, images+labels) and the folders
 are read accordingly (``READERS``). lpips_diversity (groups) reads ``fake`` as one sub-folder per input, holding that
 input's outputs; miou (images+labels) pairs ``fake`` with ``labels`` by file name.
