@@ -29,7 +29,7 @@ from PIL import Image
 from core.errors import DataError
 from datasets.inputs.face_edges import face_edges_from_parts
 from datasets.labelled import LabelledItem, LabelSet
-from datasets.real import REAL_DATASETS, Entry, PublishedPairs, RealDataset, RealSplit
+from datasets.real import REAL_DATASETS, Entry, PublishedPairs, RealDataset, RealSplit, read_rgb
 
 PARTS = ("skin", "hair", "l_brow", "r_brow", "l_eye", "r_eye", "l_ear", "r_ear", "nose", "u_lip", "mouth", "l_lip",
          "neck", "cloth", "hat", "eye_g", "ear_r", "neck_l")
@@ -97,11 +97,10 @@ def read_mask(path: Path) -> np.ndarray:
 
 def read_rgb_at(path: Path, shape: tuple[int, int]) -> np.ndarray:
     """uint8 [H,W,3] RGB of ``path`` resized to ``shape`` = (H, W) with PIL bilinear (unchanged when it fits)."""
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if im.size != (shape[1], shape[0]):
-            im = im.resize((shape[1], shape[0]), Image.BILINEAR)
-        return np.asarray(im)
+    rgb = read_rgb(path)
+    if rgb.shape[:2] == shape:
+        return rgb
+    return np.asarray(Image.fromarray(rgb).resize((shape[1], shape[0]), Image.BILINEAR))
 
 
 def read_pairs(path: Path) -> list[tuple[str, str]]:

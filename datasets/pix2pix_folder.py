@@ -32,6 +32,7 @@ from scipy import ndimage
 
 from core.errors import DataError
 from core.hashing import file_sha256, settings_hash
+from core.images import read_rgb
 from datasets import DATA_SOURCES
 from datasets.paired import PairedArrays, PairedData, PairedSource
 
@@ -144,14 +145,13 @@ class Pix2PixFolder(PairedSource):
 
     def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         path = self.files[index]
-        with Image.open(path) as image:
-            image = image.convert("RGB")
-            width, height = image.size
-            if width != 2 * height:
-                raise DataError(f"{path} is {width}×{height}; a pix2pix AB image is twice as wide as high",
-                                hint="each file must hold A (left) and B (right) side by side")
-            a_img = image.crop((0, 0, height, height))
-            b_img = image.crop((height, 0, width, height))
+        image = Image.fromarray(read_rgb(path))  # 16-bit rescaled, transparency on white (core.images)
+        width, height = image.size
+        if width != 2 * height:
+            raise DataError(f"{path} is {width}×{height}; a pix2pix AB image is twice as wide as high",
+                            hint="each file must hold A (left) and B (right) side by side")
+        a_img = image.crop((0, 0, height, height))
+        b_img = image.crop((height, 0, width, height))
         mask_path = self.mask_files.get(path.stem)
         if mask_path is not None:
             with Image.open(mask_path) as m:

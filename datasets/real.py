@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 import numpy as np
 from PIL import Image
 
+from core import images
 from core.errors import DataError
 from core.hashing import file_sha256, settings_hash
 from core.registry import Registry
@@ -78,9 +79,9 @@ class PublishedPairs:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """uint8 [H,W,3] RGB of an image file (palette / grey / RGBA converted)."""
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    """uint8 [H,W,3] RGB of an image file, by the project's one image reader (``core.images.read_rgb``: palette /
+    grey converted, 16-bit rescaled, transparency composited on white). Label maps are read by ``read_raw_label``."""
+    return images.read_rgb(path)
 
 
 def read_raw_label(path: Path) -> np.ndarray:

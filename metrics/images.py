@@ -1,7 +1,8 @@
 """Reading folders of images for ``bench score``: RGB float [0,1] tensors, with errors that name the file and the fix.
 
-Supported files: PNG, JPEG, BMP, WebP, TIFF (8- or 16-bit; grayscale/palette/alpha converted to RGB, alpha dropped)
-and ``.npy`` arrays (HWC or CHW; uint8 → /255, floats must already lie in [0,1]). Label maps for the segmentation
+Supported files: PNG, JPEG, BMP, WebP, TIFF (8- or 16-bit) and ``.npy`` arrays, decoded by the project's one image
+reader, ``core.images.read_image`` (its docstring has the rules: 16-bit → /65535, transparency composited on white,
+floats must lie in [0,1]). Label maps for the segmentation
 score are single-channel PNGs of integer class ids (or ``.npy``).
 """
 
@@ -16,6 +17,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 from core.errors import DataError
+from core.images import ImageRead, read_image, transparency_warning
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff", ".npy"}
 
@@ -39,55 +41,31 @@ def list_images(folder: str | Path, what: str = "images") -> dict[str, Path]:
     return found
 
 
-def _from_array(array: np.ndarray, path: Path) -> torch.Tensor:
-    if array.ndim == 2:
-        array = array[:, :, None]
-    if array.ndim != 3:
-        raise DataError(f"{path}: expected an HxW, HxWxC or CxHxW array, got shape {array.shape}")
-    if array.shape[0] in (1, 3) and array.shape[-1] not in (1, 3):
-        array = np.moveaxis(array, 0, -1)
-    if array.shape[-1] == 1:
-        array = np.repeat(array, 3, axis=-1)
-    if array.shape[-1] != 3:
-        raise DataError(f"{path}: expected 1 or 3 channels, got shape {array.shape}")
-    if array.dtype == np.uint8:
-        data = array.astype(np.float32) / 255
-    elif array.dtype == np.uint16:
-        data = array.astype(np.float32) / 65535
-    elif np.issubdtype(array.dtype, np.floating):
-        data = array.astype(np.float32)
-        low, high = float(np.nanmin(data)), float(np.nanmax(data))
-        if not np.isfinite(data).all():
-            raise DataError(f"{path}: contains NaN or infinite values")
-        if low < -1e-6 or high > 1 + 1e-6:
-            hint = ("values look like [-1,1]: save (x + 1) / 2" if low < 0 else
-                    "values look like 8-bit: save x / 255 (or uint8)" if high > 1.5 else "clamp to [0,1]")
-            raise DataError(f"{path}: float image values must lie in [0,1], found [{low:.4g}, {high:.4g}]", hint=hint)
-    else:
-        raise DataError(f"{path}: unsupported array dtype {array.dtype}", hint="use uint8, uint16 or float in [0,1]")
-    return torch.from_numpy(np.ascontiguousarray(data)).permute(2, 0, 1).contiguous()
+class ReadLog:
+    """What reading showed about the folders (``ImageRead.transparent``): one warning per folder, however many of
+    its images have transparent pixels and however often they are read."""
+
+    def __init__(self) -> None:
+        self.transparent: dict[Path, dict[Path, int]] = {}
+
+    def add(self, path: Path, read: ImageRead) -> None:
+        if read.transparent:
+            self.transparent.setdefault(path.parent, {})[path] = read.transparent
+
+    def warnings(self) -> list[str]:
+        """One ``transparency_warning`` per folder that held transparent pixels, in folder order."""
+        return [transparency_warning(folder, len(files), sum(files.values()))
+                for folder, files in sorted(self.transparent.items())]
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """[3,H,W] float32 RGB in [0,1]."""
+def load_image(path: str | Path, log: ReadLog | None = None) -> torch.Tensor:
+    """[3,H,W] float32 RGB in [0,1], read by ``core.images.read_image`` (16-bit rescaled, alpha composited on
+    white; ``log`` records transparency for the folder's warning). Raises ``DataError`` naming the file."""
     path = Path(path)
-    try:
-        if path.suffix.lower() == ".npy":
-            return _from_array(np.load(path, allow_pickle=False), path)
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-                array = np.asarray(image, dtype=np.float64)
-                scale = 65535.0 if image.mode.startswith("I;16") or array.max() > 255 else 255.0
-                return _from_array((array / scale).astype(np.float32), path)
-            if image.mode == "F":
-                return _from_array(np.asarray(image, dtype=np.float32), path)
-            return _from_array(np.asarray(image.convert("RGB")), path)
-    except DataError:
-        raise
-    except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise DataError(f"cannot read image {path}: {exc}", hint="re-export the file or remove it from the folder"
-                        ) from exc
+    read = read_image(path)
+    if log is not None:
+        log.add(path, read)
+    return torch.from_numpy(np.ascontiguousarray(read.pixels)).permute(2, 0, 1).contiguous()
 
 
 def load_label_map(path: str | Path) -> torch.Tensor:
@@ -124,10 +102,10 @@ def folder_fingerprint(paths: Sequence[Path], length: int = 24) -> str:
 class FolderImages(Sequence[torch.Tensor]):
     """A re-iterable sequence of [B,3,H,W] batches read lazily from files, all of one size."""
 
-    def __init__(self, paths: Sequence[Path], batch_size: int = 32) -> None:
+    def __init__(self, paths: Sequence[Path], batch_size: int = 32, log: ReadLog | None = None) -> None:
         if not paths:
             raise DataError("no images to read")
-        self.paths, self.batch_size = list(paths), batch_size
+        self.paths, self.batch_size, self.log = list(paths), batch_size, log
         self._size: tuple[int, int] | None = None
         self._fingerprint: str | None = None
 
@@ -152,7 +130,7 @@ class FolderImages(Sequence[torch.Tensor]):
         if not 0 <= index < len(self):
             raise IndexError(index)
         chunk = self.paths[index * self.batch_size:(index + 1) * self.batch_size]
-        return torch.stack([self._check(load_image(p), p) for p in chunk])
+        return torch.stack([self._check(load_image(p, self.log), p) for p in chunk])
 
     def __iter__(self) -> Iterator[torch.Tensor]:
         for i in range(len(self)):

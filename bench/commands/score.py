@@ -20,6 +20,11 @@ Keys (Hydra-style ``key=value``):
   cache_dir=DIR            reference-feature cache (default $BENCH_CACHE or ~/.cache/bench)
   <metric>.<option>=value  metric settings, e.g. lpips.net=vgg, fid.dims=2048, ssim.window=7, swd.seed=1
 
+Values are typed by what receives them, not by YAML: folders stay strings as written (``fake=0100`` is the folder
+0100), a metric option takes the type of the metric's constructor argument (``lpips.lpips_version=0.1`` is "0.1").
+Images are read by ``core.images.read_image``: 16-bit files rescaled, transparency composited on white (warned once
+per folder, and listed under ``input_warnings`` in the JSON).
+
 Each metric declares what it is computed from (``Metric.inputs``: pairs, sets, groups, images+labels) and the folders
 are read accordingly (``READERS``). lpips_diversity (groups) reads ``fake`` as one sub-folder per input, holding that
 input's outputs; miou (images+labels) pairs ``fake`` with ``labels`` by file name.
@@ -33,56 +38,73 @@ import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
 from core.errors import BenchError, DataError
 
+if TYPE_CHECKING:
+    from metrics.images import ReadLog
+
 SUMMARY = "compute metrics on folders of images (paired by file name, or as sets) and write JSON"
 
-GLOBAL_KEYS = {"metrics", "fake", "real", "exemplar", "labels", "out", "allow_uncalibrated", "device", "batch_size",
-               "cache_dir"}
+# The keys every run takes, typed as declared: folders are strings as written (a folder named 0100 stays "0100").
+GLOBAL_KEYS: dict[str, Any] = {
+    "metrics": list[str], "fake": str, "real": str, "exemplar": str, "labels": str, "out": str,
+    "allow_uncalibrated": bool, "device": str, "batch_size": int, "cache_dir": str,
+}
+FORWARDED = ("allow_uncalibrated", "device", "batch_size", "cache_dir")  # passed to every metric that takes them
 PAIR_CHUNK = 256  # pairs loaded into memory at a time
 
 
 def parse_args(argv: list[str]) -> dict[str, Any]:
-    from omegaconf import OmegaConf
-    from omegaconf.errors import OmegaConfBaseException
+    """``key=value`` arguments → ``{global key: typed value, metric: {option: raw string}}``.
+
+    Global keys are typed by ``GLOBAL_KEYS``; metric options stay strings until ``build_metrics`` types them by the
+    metric's constructor (``bench.options``). Never YAML typing: ``0100`` is not 64, ``0.1`` is not a float.
+    """
+    from bench.options import typed
 
     bad = [a for a in argv if "=" not in a]
     if bad:
         raise BenchError(f"arguments must be key=value, got {bad}", hint="e.g. metrics=[ssim,psnr] fake=DIR real=DIR")
-    try:
-        cfg = OmegaConf.to_container(OmegaConf.from_dotlist(argv), resolve=True)
-    except OmegaConfBaseException as exc:
-        raise BenchError(f"cannot parse arguments: {exc}") from exc
-    assert isinstance(cfg, dict)
+    cfg: dict[str, Any] = {}
+    for arg in argv:
+        key, raw = arg.split("=", 1)
+        if key in GLOBAL_KEYS:
+            cfg[key] = typed(raw, GLOBAL_KEYS[key], key)
+            continue
+        metric, dot, option = key.partition(".")
+        if not dot or not metric or not option or "." in option:
+            raise BenchError(f"unknown keys [{key!r}]",
+                             hint=f"valid keys: {', '.join(sorted(GLOBAL_KEYS))}, or <metric>.<option>=value")
+        cfg.setdefault(metric, {})[option] = raw
     return cfg
 
 
-def _accepts(cls: type, key: str) -> bool:
-    """Whether ``key`` is a constructor argument anywhere along the class's ``__init__`` chain."""
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        params = inspect.signature(init).parameters
-        if key in params:
-            return True
-        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return False
-    return False
+def _options(cls: type, name: str, raw: dict[str, str]) -> dict[str, Any]:
+    """``raw`` option strings typed by ``cls``'s constructor; an option it does not take is a ``BenchError``."""
+    from bench.options import annotation_of, options_of, typed
+
+    options = {}
+    for key, value in raw.items():
+        annotation = annotation_of(cls, key)
+        if annotation is None:
+            raise BenchError(f"metric {name} has no option {key!r}",
+                             hint=f"options of {name}: {', '.join(options_of(cls))}")
+        options[key] = typed(value, annotation, f"{name}.{key}")
+    return options
 
 
 def build_metrics(cfg: dict[str, Any]) -> dict[str, Any]:
+    from bench.options import annotation_of
     from metrics import METRICS
 
     names = cfg.get("metrics")
-    if names is None:
+    if not names:
         raise BenchError("no metrics given", hint=f"metrics=[ssim,psnr]; registered: {', '.join(METRICS.names())}")
-    names = [names] if isinstance(names, str) else list(names)
     for name in names:
         METRICS.get(name)  # unknown names raise with the list of valid ones
     unknown = [k for k in cfg if k not in GLOBAL_KEYS and k not in names]
@@ -93,13 +115,13 @@ def build_metrics(cfg: dict[str, Any]) -> dict[str, Any]:
     built = {}
     for name in names:
         cls = METRICS.get(name)
-        options = dict(cfg.get(name) or {})
-        for key in ("allow_uncalibrated", "device", "batch_size", "cache_dir"):
-            if key in cfg and key not in options and _accepts(cls, key):
+        options = _options(cls, name, cfg.get(name) or {})
+        for key in FORWARDED:
+            if key in cfg and key not in options and annotation_of(cls, key) is not None:
                 options[key] = cfg[key]
         try:
             built[name] = cls(**options)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise BenchError(f"bad options for metric {name}: {exc}") from exc
     return built
 
@@ -124,7 +146,7 @@ def _require(cfg: dict[str, Any], key: str, metric: str) -> Path:
     return folder
 
 
-def _pairs(metric: Any, cfg: dict[str, Any]) -> Any:
+def _pairs(metric: Any, cfg: dict[str, Any], log: ReadLog) -> Any:
     from metrics.base import MetricValue, describe
     from metrics.images import list_images, load_image, pair_by_name
 
@@ -138,7 +160,7 @@ def _pairs(metric: Any, cfg: dict[str, Any]) -> Any:
         chunk = pairs[start:start + PAIR_CHUNK]
         fakes, refs = [], []
         for name, fake_path, ref_path in chunk:
-            f, r = load_image(fake_path), load_image(ref_path)
+            f, r = load_image(fake_path, log), load_image(ref_path, log)
             if f.shape != r.shape:
                 raise DataError(f"size mismatch for pair {name!r}: {fake_path} is {f.shape[1]}×{f.shape[2]}, "
                                 f"{ref_path} is {r.shape[1]}×{r.shape[2]}",
@@ -165,25 +187,25 @@ def _pairs(metric: Any, cfg: dict[str, Any]) -> Any:
     return value
 
 
-def _sets(metric: Any, cfg: dict[str, Any]) -> Any:
+def _sets(metric: Any, cfg: dict[str, Any], log: ReadLog) -> Any:
     from metrics.images import FolderImages, list_images
 
     fake_dir, real_dir = _require(cfg, "fake", metric.name), _require(cfg, "real", metric.name)
     batch_size = int(cfg.get("batch_size", 50))
-    fake = FolderImages(list(list_images(fake_dir, "fake").values()), batch_size)
-    real = FolderImages(list(list_images(real_dir, "real").values()), batch_size)
+    fake = FolderImages(list(list_images(fake_dir, "fake").values()), batch_size, log)
+    real = FolderImages(list(list_images(real_dir, "real").values()), batch_size, log)
     if "real_hash" in inspect.signature(metric.compute).parameters:  # FID, KID: cache the real set's features
         return metric.compute(fake, real, real_hash=real.fingerprint())
     return metric.compute(fake, real)
 
 
-def _groups(metric: Any, cfg: dict[str, Any]) -> Any:
+def _groups(metric: Any, cfg: dict[str, Any], log: ReadLog) -> Any:
     from metrics.images import list_images, load_image
 
     fake_dir = _require(cfg, "fake", metric.name)
     groups = []
     for sub in sorted(p for p in fake_dir.iterdir() if p.is_dir()):
-        images = [load_image(p) for p in list_images(sub, f"outputs of {sub.name}").values()]
+        images = [load_image(p, log) for p in list_images(sub, f"outputs of {sub.name}").values()]
         if len(images) < 2:
             raise DataError(f"{sub} holds {len(images)} image; diversity needs at least 2 outputs per input")
         if len({tuple(i.shape) for i in images}) > 1:
@@ -195,7 +217,7 @@ def _groups(metric: Any, cfg: dict[str, Any]) -> Any:
     return metric(groups)
 
 
-def _images_and_labels(metric: Any, cfg: dict[str, Any]) -> Any:
+def _images_and_labels(metric: Any, cfg: dict[str, Any], log: ReadLog) -> Any:
     from metrics.images import list_images, load_image, load_label_map, pair_by_name
 
     fake_dir, labels_dir = _require(cfg, "fake", metric.name), _require(cfg, "labels", metric.name)
@@ -204,24 +226,26 @@ def _images_and_labels(metric: Any, cfg: dict[str, Any]) -> Any:
     images, labels = [], []
     for start in range(0, len(pairs), PAIR_CHUNK):
         chunk = pairs[start:start + PAIR_CHUNK]
-        images.append(torch.stack([load_image(f) for _, f, _ in chunk]))
+        images.append(torch.stack([load_image(f, log) for _, f, _ in chunk]))
         labels.append(torch.stack([load_label_map(lab) for _, _, lab in chunk]))
     return metric(images, labels)
 
 
 # How to read the folders for each kind of input a metric declares (``Metric.inputs``).
-READERS: dict[str, Callable[[Any, dict[str, Any]], Any]] = {
+READERS: dict[str, Callable[[Any, dict[str, Any], ReadLog], Any]] = {
     "pairs": _pairs, "sets": _sets, "groups": _groups, "images+labels": _images_and_labels,
 }
 
 
-def compute(metric: Any, cfg: dict[str, Any]) -> Any:
-    """The metric's value(s) on the folders of ``cfg``, read as its declared ``inputs`` say."""
+def compute(metric: Any, cfg: dict[str, Any], log: ReadLog | None = None) -> Any:
+    """The metric's value(s) on the folders of ``cfg``, read as its declared ``inputs`` say; ``log`` collects what
+    reading showed (transparent images: one warning per folder)."""
+    from metrics.images import ReadLog
     kind = getattr(metric, "inputs", None)
     if kind not in READERS:
         raise BenchError(f"metric {metric.name} declares inputs={kind!r}, which bench score cannot read",
                          hint=f"give its class `inputs = ` one of {', '.join(READERS)}")
-    return READERS[kind](metric, cfg)
+    return READERS[kind](metric, cfg, ReadLog() if log is None else log)
 
 
 def _jsonable(value: Any) -> Any:
@@ -282,12 +306,21 @@ def main(argv: list[str]) -> int:
     cfg = parse_args(argv)
     metrics = build_metrics(cfg)
     from metrics.base import flatten
+    from metrics.images import ReadLog
 
-    results = flatten([compute(metric, cfg) for metric in metrics.values()])
+    results, input_warnings = [], []
+    for metric in metrics.values():
+        log = ReadLog()
+        values = flatten([compute(metric, cfg, log)])
+        for value in values:  # each record carries the warnings of the folders its metric read
+            value.warnings.extend(w for w in log.warnings() if w not in value.warnings)
+        input_warnings += [w for w in log.warnings() if w not in input_warnings]
+        results += values
     records = [value_record(v) for v in results]
     out = Path(str(cfg.get("out", "score.json"))).expanduser()
     payload = {"fake": cfg.get("fake"), "real": cfg.get("real"), "exemplar": cfg.get("exemplar"),
-               "labels": cfg.get("labels"), "calibrated": all(r["calibrated"] for r in records), "results": records}
+               "labels": cfg.get("labels"), "calibrated": all(r["calibrated"] for r in records),
+               "input_warnings": input_warnings, "results": records}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(json.dumps(payload, indent=2, ensure_ascii=False))
@@ -298,7 +331,9 @@ def main(argv: list[str]) -> int:
               "(allow_uncalibrated=true); they are smoke-test numbers, not the metric.", file=sys.stdout)
     for r in records:
         for warning in r["warnings"]:
-            if not warning.startswith("uncalibrated"):
+            if not warning.startswith("uncalibrated") and warning not in input_warnings:
                 print(f"warning ({r['metric']}): {warning}")
+    for warning in input_warnings:  # once per folder, however many metrics read it
+        print(f"warning (input): {warning}")
     print(f"\nwrote {out}")
     return 0

@@ -99,3 +99,16 @@ def test_download_fails_fast_with_a_clear_message(tmp_path: Path, monkeypatch: p
         download_pix2pix("edges2shoes", tmp_path / "edges2shoes")
     assert "edges2objects" in str(err.value) and ARCHIVES["edges2shoes"].url in str(err.value)
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_16_bit_grey_ab_pngs_are_rescaled_not_read_as_white(tmp_path: Path) -> None:
+    """Issue 13, failure kind 5: Pillow's RGB conversion clips 16-bit values at 255 (all-white photos)."""
+    rng = np.random.default_rng(0)
+    (tmp_path / "val").mkdir()
+    eight_bit = rng.integers(0, 256, (2, 16, 32), dtype=np.uint8)
+    for i, image in enumerate(eight_bit):
+        Image.fromarray(image.astype(np.uint16) * 257).save(tmp_path / "val" / f"{i + 1}_AB.png")
+    folder = Pix2PixFolder(tmp_path, "val", size=16)
+    for i in range(2):
+        a, b, _ = folder.read_pair(i)
+        assert np.array_equal(a[..., 0], eight_bit[i][:, :16]) and np.array_equal(b[..., 2], eight_bit[i][:, 16:])

@@ -16,6 +16,7 @@ from datasets.real import (
     RealSplit,
     SubsetDataset,
     layout_error,
+    read_rgb,
     remap_from,
 )
 from datasets.real_files import checked_settings
@@ -179,3 +180,14 @@ def test_real_split_without_label_files_needs_build_label(tmp_path):
     split = RealSplit("t", "train", tmp_path, [Entry("x", tmp_path / "images" / "x.png")], LABELS)
     with pytest.raises(NotImplementedError):
         split.item(0)
+
+
+def test_read_rgb_rescales_16_bit_photos_and_composites_alpha_on_white(tmp_path):
+    """Issue 13, failure kinds 5 and 8: the real readers' photos go through the one image reader."""
+    Image.fromarray(np.array([[0, 128 * 257], [255 * 257, 64 * 257]], np.uint16)).save(tmp_path / "g16.png")
+    assert read_rgb(tmp_path / "g16.png")[..., 0].tolist() == [[0, 128], [255, 64]]
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    rgba[..., 0], rgba[0, :, 3] = 200, 255  # row 1 transparent over red
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "rgba.png")
+    with pytest.warns(UserWarning, match="composited on white"):
+        assert read_rgb(tmp_path / "rgba.png").tolist() == [[[200, 0, 0]] * 2, [[255, 255, 255]] * 2]
