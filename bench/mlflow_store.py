@@ -67,10 +67,13 @@ def open_store(uri: str, experiment: str, artifact_location: str | None) -> tupl
 def diagnose(path: Path) -> BenchError | None:
     """What is wrong with the SQLite MLflow store ``path`` (an existing file), as an error with its fix; None when
     the file looks sound (the failure lies elsewhere)."""
-    for check in _CHECKS:
-        found = check(path)
-        if found is not None:
-            return found
+    try:
+        for check in _CHECKS:
+            found = check(path)
+            if found is not None:
+                return found
+    except (sqlite3.Error, OSError):  # unreadable even read-only: leave the store's own error to speak
+        pass
     return None
 
 
@@ -99,10 +102,10 @@ def _half_created(path: Path) -> BenchError | None:
     if not tables:  # empty: MLflow creates it on open
         return None
     leftovers = sorted(t for t in tables if t.startswith("_alembic_tmp_"))
-    missing = sorted(_expected_tables() - tables)
     revision = _revision(path)
-    if not leftovers and not missing and revision is not None:
+    if not leftovers and revision is not None:  # a whole schema version: older or newer, see _other_schema
         return None
+    missing = sorted(_expected_tables() - tables)
     detail = ", ".join(filter(None, [
         f"migration leftovers {_few(leftovers)}" if leftovers else "",
         f"{len(missing)} missing tables {_few(missing)}" if missing else "",

@@ -109,6 +109,13 @@ def test_half_created_store_names_the_file_and_the_fix(sound_store, tmp_path):
     assert db.exists()
 
 
+def test_store_without_schema_version_is_half_created(sound_store, tmp_path):
+    db = _broken(sound_store, tmp_path, "DROP TABLE alembic_version")  # killed before its first migration
+    text = _error(tmp_path)
+    assert f"the MLflow store {db} is half-created" in text and "no schema version" in text
+    assert f"`mv {db} {db}.broken`" in text
+
+
 def test_file_that_is_not_a_database(tmp_path):
     db = tmp_path / "mlflow.db"
     db.write_bytes(b"not a database\n" * 100)
