@@ -2,8 +2,9 @@
 
 By default the store is a local SQLite file ``<results>/mlflow.db`` with artifacts in ``<results>/mlartifacts`` (no
 server needed; ``mlflow ui --backend-store-uri sqlite:///results/mlflow.db`` shows it). ``tracking.uri`` points at a
-server instead. The client API is used directly (not MLflow's global "active run"), so runs nest explicitly through
-the ``mlflow.parentRunId`` tag and a study (``bench tune``) can own many ``bench run`` parents.
+server instead. The store is created under a lock, so runs may start together on a fresh folder
+(``bench.mlflow_store``). The client API is used directly (not MLflow's global "active run"), so runs nest
+explicitly through the ``mlflow.parentRunId`` tag and a study (``bench tune``) can own many ``bench run`` parents.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.errors import BenchError
+from bench.mlflow_store import open_store, sqlite_path
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,8 @@ def default_uri(results: Path) -> str:
 def artifact_root(uri: str, experiment: str) -> str | None:
     """Artifacts of a local SQLite store live beside the database (``mlartifacts/<experiment>``); a server decides
     its own (None), so nothing lands in a stray ``./mlruns``."""
-    if uri.startswith("sqlite:///"):
-        return (Path(uri[len("sqlite:///"):]).resolve().parent / "mlartifacts" / experiment).as_uri()
-    return None
+    path = sqlite_path(uri)
+    return None if path is None else (path.parent / "mlartifacts" / experiment).as_uri()
 
 
 class Tracker:
@@ -47,21 +47,10 @@ class Tracker:
             return
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
         logging.getLogger("alembic").setLevel(logging.WARNING)
-        from mlflow.tracking import MlflowClient
-
         results.mkdir(parents=True, exist_ok=True)
         self.uri = uri or default_uri(results)
-        try:
-            self.client = MlflowClient(tracking_uri=self.uri)
-            found = self.client.get_experiment_by_name(experiment)
-            if found is None:
-                artifacts = artifact_root(self.uri, experiment)
-                self.experiment_id = self.client.create_experiment(experiment, artifact_location=artifacts)
-            else:
-                self.experiment_id = found.experiment_id
-        except Exception as exc:  # a bad URI or unreachable server must stop the run before any training
-            raise BenchError(f"cannot open the MLflow store at {self.uri}: {exc}",
-                             hint="check tracking.uri, or run with tracking.enabled=false") from exc
+        # under the store's lock: runs started together on a fresh folder would race to create its tables
+        self.client, self.experiment_id = open_store(self.uri, experiment, artifact_root(self.uri, experiment))
 
     def start(self, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
         if not self.enabled:

@@ -15,66 +15,14 @@ database's advisory lock, or ``lock_file=`` on a shared filesystem.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
 import re
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.locks import SERVER_DB_URL, AdvisoryLock, FileLock
 from core.errors import BenchError
-
-
-class FileLock(AbstractContextManager):
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._handle: Any = None
-
-    def __enter__(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "a")  # held open until __exit__
-        fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-        self._handle.close()
-
-
-class AdvisoryLock(AbstractContextManager):
-    """A database-wide named lock (PostgreSQL ``pg_advisory_lock``, MySQL ``GET_LOCK``) on its own connection."""
-
-    def __init__(self, url: str, name: str) -> None:
-        from sqlalchemy import create_engine
-        from sqlalchemy.pool import NullPool
-
-        self.engine = create_engine(url, poolclass=NullPool)
-        self.dialect = self.engine.dialect.name
-        self.name = name
-        self.key = int(hashlib.sha256(name.encode()).hexdigest()[:15], 16)  # fits a signed 64-bit key
-        self._conn: Any = None
-
-    def __enter__(self) -> AdvisoryLock:
-        from sqlalchemy import text
-
-        self._conn = self.engine.connect()
-        if self.dialect == "postgresql":
-            self._conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": self.key})
-        else:
-            self._conn.execute(text("SELECT GET_LOCK(:n, -1)"), {"n": self.name[:64]})
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        from sqlalchemy import text
-
-        try:
-            if self.dialect == "postgresql":
-                self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
-            else:
-                self._conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": self.name[:64]})
-        finally:
-            self._conn.close()
 
 
 @dataclass
@@ -115,7 +63,7 @@ def open_storage(spec: str | None, results: Path, study_name: str, lock_file: st
             storage = optuna.storages.RDBStorage(f"sqlite:///{path}",
                                                  engine_kwargs={"connect_args": {"timeout": 120}})
         return StudyStorage(storage, lock, f"sqlite:///{path}", "sqlite")
-    if re.match(r"^(postgresql|mysql)(\+\w+)?://", spec):
+    if SERVER_DB_URL.match(spec):
         try:
             lock = FileLock(Path(lock_file)) if lock_file else AdvisoryLock(spec, f"bench-tune:{study_name}")
             with lock:

@@ -190,8 +190,8 @@ def run_tune(cfg: DictConfig, objective: Objective | None = None, run_overrides:
     from bench.tracking import Tracker
 
     experiment = cfg.tracking.experiment or cfg.protocol or "bench-tune"
-    with store.lock:  # workers starting together on a fresh MLflow store would race to create its tables
-        tracker = Tracker(results, cfg.tracking.uri, str(experiment), bool(cfg.tracking.enabled))
+    # created under the MLflow store's own lock: workers starting together on a fresh store would race for its tables
+    tracker = Tracker(results, cfg.tracking.uri, str(experiment), bool(cfg.tracking.enabled))
     tags = {"bench.study": study_name, "bench.protocol": cfg.protocol or "", "bench.method": cfg.method or "",
             "bench.scale": scale or "", "bench.objective": goal.label, "bench.direction": goal.direction,
             "bench.storage": store.description, "bench.search_space": ", ".join(space.names)}
