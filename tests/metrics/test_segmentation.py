@@ -201,7 +201,8 @@ def test_label_ids_outside_the_class_table_are_refused_with_their_pixel_count() 
     labels[1, :4, :] = 7  # 40 px
     labels[1, 9, :] = IGNORE  # declared ignore id: not counted
     with pytest.raises(MetricInputError, match=r"^90 of 200 label pixels \(45\.0%\) hold ids outside the class "
-                                               r"table of 3 classes \(identity\): 7, 40; only \[255\] are ignored\n  fix: map those ids"):
+                                               r"table of 3 classes \(identity\): 7, 40; only \[255\] are "
+                                               r"ignored\n  fix: map those ids"):
         metric(torch.full((2, 3, 10, 10), 0.5), labels)
     with pytest.raises(MetricInputError) as info:
         metric(torch.full((2, 3, 10, 10), 0.5), labels)
