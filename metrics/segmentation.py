@@ -227,6 +227,7 @@ class SegmentationScore(Metric):
                   labels: torch.Tensor | Sequence[torch.Tensor]) -> np.ndarray:
         k = len(self.mapping.names)
         hist = np.zeros((k, k + 1), dtype=np.int64)
+        labels = labels if isinstance(labels, torch.Tensor) else list(labels)  # read twice: checked, then scored
         self.mapping.check_targets([labels] if isinstance(labels, torch.Tensor) else labels)  # before segmenting
         pairs: Iterable[tuple[torch.Tensor, torch.Tensor]]
         if isinstance(images, torch.Tensor):
