@@ -228,7 +228,8 @@ class SWD(SetMetric):
         for which, flat in (("generated", fake_flat), ("real", real_flat)):
             if any(flat):
                 levels = ", ".join(f"{res} px" for res, f in zip(real_res, flat, strict=True) if f)
-                value.warnings.append(f"SWD: {which} set has no variation in {sum(flat)} channel(s) of the levels "
-                                      f"{levels} (collapsed/flat images); those descriptors are centred, not divided "
-                                      "by their zero std (PGGAN's code gives NaN there)")
+                # the table shows a long note up to its first colon: say what and where before it
+                value.warnings.append(f"{which} set flat (no variation) in {sum(flat)} channel(s) at {levels}: "
+                                      "collapsed images; those descriptors are centred, not divided by their zero "
+                                      "std (PGGAN's code gives NaN there)")
         return describe(value, self, n_fake=n_fake, n_real=n_real)

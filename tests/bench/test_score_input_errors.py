@@ -68,7 +68,8 @@ def test_swd_of_a_flat_generator_prints_a_number(tmp_path: Path, capsys: pytest.
     code, out, _ = score(capsys, tmp_path, "metrics=[swd]", f"fake={fake}", f"real={real}")
     (swd,) = json.loads((tmp_path / "score.json").read_text())["results"]
     assert code == 0 and isinstance(swd["value"], float) and swd["value"] > 0
-    assert "warning (swd): SWD: generated set has no variation" in out
+    row = next(line for line in out.splitlines() if line.startswith("swd "))
+    assert "generated set flat (no variation) in 3 channel(s) at 16 px" in row and "nan" not in row.lower()
 
 
 def test_label_ids_outside_the_class_table_exit_2_with_their_count(tmp_path: Path,

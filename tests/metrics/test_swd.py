@@ -150,6 +150,6 @@ def test_swd_of_a_flat_generator_is_a_number_with_a_warning() -> None:
     value = metric(flat, real)
     assert math.isfinite(value.value) and all(math.isfinite(v) for v in value.extra["per_level"].values())
     assert value.value > metric(smooth_images(4, seed=2), real).value  # collapse scores worse than a real-like set
-    assert any(w.startswith("SWD: generated set has no variation in 6 channel(s) of the levels 32 px, 16 px")
+    assert any(w.startswith("generated set flat (no variation) in 6 channel(s) at 32 px, 16 px: ")
                for w in value.warnings)
     assert metric(flat, flat.clone()).value == 0.0  # two identical flat sets: distance 0, not NaN
