@@ -8,9 +8,9 @@ itself for strict parity.
 
 KID (Bińkowski et al. 2018): unbiased MMD² with the polynomial kernel k(x,y) = (xᵀy/d + 1)³, averaged over
 ``subsets`` random subsets of ``subset_size`` samples each drawn without replacement from a seeded generator;
-reported as mean ± std (ddof=0) over subsets, in raw units (papers often print KID×10³). Sets not larger than
-``subset_size`` use subsets of half the smaller set, stated in a warning and in the settings
-(``effective_subset_size``; see ``kid_subset_size``), so that the ± never reports one subset drawn 100 times.
+reported as mean ± std (ddof=0) over subsets, in raw units (papers often print KID×10³). When a set has fewer
+samples than ``subset_size`` (or both exactly that many) the subsets hold half the smaller set, stated in a warning
+and in the settings (``effective_subset_size``; ``kid_subset_size``): the ± never reports one subset drawn 100 times.
 
 FID is biased and its 2048-d covariance is rank-deficient below 2048 samples: such results carry a warning, and
 FID reports KID beside itself (as a companion value). The sample counts join the result's protocol hash.
