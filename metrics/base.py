@@ -4,6 +4,7 @@ hash, so numbers computed differently never share a column silently."""
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from typing import Any, ClassVar, Literal, get_args
 import numpy as np
 import torch
 
+from core.errors import BenchError, NonFiniteError
 from core.hashing import settings_hash
 
 # What a metric is computed from (``bench score`` reads the folders accordingly):
@@ -22,6 +24,13 @@ from core.hashing import settings_hash
 # - ``images+labels``: each output with the label map of class ids it should depict (segmentation scores).
 InputKind = Literal["pairs", "sets", "groups", "images+labels"]
 INPUT_KINDS: tuple[str, ...] = get_args(InputKind)
+
+
+class MetricInputError(BenchError, ValueError):
+    """Inputs or settings a metric cannot score (images too small for its window or network, too few images, sets
+    or shapes that do not match, values outside [0,1], an unknown option value). The message names the problem in
+    one line, ``hint`` the fix (e.g. ``ssim.window=7``); ``bench score`` prints both and exits 2. Also a ValueError,
+    so callers that catch those keep working."""
 
 
 @dataclass
@@ -42,7 +51,7 @@ class MetricValue:
                      calibrated: bool = True) -> MetricValue:
         values = np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples, np.float64)
         if values.size == 0:
-            raise ValueError(f"{name}: no samples to aggregate")
+            raise MetricInputError(f"{name}: no samples to aggregate", hint="give at least one image")
         return cls(name, float(values.mean()), float(values.std(ddof=0)), int(values.size), direction, calibrated)
 
 
@@ -109,6 +118,10 @@ def describe(value: MetricValue, metric: Metric, **sample_settings: Any) -> Metr
     Set-level metrics (FID, KID, SWD) depend on the sample count, so it joins their settings: two FIDs computed from
     different N get different protocol hashes and never share a column.
     """
+    if not math.isfinite(value.value):
+        raise NonFiniteError(f"{metric.name} computed {value.value} from these inputs (degenerate input, e.g. "
+                             "constant images or too few samples)",
+                             hint="check the inputs; a metric that cannot give a number must refuse, never print NaN")
     settings = metric.settings() | {k: v for k, v in sample_settings.items() if v is not None}
     value.extra["settings"] = settings
     value.extra["protocol_hash"] = settings_hash(settings)
@@ -138,13 +151,15 @@ def as_batches(images: torch.Tensor | Sequence[torch.Tensor], batch_size: int) -
     """Iterate [B,C,H,W] batches of a tensor or of a re-iterable sequence of batches."""
     if isinstance(images, torch.Tensor):
         if images.ndim != 4:
-            raise ValueError(f"expected [N,C,H,W] images, got shape {tuple(images.shape)}")
+            raise MetricInputError(f"expected [N,C,H,W] images, got shape {tuple(images.shape)}",
+                                   hint="stack the images into one [N,C,H,W] tensor")
         for start in range(0, images.shape[0], batch_size):
             yield images[start:start + batch_size]
     else:
         for batch in images:
             if batch.ndim != 4:
-                raise ValueError(f"expected [B,C,H,W] batches, got shape {tuple(batch.shape)}")
+                raise MetricInputError(f"expected [B,C,H,W] batches, got shape {tuple(batch.shape)}",
+                                       hint="give batches as [B,C,H,W] tensors")
             yield batch
 
 
@@ -152,11 +167,29 @@ def check_unit_range(images: torch.Tensor, what: str = "images") -> None:
     """Raise a clear error unless values lie in [0,1] (the harness's image convention)."""
     if images.numel() == 0:
         return
+    check_finite(images, what)
     low, high = float(images.min()), float(images.max())
     if low < -1e-6 or high > 1 + 1e-6:
         hint = ("outputs in [-1,1]: pass (x + 1) / 2" if low < 0 else
                 "8-bit values: divide by 255" if high > 1.5 else "clamp to [0,1]")
-        raise ValueError(f"{what} must be float RGB in [0,1]; got values in [{low:.4g}, {high:.4g}] ({hint})")
+        raise MetricInputError(f"{what} must be float RGB in [0,1]; got values in [{low:.4g}, {high:.4g}] ({hint})",
+                               hint=hint)
+
+
+def check_finite(images: torch.Tensor, what: str = "images") -> None:
+    """Refuse NaN or infinite pixel values (a metric of them is NaN, or silently wrong)."""
+    bad = int((~torch.isfinite(images)).sum()) if images.is_floating_point() else 0
+    if bad:
+        raise MetricInputError(f"{what} hold {bad} NaN or infinite value(s)",
+                               hint="fix the generator's output (NaN usually means diverged training) before scoring")
+
+
+def check_min_size(images: torch.Tensor, minimum: int, metric: str, why: str, hint: str) -> None:
+    """Refuse [.., H, W] images whose shorter side is below ``minimum`` pixels, naming the fix."""
+    height, width = int(images.shape[-2]), int(images.shape[-1])
+    if min(height, width) < minimum:
+        raise MetricInputError(f"{metric}: images of {height}×{width} are smaller than {minimum} px, {why}",
+                               hint=hint)
 
 
 class SetMetric(Metric):

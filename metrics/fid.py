@@ -7,8 +7,10 @@ pytorch-fid's ``calculate_frechet_distance`` to round-off (tests), and ``algorit
 itself for strict parity.
 
 KID (Bińkowski et al. 2018): unbiased MMD² with the polynomial kernel k(x,y) = (xᵀy/d + 1)³, averaged over
-``subsets`` random subsets of ``min(subset_size, N_fake, N_real)`` samples each drawn without replacement from a
-seeded generator; reported as mean ± std (ddof=0) over subsets, in raw units (papers often print KID×10³).
+``subsets`` random subsets of ``subset_size`` samples each drawn without replacement from a seeded generator;
+reported as mean ± std (ddof=0) over subsets, in raw units (papers often print KID×10³). When a set has fewer
+samples than ``subset_size`` (or both exactly that many) the subsets hold half the smaller set, stated in a warning
+and in the settings (``effective_subset_size``; ``kid_subset_size``): the ± never reports one subset drawn 100 times.
 
 FID is biased and its 2048-d covariance is rank-deficient below 2048 samples: such results carry a warning, and
 FID reports KID beside itself (as a companion value). The sample counts join the result's protocol hash.
@@ -24,7 +26,7 @@ import numpy as np
 import torch
 
 from metrics import METRICS
-from metrics.base import MetricValue, SetMetric, describe
+from metrics.base import MetricInputError, MetricValue, SetMetric, describe
 from metrics.cache import ArrayCache
 from metrics.inception import InceptionFeatures, ReferenceFeatures, gaussian_statistics
 
@@ -50,7 +52,8 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
     sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
     if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
-        raise ValueError(f"statistics of different dimensions: {mu1.shape} vs {mu2.shape}")
+        raise MetricInputError(f"FID statistics of different dimensions: {mu1.shape} vs {mu2.shape}",
+                               hint="compute both sets' statistics with the same fid.dims")
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt_product(sigma1, sigma2))
 
@@ -89,12 +92,33 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float 
     return float(within - 2 * k_xy.mean())
 
 
+def kid_subset_size(n_fake: int, n_real: int, subset_size: int = 1000) -> tuple[int, str | None]:
+    """The subset size KID uses for sets of ``n_fake`` and ``n_real`` samples, and a note when it differs.
+
+    ``subset_size`` when both sets are larger than it (or one is exactly that large and the other larger): the
+    published protocol, numbers unchanged. Otherwise subsets of the whole smaller set would be the same set in every
+    draw (N = subset_size = both counts: one subset 100 times, ± 0), so the size is halved to ⌊n/2⌋ of the smaller
+    set n: every subset then draws a different half of each set and the ± is a real spread between subsets. Fewer
+    than 4 samples in a set leave no spread to estimate (subsets of 2 are the minimum of the unbiased MMD²): refused.
+    """
+    n = min(n_fake, n_real)
+    if n > subset_size or (n == subset_size and max(n_fake, n_real) > subset_size):
+        return subset_size, None
+    size = n // 2
+    if size < 2:
+        raise MetricInputError(f"KID needs at least 4 samples per set (subsets of 2 drawn from different halves), got "
+                               f"{n_fake} generated and {n_real} real",
+                               hint="give more images; KID's published protocol uses subsets of 1000")
+    note = (f"KID subsets of {size}, not {subset_size} (only {n} samples in the smaller set): each subset draws "
+            f"{size} generated and {size} real samples without replacement, so ± is the spread between subsets of "
+            f"that size; subsets of a whole set would repeat one value and print ± 0")
+    return size, note
+
+
 def kid_from_features(fake: np.ndarray, real: np.ndarray, subsets: int = 100, subset_size: int = 1000,
                       degree: int = 3, coef0: float = 1.0, seed: int = 0) -> tuple[np.ndarray, int]:
-    """Per-subset MMD² values and the effective subset size."""
-    size = min(subset_size, fake.shape[0], real.shape[0])
-    if size < 2:
-        raise ValueError(f"KID needs at least 2 samples per set, got {fake.shape[0]} and {real.shape[0]}")
+    """Per-subset MMD² values and the effective subset size (``kid_subset_size``)."""
+    size, _ = kid_subset_size(fake.shape[0], real.shape[0], subset_size)
     rng = np.random.default_rng(seed)
     values = np.empty(subsets, np.float64)
     for i in range(subsets):
@@ -166,6 +190,9 @@ class KID(_InceptionSetMetric):
                                          self.seed)
         value = MetricValue(self.name, float(values.mean()), float(values.std()), int(fake.shape[0]),
                             self.direction, self.calibrated)
+        note = kid_subset_size(fake.shape[0], real.shape[0], self.subset_size)[1]
+        if note:
+            value.warnings.append(note)
         value.extra["effective_subset_size"] = size
         return describe(value, self, n_fake=int(fake.shape[0]), n_real=int(real.shape[0]),
                         effective_subset_size=size)
@@ -189,7 +216,8 @@ class FID(_InceptionSetMetric):
     def __init__(self, min_samples: int = MIN_FID_SAMPLES, kid_subsets: int = 100, kid_subset_size: int = 1000,
                  algorithm: str = "exact", **kwargs: Any) -> None:
         if algorithm not in self.ALGORITHMS:
-            raise ValueError(f"unknown FID algorithm {algorithm!r}; valid: {', '.join(self.ALGORITHMS)}")
+            raise MetricInputError(f"unknown FID algorithm {algorithm!r}; valid: {', '.join(self.ALGORITHMS)}",
+                                   hint="fid.algorithm=exact (default) or fid.algorithm=pytorch-fid")
         super().__init__(**kwargs)
         self.min_samples, self.algorithm = min_samples, algorithm
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
@@ -220,14 +248,18 @@ class FID(_InceptionSetMetric):
     def from_features(self, fake: np.ndarray, ref: ReferenceFeatures) -> MetricValue:
         n_fake, n_real = int(fake.shape[0]), int(ref.features.shape[0])
         if min(n_fake, n_real) < 2:
-            raise ValueError(f"FID needs at least 2 images per set, got {n_fake} generated and {n_real} real")
+            raise MetricInputError(f"FID needs at least 2 images per set, got {n_fake} generated and {n_real} real",
+                                   hint="give both sets at least 2 images (FID is only meaningful from thousands)")
         value = MetricValue(self.name, self.distance(fake, ref), None, n_fake, self.direction, self.calibrated)
         if min(n_fake, n_real) < self.min_samples:
             value.warnings.append(
                 f"FID from {n_fake} generated / {n_real} real samples (< {self.min_samples}): the estimate is biased "
                 "upward and the covariance is rank-deficient; compare only with FIDs of the same sample counts; "
                 "KID is reported beside it")
-            value.extra["companions"] = [self._kid().from_features(fake, ref.features)]
+            try:
+                value.extra["companions"] = [self._kid().from_features(fake, ref.features)]
+            except MetricInputError as exc:  # too few samples for KID's spread: FID is still reported, flagged
+                value.warnings.append(f"no KID beside it: {exc.args[0]}")
         return describe(value, self, n_fake=n_fake, n_real=n_real)
 
     def compute(self, fake: Images, real: Images, real_hash: str | None = None) -> MetricValue:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from core import features
-from metrics.base import as_batches, check_unit_range, exact_matmul, resolve_device
+from metrics.base import MetricInputError, as_batches, check_unit_range, exact_matmul, resolve_device
 from metrics.cache import ArrayCache, tensor_content_hash
 
 Images = torch.Tensor | Sequence[torch.Tensor]
@@ -46,7 +46,8 @@ def gaussian_statistics(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and unbiased covariance (ddof=1, as pytorch-fid) in float64."""
     feats = np.asarray(features, dtype=np.float64)
     if feats.shape[0] < 2:
-        raise ValueError(f"need at least 2 images for a covariance, got {feats.shape[0]}")
+        raise MetricInputError(f"FID/KID need at least 2 images per set for a covariance, got {feats.shape[0]}",
+                               hint="give both sets at least 2 images (FID is only meaningful from thousands)")
     return feats.mean(axis=0), np.cov(feats, rowvar=False)
 
 
@@ -83,7 +84,8 @@ class InceptionFeatures:
         if batch.shape[1] == 1:
             batch = batch.expand(-1, 3, -1, -1)
         if batch.shape[1] != 3:
-            raise ValueError(f"FID Inception needs RGB images, got {batch.shape[1]} channels")
+            raise MetricInputError(f"FID Inception needs RGB images, got {batch.shape[1]} channels",
+                                   hint="give [N,3,H,W] RGB (or [N,1,H,W] grayscale) images")
         check_unit_range(batch)
         batch = batch.to(self.device, torch.float32)
         if self.quantize:
@@ -101,7 +103,7 @@ class InceptionFeatures:
                     out = torch.nn.functional.adaptive_avg_pool2d(out, 1)
                 chunks.append(out.flatten(1).to("cpu", torch.float32).contiguous().numpy())
         if not chunks:
-            raise ValueError("no images given")
+            raise MetricInputError("FID/KID: no images given", hint="give at least 2 images per set")
         return np.concatenate(chunks)
 
     def content_hash(self, images: Images) -> str:

@@ -34,10 +34,23 @@ from core import features, weights
 from core.features import forbid_downloads
 from core.seeding import seeded
 from metrics import METRICS
-from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
+from metrics.base import (
+    Metric,
+    MetricInputError,
+    MetricValue,
+    PairedMetric,
+    check_min_size,
+    check_unit_range,
+    describe,
+    exact_matmul,
+    resolve_device,
+)
 from metrics.inception import package_version
 
 NETS = {"alex": "alexnet", "vgg": "vgg16"}  # LPIPS network name → feature extractor
+# Smallest side each backbone's deepest LPIPS layer accepts (AlexNet: conv1 stride 4 and two 3×3/2 pools before
+# relu3; VGG-16: four 2×2 pools before relu5_3); smaller inputs end in a torch "output size is too small" error.
+MIN_SIZE = {"alex": 31, "vgg": 16}
 VERSIONS = ("0.1", "0.0")
 
 
@@ -65,9 +78,11 @@ class LPIPSNetwork:
         import lpips
 
         if net not in NETS:
-            raise ValueError(f"unknown LPIPS network {net!r}; valid: {', '.join(NETS)}")
+            raise MetricInputError(f"unknown LPIPS network {net!r}; valid: {', '.join(NETS)}",
+                                   hint="lpips.net=alex (default) or lpips.net=vgg")
         if version not in VERSIONS:
-            raise ValueError(f"unknown LPIPS version {version!r}; valid: {', '.join(VERSIONS)}")
+            raise MetricInputError(f"unknown LPIPS version {version!r}; valid: {', '.join(VERSIONS)}",
+                                   hint="lpips.lpips_version=0.1 (default) or 0.0 (2017–2018 papers)")
         self.net, self.version, self.seed = net, version, seed
         heads = weights.require(f"lpips_{net}_v{version}")  # bundled with the package: never uncalibrated
         self.heads_sha256 = weights.digest_of(heads)
@@ -100,9 +115,17 @@ class LPIPSNetwork:
     def distance(self, a: torch.Tensor, b: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
         """[N] float64 distances between equally shaped [N,3,H,W] batches in [0,1]."""
         if a.shape != b.shape:
-            raise ValueError(f"LPIPS needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
+            raise MetricInputError(f"LPIPS needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}",
+                                   hint="pair each output with a reference of the same size (resize one set first)")
         if a.ndim != 4 or a.shape[1] != 3:
-            raise ValueError(f"LPIPS expects [N,3,H,W] RGB images, got shape {tuple(a.shape)}")
+            raise MetricInputError(f"LPIPS expects [N,3,H,W] RGB images, got shape {tuple(a.shape)}",
+                                   hint="give RGB images stacked as [N,3,H,W]")
+        if a.shape[0] == 0:
+            raise MetricInputError("LPIPS: no image pairs given", hint="give at least one pair")
+        smaller = [n for n, size in MIN_SIZE.items() if size < MIN_SIZE[self.net]]
+        check_min_size(a, MIN_SIZE[self.net], f"LPIPS({self.net})", "the smallest input its deepest layer accepts",
+                       f"upsample both sets to at least {MIN_SIZE[self.net]} px (and record the filter)"
+                       + "".join(f", or lpips.net={n} (needs {MIN_SIZE[n]} px; another protocol)" for n in smaller))
         check_unit_range(a, "LPIPS inputs")
         check_unit_range(b, "LPIPS inputs")
         out = []
@@ -110,14 +133,7 @@ class LPIPSNetwork:
             for start in range(0, a.shape[0], batch_size):
                 x = a[start:start + batch_size].to(self.device, torch.float32) * 2 - 1
                 y = b[start:start + batch_size].to(self.device, torch.float32) * 2 - 1
-                try:
-                    d = self.model(x, y)
-                except RuntimeError as exc:
-                    if "size" in str(exc).lower():
-                        raise ValueError(f"images of {tuple(a.shape[-2:])} are too small for LPIPS({self.net}); "
-                                         "use at least 32×32") from exc
-                    raise
-                out.append(d.flatten().to("cpu", torch.float64))
+                out.append(self.model(x, y).flatten().to("cpu", torch.float64))
         return torch.cat(out)
 
 
@@ -135,7 +151,8 @@ class LPIPS(PairedMetric):
                  allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 32,
                  seed: int = 0, network: LPIPSNetwork | None = None) -> None:
         if reference not in self.REFERENCES:
-            raise ValueError(f"unknown LPIPS reference {reference!r}; valid: {', '.join(self.REFERENCES)}")
+            raise MetricInputError(f"unknown LPIPS reference {reference!r}; valid: {', '.join(self.REFERENCES)}",
+                                   hint="lpips.reference=ground_truth (default) or lpips.reference=exemplar")
         # ``network`` shares one built LPIPS between metric objects; its own settings then apply.
         self.network = network or LPIPSNetwork(net, lpips_version, allow_uncalibrated, seed, device)
         self.reference, self.batch_size = reference, batch_size
@@ -157,7 +174,8 @@ def pair_indices(k: int, pairs: str) -> list[tuple[int, int]]:
         return list(itertools.combinations(range(k), 2))
     if pairs == "consecutive":
         return [(i, i + 1) for i in range(k - 1)]
-    raise ValueError(f"unknown pairing {pairs!r}; valid: all, consecutive")
+    raise MetricInputError(f"unknown pairing {pairs!r}; valid: all, consecutive",
+                           hint="lpips_diversity.pairs=all (BicycleGAN) or consecutive (MUNIT)")
 
 
 @METRICS.register("lpips_diversity")
@@ -190,13 +208,14 @@ class LPIPSDiversity(Metric):
         firsts, seconds, owner = [], [], []
         for g, group in enumerate(groups):
             if group.ndim != 4 or group.shape[0] < 2:
-                raise ValueError(f"group {g}: need [K≥2,3,H,W] outputs of one input, got {tuple(group.shape)}")
+                raise MetricInputError(f"group {g}: need [K≥2,3,H,W] outputs of one input, got {tuple(group.shape)}",
+                                       hint="give every input at least 2 outputs (different exemplars or noise)")
             for i, j in pair_indices(group.shape[0], self.pairs):
                 firsts.append(group[i])
                 seconds.append(group[j])
                 owner.append(g)
         if not firsts:
-            raise ValueError("no output groups given")
+            raise MetricInputError("no output groups given", hint="give one group of K≥2 outputs per input")
         dists = self.network.distance(torch.stack(firsts), torch.stack(seconds), self.batch_size).numpy()
         owner_arr = np.asarray(owner)
         return torch.from_numpy(np.array([dists[owner_arr == g].mean() for g in range(owner_arr.max() + 1)]))

@@ -15,7 +15,21 @@ import torch
 import torch.nn.functional as F
 
 from metrics import METRICS
-from metrics.base import PairedMetric
+from metrics.base import MetricInputError, PairedMetric, check_finite
+
+
+def check_pair(fake: torch.Tensor, real: torch.Tensor, metric: str) -> None:
+    """Equal [N,C,H,W] shapes, at least one image, finite values."""
+    if fake.ndim != 4 or real.ndim != 4:
+        raise MetricInputError(f"{metric} expects [N,C,H,W] tensors, got shapes {tuple(fake.shape)} and "
+                               f"{tuple(real.shape)}", hint="stack the images into [N,C,H,W] tensors")
+    if fake.shape != real.shape:
+        raise MetricInputError(f"{metric} needs equal shapes, got {tuple(fake.shape)} and {tuple(real.shape)}",
+                               hint="pair each output with a reference of the same size (resize one set first)")
+    if fake.shape[0] == 0:
+        raise MetricInputError(f"{metric}: no image pairs given", hint="give at least one pair")
+    check_finite(fake, f"{metric} outputs")
+    check_finite(real, f"{metric} references")
 
 
 def gaussian_window(size: int, sigma: float) -> torch.Tensor:
@@ -28,12 +42,12 @@ def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, 
                    gaussian: bool = True, k1: float = 0.01, k2: float = 0.03, data_range: float = 1.0,
                    batch_size: int = 1024) -> torch.Tensor:
     """Mean SSIM per image, [N] float64, for [N,C,H,W] tensors."""
-    if fake.shape != real.shape:
-        raise ValueError(f"SSIM needs equal shapes, got {tuple(fake.shape)} and {tuple(real.shape)}")
-    if fake.ndim != 4:
-        raise ValueError(f"SSIM expects [N,C,H,W] tensors, got {fake.ndim} dims")
+    check_pair(fake, real, "SSIM")
     if min(fake.shape[-2:]) < window:
-        raise ValueError(f"images of {tuple(fake.shape[-2:])} are smaller than the {window}-tap SSIM window")
+        odd = min(fake.shape[-2:]) - 1 + min(fake.shape[-2:]) % 2  # the largest odd window that fits
+        raise MetricInputError(f"SSIM: images of {fake.shape[-2]}×{fake.shape[-1]} are smaller than the {window}-tap "
+                               "SSIM window", hint=f"ssim.window={max(odd, 1)} (or larger images); the window joins "
+                                                   "the protocol hash, so compare only SSIMs of one window")
     channels = fake.shape[1]
     taps = gaussian_window(window, sigma) if gaussian else torch.full((window,), 1.0 / window, dtype=torch.float64)
     # The window is separable: two 1-D passes over the five moment maps at once (x, y, x², y², xy).
@@ -64,6 +78,9 @@ class SSIM(PairedMetric):
 
     def __init__(self, window: int = 11, sigma: float = 1.5, gaussian: bool = True, k1: float = 0.01,
                  k2: float = 0.03, data_range: float = 1.0) -> None:
+        if window < 1:
+            raise MetricInputError(f"SSIM window must be a positive number of taps, got {window}",
+                                   hint="ssim.window=11 (Wang et al.) or 7 (scikit-image's default)")
         self.window, self.sigma, self.gaussian = window, sigma, gaussian
         self.k1, self.k2, self.data_range = k1, k2, data_range
 
@@ -92,7 +109,6 @@ class PSNR(PairedMetric):
         return super().settings() | {"data_range": self.data_range, "aggregate": "mean of per-image PSNR"}
 
     def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-        if fake.shape != real.shape:
-            raise ValueError(f"PSNR needs equal shapes, got {tuple(fake.shape)} and {tuple(real.shape)}")
+        check_pair(fake, real, "PSNR")
         mse = ((fake.double() - real.double()) ** 2).flatten(1).mean(1)
         return 10 * torch.log10(self.data_range**2 / mse.clamp_min(1e-20))

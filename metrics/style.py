@@ -32,7 +32,17 @@ import torch.nn.functional as F
 
 from core import features
 from metrics import METRICS
-from metrics.base import Metric, MetricValue, PairedMetric, check_unit_range, describe, exact_matmul, resolve_device
+from metrics.base import (
+    Metric,
+    MetricInputError,
+    MetricValue,
+    PairedMetric,
+    check_min_size,
+    check_unit_range,
+    describe,
+    exact_matmul,
+    resolve_device,
+)
 
 
 class _VGGMetric(Metric):
@@ -54,6 +64,12 @@ class _VGGMetric(Metric):
         return super().settings() | self.vgg.settings() | {"resolution": "as given (no resize)"}
 
     def features(self, images: torch.Tensor, layers: list[str]) -> dict[str, torch.Tensor]:
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise MetricInputError(f"{self.name} expects [N,3,H,W] RGB images, got shape {tuple(images.shape)}",
+                                   hint="give RGB images stacked as [N,3,H,W]")
+        deepest = max(layers, key=smallest_input)
+        check_min_size(images, smallest_input(deepest), self.name, f"the smallest input VGG-19 {deepest} accepts",
+                       f"upsample the images to at least {smallest_input(deepest)} px (and record the filter)")
         check_unit_range(images)
         with exact_matmul():
             return {k: v.to(torch.float64) for k, v in self.vgg(images.to(self.device, torch.float32), layers).items()}
@@ -61,11 +77,18 @@ class _VGGMetric(Metric):
     def batched(self, fn: Any, *tensors: torch.Tensor | None) -> torch.Tensor:
         """Run ``fn`` over aligned batches of the given tensors (None passes through), concatenating [B] results."""
         n = tensors[0].shape[0]
+        if n == 0:
+            raise MetricInputError(f"{self.name}: no images given", hint="give at least one image pair")
         out = []
         with torch.inference_mode():
             for start in range(0, n, self.batch_size):
                 out.append(fn(*(t[start:start + self.batch_size] if t is not None else None for t in tensors)))
         return torch.cat(out).cpu()
+
+
+def smallest_input(layer: str) -> int:
+    """Smallest side VGG-19 accepts up to ``relu<block>_<i>``: block b follows b−1 2×2 max-pools."""
+    return 2 ** (int(layer.removeprefix("relu").split("_")[0]) - 1)
 
 
 def gram(features: torch.Tensor) -> torch.Tensor:
@@ -88,7 +111,8 @@ class StyleLoss(_VGGMetric, PairedMetric):
     def __init__(self, reference: str = "exemplar", layers: tuple[str, ...] = STYLE_LAYERS,
                  layer_weights: tuple[float, ...] | None = None, **kwargs: Any) -> None:
         if reference not in ("exemplar", "ground_truth"):
-            raise ValueError(f"style_loss reference must be 'exemplar' or 'ground_truth', got {reference!r}")
+            raise MetricInputError(f"style_loss reference must be 'exemplar' or 'ground_truth', got {reference!r}",
+                                   hint="style_loss.reference=exemplar (default) or ground_truth")
         super().__init__(**kwargs)
         self.reference, self.layers = reference, tuple(layers)
         self.layer_weights = tuple(layer_weights) if layer_weights else tuple(1 / len(layers) for _ in layers)
@@ -108,8 +132,8 @@ class StyleLoss(_VGGMetric, PairedMetric):
 
     def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if fake.shape != real.shape:
-            raise ValueError(f"style_loss needs equal shapes (resize the {self.reference} first), got "
-                             f"{tuple(fake.shape)} and {tuple(real.shape)}")
+            raise MetricInputError(f"style_loss needs equal shapes, got {tuple(fake.shape)} and {tuple(real.shape)}",
+                                   hint=f"resize the {self.reference} images to the outputs' size first")
         return self.batched(self._batch, fake, real)
 
 
@@ -127,7 +151,8 @@ class SemanticConsistency(_VGGMetric, PairedMetric):
 
     def __init__(self, cosine: str = "flattened", layers: tuple[str, ...] = SEMANTIC_LAYERS, **kwargs: Any) -> None:
         if cosine not in ("flattened", "per_position"):
-            raise ValueError(f"cosine must be 'flattened' or 'per_position', got {cosine!r}")
+            raise MetricInputError(f"cosine must be 'flattened' or 'per_position', got {cosine!r}",
+                                   hint="semantic_consistency.cosine=flattened (default) or per_position")
         super().__init__(**kwargs)
         self.cosine, self.layers = cosine, tuple(layers)
 
@@ -148,8 +173,8 @@ class SemanticConsistency(_VGGMetric, PairedMetric):
 
     def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         if fake.shape != real.shape:
-            raise ValueError(f"semantic_consistency needs equal shapes, got {tuple(fake.shape)} and "
-                             f"{tuple(real.shape)}")
+            raise MetricInputError(f"semantic_consistency needs equal shapes, got {tuple(fake.shape)} and "
+                                   f"{tuple(real.shape)}", hint="resize the ground truth to the outputs' size first")
         return self.batched(self._batch, fake, real)
 
 
@@ -172,7 +197,8 @@ def channel_statistic(features: torch.Tensor, statistic: str, mask: torch.Tensor
     if statistic == "gram":
         masked = (features * weight.sqrt()).flatten(2)
         return (masked @ masked.transpose(1, 2)).flatten(1)
-    raise ValueError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}")
+    raise MetricInputError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}",
+                           hint="style_relevance.colour_statistic=mean (or std, mean_std, gram)")
 
 
 @METRICS.register("style_relevance")
@@ -190,7 +216,8 @@ class StyleRelevance(_VGGMetric):
                  texture_statistic: str = "mean", **kwargs: Any) -> None:
         for statistic in (colour_statistic, texture_statistic):
             if statistic not in STATISTICS:
-                raise ValueError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}")
+                raise MetricInputError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}",
+                           hint="style_relevance.colour_statistic=mean (or std, mean_std, gram)")
         super().__init__(**kwargs)
         self.aspects = {"colour": (colour_layer, colour_statistic), "texture": (texture_layer, texture_statistic)}
 
@@ -224,10 +251,11 @@ class StyleRelevance(_VGGMetric):
                   exemplar_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """{"colour": [N], "texture": [N]} float64; label maps [N,H,W] of integer classes (both or neither)."""
         if (fake_labels is None) != (exemplar_labels is None):
-            raise ValueError("give label maps for both the outputs and the exemplars, or for neither")
+            raise MetricInputError("style_relevance got label maps for one side only",
+                                   hint="give label maps for both the outputs and the exemplars, or for neither")
         if fake.shape[0] != exemplar.shape[0]:
-            raise ValueError(f"style_relevance needs one exemplar per output, got {fake.shape[0]} and "
-                             f"{exemplar.shape[0]}")
+            raise MetricInputError(f"style_relevance needs one exemplar per output, got {fake.shape[0]} and "
+                                   f"{exemplar.shape[0]}", hint="pair every output with its exemplar")
         layers = sorted({layer for layer, _ in self.aspects.values()})
 
         def run(f: torch.Tensor, e: torch.Tensor, lf: torch.Tensor | None, le: torch.Tensor | None) -> torch.Tensor:

@@ -30,7 +30,15 @@ import torch
 import torch.nn.functional as F
 
 from metrics import METRICS
-from metrics.base import MetricValue, SetMetric, as_batches, check_unit_range, describe, resolve_device
+from metrics.base import (
+    MetricInputError,
+    MetricValue,
+    SetMetric,
+    as_batches,
+    check_unit_range,
+    describe,
+    resolve_device,
+)
 
 Images = torch.Tensor | Sequence[torch.Tensor]
 _BINOMIAL = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0], dtype=torch.float64) / 16
@@ -92,18 +100,30 @@ def extract_patches(level: torch.Tensor, xs: np.ndarray, ys: np.ndarray, patch: 
     return level.permute(0, 2, 3, 1)[img, yy, xx].permute(0, 3, 1, 2)
 
 
-def normalise_descriptors(descriptors: torch.Tensor) -> torch.Tensor:
-    """Per-channel standardisation over all descriptors and positions (float64 statistics), flattened, float32."""
+FLAT_STD = 1e-8  # 8-bit units: a channel with no spread beyond float64 round-off of [0,255] pixel sums
+
+
+def normalise_descriptors(descriptors: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Per-channel standardisation over all descriptors and positions (float64 statistics), flattened, float32;
+    and the number of flat channels.
+
+    A channel whose std is at most ``FLAT_STD`` (a collapsed generator: constant images have all-zero Laplacian
+    detail levels and a constant coarsest level) is centred and not scaled: its descriptors are 0, the limit of
+    dividing 0 by any positive scale. PGGAN's ``finalize_descriptors`` divides by the zero std there and returns NaN;
+    wherever its std is positive our result is the same.
+    """
     d = descriptors.to(torch.float64)
     mean = d.mean(dim=(0, 2, 3), keepdim=True)
     std = d.std(dim=(0, 2, 3), keepdim=True, unbiased=False)
-    return ((d - mean) / std).flatten(1).to(torch.float32)
+    flat = std <= FLAT_STD
+    return ((d - mean) / torch.where(flat, torch.ones_like(std), std)).flatten(1).to(torch.float32), int(flat.sum())
 
 
 def sliced_wasserstein(a: torch.Tensor, b: torch.Tensor, rng: np.random.Generator, repeats: int = 4,
                        directions: int = 128) -> float:
     if a.shape != b.shape:
-        raise ValueError(f"SWD needs equally many descriptors, got {tuple(a.shape)} and {tuple(b.shape)}")
+        raise MetricInputError(f"SWD needs equally many descriptors, got {tuple(a.shape)} and {tuple(b.shape)}",
+                               hint="give both sets the same number of images")
     results = []
     for _ in range(repeats):
         dirs = rng.standard_normal((a.shape[1], directions))
@@ -126,6 +146,9 @@ class SWD(SetMetric):
     def __init__(self, patch_size: int = 7, patches_per_image: int = 128, repeats: int = 4,
                  directions: int = 128, min_resolution: int = 16, scale: float = 1e3, quantize: bool = True,
                  seed: int = 0, batch_size: int = 64, device: str | None = None) -> None:
+        if min_resolution < patch_size:
+            raise MetricInputError(f"SWD min_resolution {min_resolution} is smaller than its {patch_size}×{patch_size}"
+                                   " patches", hint=f"swd.min_resolution={patch_size} or more (PGGAN: 16)")
         self.patch_size, self.patches_per_image = patch_size, patches_per_image
         self.repeats, self.directions, self.min_resolution = repeats, directions, min_resolution
         self.scale, self.quantize, self.seed, self.batch_size = scale, quantize, seed, batch_size
@@ -143,15 +166,23 @@ class SWD(SetMetric):
             "aggregate": "mean over pyramid levels of scale × SWD",
         }
 
-    def descriptors(self, images: Images, stream: int) -> tuple[list[torch.Tensor], list[int], int]:
-        """Normalised descriptors per level, the level resolutions, and the image count."""
+    def _size_hint(self, side: int) -> str:
+        if side < self.patch_size:
+            return f"images of at least {self.min_resolution} px (no {self.patch_size}×{self.patch_size} patch fits)"
+        return (f"images of at least {self.min_resolution} px, or swd.min_resolution={side} (changes the protocol "
+                "hash; PGGAN uses 16)")
+
+    def descriptors(self, images: Images, stream: int) -> tuple[list[torch.Tensor], list[int], int, list[int]]:
+        """Normalised descriptors per level, the level resolutions, the image count and the flat channels per
+        level."""
         rng = np.random.default_rng([self.seed, stream])
         per_level: list[list[torch.Tensor]] = []
         resolutions: list[int] = []
         count = 0
         for batch in as_batches(images, self.batch_size):
             if batch.shape[1] != 3:
-                raise ValueError(f"SWD needs RGB images, got {batch.shape[1]} channels")
+                raise MetricInputError(f"SWD needs RGB images, got {batch.shape[1]} channels",
+                                       hint="give [N,3,H,W] RGB images")
             check_unit_range(batch)
             x = batch.to(self.device, torch.float64) * 255
             if self.quantize:
@@ -159,8 +190,9 @@ class SWD(SetMetric):
             if not resolutions:
                 resolutions = pyramid_resolutions(x.shape[-2], self.min_resolution)
                 if not resolutions or min(x.shape[-2:]) < self.min_resolution:
-                    raise ValueError(f"SWD needs images of at least {self.min_resolution} px, got "
-                                     f"{tuple(x.shape[-2:])}")
+                    raise MetricInputError(f"SWD needs images of at least {self.min_resolution} px, got "
+                                           f"{tuple(x.shape[-2:])}",
+                                           hint=self._size_hint(min(x.shape[-2:])))
                 per_level = [[] for _ in resolutions]
             pyramid = laplacian_pyramid(x, len(resolutions))
             # Positions image by image, level by level, so the draws do not depend on the batch size.
@@ -172,21 +204,32 @@ class SWD(SetMetric):
                 per_level[index].append(extract_patches(level, xs, ys, self.patch_size).to(torch.float32))
             count += x.shape[0]
         if count == 0:
-            raise ValueError("no images given")
-        return [normalise_descriptors(torch.cat(chunks)) for chunks in per_level], resolutions, count
+            raise MetricInputError("SWD: no images given", hint="give both sets the same number of images")
+        normalised = [normalise_descriptors(torch.cat(chunks)) for chunks in per_level]
+        return [d for d, _ in normalised], resolutions, count, [flat for _, flat in normalised]
 
     @torch.inference_mode()
     def compute(self, fake: Images, real: Images) -> MetricValue:
-        real_desc, real_res, n_real = self.descriptors(real, stream=0)
-        fake_desc, fake_res, n_fake = self.descriptors(fake, stream=1)
+        real_desc, real_res, n_real, real_flat = self.descriptors(real, stream=0)
+        fake_desc, fake_res, n_fake, fake_flat = self.descriptors(fake, stream=1)
         if real_res != fake_res:
-            raise ValueError(f"SWD needs images of one resolution; real levels {real_res}, generated {fake_res}")
+            raise MetricInputError(f"SWD needs images of one resolution; real levels {real_res}, generated "
+                                   f"{fake_res}", hint="resize both sets to one size first (and record the filter)")
         if n_real != n_fake:
-            raise ValueError(f"SWD needs as many generated as real images (PGGAN asserts equal descriptor "
-                             f"counts); got {n_fake} and {n_real}")
+            keep = min(n_fake, n_real)
+            raise MetricInputError(f"SWD needs as many generated as real images (PGGAN asserts equal descriptor "
+                                   f"counts); got {n_fake} and {n_real}",
+                                   hint=f"score {keep} images of each set (e.g. the first {keep} of the larger)")
         rng = np.random.default_rng([self.seed, 2])
         per_level = [self.scale * sliced_wasserstein(r, f, rng, self.repeats, self.directions)
                      for r, f in zip(real_desc, fake_desc, strict=True)]
         value = MetricValue(self.name, float(np.mean(per_level)), None, n_fake, self.direction, True)
         value.extra["per_level"] = {str(res): d for res, d in zip(real_res, per_level, strict=True)}
+        for which, flat in (("generated", fake_flat), ("real", real_flat)):
+            if any(flat):
+                levels = ", ".join(f"{res} px" for res, f in zip(real_res, flat, strict=True) if f)
+                # the table shows a long note up to its first colon: say what and where before it
+                value.warnings.append(f"{which} set flat (no variation) in {sum(flat)} channel(s) at {levels}: "
+                                      "collapsed images; those descriptors are centred, not divided by their zero "
+                                      "std (PGGAN's code gives NaN there)")
         return describe(value, self, n_fake=n_fake, n_real=n_real)

@@ -16,9 +16,16 @@ from scipy import linalg
 
 from core.errors import MissingWeightsError
 from metrics import create_metric
-from metrics.fid import frechet_distance, frechet_distance_from_features, kid_from_features, polynomial_mmd2
+from metrics.base import MetricInputError
+from metrics.fid import (
+    frechet_distance,
+    frechet_distance_from_features,
+    kid_from_features,
+    kid_subset_size,
+    polynomial_mmd2,
+)
 from metrics.images import FolderImages
-from metrics.inception import gaussian_statistics
+from metrics.inception import ReferenceFeatures, gaussian_statistics
 
 from .conftest import random_images, smooth_images
 
@@ -70,7 +77,7 @@ def test_kid_subsets_are_seeded_and_clipped_to_the_set_size() -> None:
     x, y = rng.standard_normal((30, 8)), rng.standard_normal((25, 8))
     a, size = kid_from_features(x, y, subsets=5, subset_size=1000, seed=3)
     b, _ = kid_from_features(x, y, subsets=5, subset_size=1000, seed=3)
-    assert size == 25 and np.array_equal(a, b)
+    assert size == 12 and np.array_equal(a, b)  # fewer samples than subset_size: half the smaller set
     c, _ = kid_from_features(x, y, subsets=5, subset_size=10, seed=4)
     assert not np.array_equal(a, c)
 
@@ -136,7 +143,7 @@ def test_kid_metric_and_fid_share_definitions(fid64) -> None:
     direct = kid(fake, real)
     beside = fid64(fake, real).extra["companions"][0]
     assert direct.value == pytest.approx(beside.value, rel=1e-12)
-    assert direct.extra["effective_subset_size"] == 9
+    assert direct.extra["effective_subset_size"] == 4  # 9 < subset_size: half the smaller set (kid_subset_size)
     assert direct.calibrated is False
 
 
@@ -166,3 +173,44 @@ def test_inception_features_match_pytorch_fid_loop_on_files(module_env: Path, tm
                              num_workers=0)
     assert ours.shape == (2, 2048)
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+# -- KID with fewer samples than its subset size (issue 13, failure kind 3) ------------------------------------------
+
+def old_kid(x: np.ndarray, y: np.ndarray, subsets: int, size: int, seed: int) -> np.ndarray:
+    """The algorithm before the fix, transcribed: subsets of ``size`` without replacement from one generator."""
+    rng = np.random.default_rng(seed)
+    return np.array([polynomial_mmd2(x[rng.choice(len(x), size, replace=False)],
+                                     y[rng.choice(len(y), size, replace=False)]) for _ in range(subsets)])
+
+
+def test_kid_below_its_subset_size_uses_half_the_smaller_set_says_so_and_has_a_spread(fid64) -> None:
+    rng = np.random.default_rng(5)
+    x, y = rng.standard_normal((20, 8)), rng.standard_normal((20, 8)) + 0.3
+    assert np.ptp(old_kid(x, y, 10, 20, 0)) < 1e-12  # the fault: one subset drawn 10 times, "± 0.000"
+    kid = create_metric("kid", subsets=10, extractor=fid64.extractor)  # subset_size 1000 > 20 samples
+    value = kid.from_features(x, y)
+    assert value.extra["settings"]["effective_subset_size"] == 10 and value.extra["settings"]["subset_size"] == 1000
+    assert value.std > 1e-4 * abs(value.value)
+    assert value.value == pytest.approx(old_kid(x, y, 10, 10, 0).mean(), rel=1e-12)
+    assert any(w.startswith("KID subsets of 10, not 1000 (only 20 samples in the smaller set)")
+               for w in value.warnings)
+    fid_kid = fid64.from_features(x, ReferenceFeatures(y, *gaussian_statistics(y), "h", False))
+    assert fid_kid.extra["companions"][0].warnings == value.warnings  # carried beside a small-sample FID too
+
+
+def test_kid_at_or_above_its_subset_size_is_unchanged() -> None:
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((30, 8)), rng.standard_normal((25, 8))
+    values, size = kid_from_features(x, y, subsets=5, subset_size=10, seed=3)
+    assert size == 10 and np.array_equal(values, old_kid(x, y, 5, 10, 3))
+    values, size = kid_from_features(x, y, subsets=5, subset_size=25, seed=3)  # the real set whole, fakes vary
+    assert size == 25 and np.array_equal(values, old_kid(x, y, 5, 25, 3))
+    assert kid_subset_size(25, 25, 25) == (12, kid_subset_size(25, 25, 25)[1])  # both whole: one subset → halved
+    assert kid_subset_size(25, 25, 25)[1] is not None and kid_subset_size(26, 25, 25)[1] is None
+
+
+def test_kid_refuses_sets_too_small_for_any_spread() -> None:
+    rng = np.random.default_rng(7)
+    with pytest.raises(MetricInputError, match=r"KID needs at least 4 samples per set.*got 3 generated and 9 real"):
+        kid_from_features(rng.standard_normal((3, 8)), rng.standard_normal((9, 8)))

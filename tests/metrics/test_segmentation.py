@@ -13,15 +13,18 @@ from sklearn.metrics import confusion_matrix as sk_confusion
 from sklearn.metrics import jaccard_score
 
 from core.errors import BenchError, MissingWeightsError
+from core.hashing import settings_hash
 from metrics import create_metric
+from metrics.base import MetricInputError
 from metrics.segmentation import (
     IGNORE,
+    UNKNOWN,
     ClassMapping,
     confusion_matrix,
     labels_from_colours,
     scores_from_confusion,
 )
-from metrics.segmenters import panoptic_to_semantic
+from metrics.segmenters import SEGMENTERS, Segmenter, panoptic_to_semantic
 
 from .conftest import smooth_images
 
@@ -66,7 +69,7 @@ def test_class_mapping_from_csv(tmp_path: Path) -> None:
     table.write_text("eval_id,name,target_ids,prediction_ids\n0,sky,10,3\n1,ground,11 12,5;6\n")
     mapping = ClassMapping.from_csv(table)
     assert mapping.names == ["sky", "ground"]
-    assert mapping.map_target(torch.tensor([10, 11, 12, 99])).tolist() == [0, 1, 1, IGNORE]
+    assert mapping.map_target(torch.tensor([10, 11, 12, 255, 99])).tolist() == [0, 1, 1, IGNORE, UNKNOWN]
     assert mapping.map_prediction(torch.tensor([3, 5, 6, 7, -1])).tolist() == [0, 1, 1, -1, -1]
     other = tmp_path / "other.csv"
     other.write_text("eval_id,name,target_ids,prediction_ids\n0,sky,10,3\n1,ground,11,5\n")
@@ -168,3 +171,54 @@ def test_detectron2_segments_map_onto_the_133_classes() -> None:
     for segment in segments:
         label = segment["category_id"] if segment["isthing"] else 80 + segment["category_id"] - 1
         assert 0 <= label < 133 and bool((predicted[panoptic == segment["id"]] == label).all())
+
+
+# -- label ids outside the class table (issue 13, failure kind 9) ----------------------------------------------------
+
+class ConstantSegmenter(Segmenter):
+    """Predicts class 1 everywhere; no network (the check under test runs before any segmenting)."""
+
+    def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 8) -> None:
+        super().__init__(batch_size)
+        self.class_names = ["background", "road", "car"]
+
+    @property
+    def calibrated(self) -> bool:
+        return True
+
+    def settings(self) -> dict:
+        return {"segmenter": "constant"}
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        return torch.ones(images.shape[0], *images.shape[-2:], dtype=torch.long)
+
+
+def test_label_ids_outside_the_class_table_are_refused_with_their_pixel_count() -> None:
+    SEGMENTERS.register("test_constant")(ConstantSegmenter)
+    metric = create_metric("miou", segmenter="test_constant")
+    labels = torch.ones(2, 10, 10, dtype=torch.long)
+    labels[0, :, :5] = 40  # an id of a 151-class table in a 3-class one: 50 px
+    labels[1, :4, :] = 7  # 40 px
+    labels[1, 9, :] = IGNORE  # declared ignore id: not counted
+    with pytest.raises(MetricInputError, match=r"^90 of 200 label pixels \(45\.0%\) hold ids outside the class "
+                                               r"table of 3 classes \(identity\): 7, 40; only \[255\] are "
+                                               r"ignored\n  fix: map those ids"):
+        metric(torch.full((2, 3, 10, 10), 0.5), labels)
+    with pytest.raises(MetricInputError) as info:
+        metric(torch.full((2, 3, 10, 10), 0.5), labels)
+    assert "miou.mapping=" in str(info.value.hint) and isinstance(info.value, BenchError)
+    labels[labels != IGNORE] = 1
+    assert metric(torch.full((2, 3, 10, 10), 0.5), labels).value == pytest.approx(1.0)  # 255 alone is ignored
+
+
+def test_a_mapping_table_declares_extra_ignored_ids(tmp_path: Path) -> None:
+    table = tmp_path / "mapping.csv"
+    table.write_text("eval_id,name,target_ids,prediction_ids\n0,sky,10,3\n1,ground,11,5\nignore,void,0 1,\n")
+    mapping = ClassMapping.from_csv(table)
+    assert mapping.map_target(torch.tensor([0, 1, 10, 2])).tolist() == [IGNORE, IGNORE, 0, UNKNOWN]
+    mapping.check_targets([torch.tensor([[0, 1, 10, 11, 255]])])  # all declared: no error
+    plain = tmp_path / "plain.csv"
+    plain.write_text("eval_id,name,target_ids,prediction_ids\n0,sky,10,3\n1,ground,11,5\n")
+    assert mapping.settings()["class_mapping_hash"] != ClassMapping.from_csv(plain).settings()["class_mapping_hash"]
+    before = settings_hash({"names": ["sky", "ground"], "target": [(10, 0), (11, 1)], "prediction": [(3, 0), (5, 1)]})
+    assert ClassMapping.from_csv(plain).settings()["class_mapping_hash"] == before  # tables without a row: as before

@@ -3,13 +3,15 @@ convolution, flat-index neighbourhood gathering, float64 throughout), driven by 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import scipy.ndimage
 import torch
 
 from metrics import create_metric
-from metrics.swd import laplacian_pyramid
+from metrics.swd import laplacian_pyramid, normalise_descriptors
 
 from .conftest import random_images, smooth_images
 
@@ -123,3 +125,31 @@ def test_swd_requires_equal_counts_and_large_enough_images() -> None:
         metric(random_images(3), random_images(4))
     with pytest.raises(ValueError, match="at least 16 px"):
         metric(random_images(2, size=12), random_images(2, size=12))
+
+
+# -- a collapsed (flat) generator (issue 13, failure kind 4) ---------------------------------------------------------
+
+def test_normalisation_equals_pggan_where_defined_and_centres_flat_channels() -> None:
+    rng = np.random.default_rng(0)
+    desc = rng.normal(3.0, 2.0, (40, 3, 7, 7))
+    ours, flat = normalise_descriptors(torch.from_numpy(desc))
+    pggan = (desc - desc.mean(axis=(0, 2, 3), keepdims=True)) / desc.std(axis=(0, 2, 3), keepdims=True)
+    assert flat == 0 and np.allclose(ours.numpy(), pggan.reshape(40, -1).astype(np.float32), atol=1e-6)
+    desc[:, 1] = 7.0  # one constant channel: PGGAN's finalize_descriptors gives 0/0 = NaN there
+    with np.errstate(invalid="ignore"):
+        assert np.isnan((desc - desc.mean(axis=(0, 2, 3), keepdims=True)) / desc.std(axis=(0, 2, 3),
+                                                                                     keepdims=True)).any()
+    ours, flat = normalise_descriptors(torch.from_numpy(desc))
+    assert flat == 1 and torch.isfinite(ours).all() and ours.view(40, 3, 7, 7)[:, 1].abs().max() == 0
+
+
+def test_swd_of_a_flat_generator_is_a_number_with_a_warning() -> None:
+    real = smooth_images(4, seed=1)
+    flat = torch.full((4, 3, 32, 32), 0.5)
+    metric = create_metric("swd", device="cpu")
+    value = metric(flat, real)
+    assert math.isfinite(value.value) and all(math.isfinite(v) for v in value.extra["per_level"].values())
+    assert value.value > metric(smooth_images(4, seed=2), real).value  # collapse scores worse than a real-like set
+    assert any(w.startswith("generated set flat (no variation) in 6 channel(s) at 32 px, 16 px: ")
+               for w in value.warnings)
+    assert metric(flat, flat.clone()).value == 0.0  # two identical flat sets: distance 0, not NaN
