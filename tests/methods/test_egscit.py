@@ -179,11 +179,15 @@ def test_bad_params_fail_with_a_hint() -> None:
 def test_ablation_variants_inherit_egscit_and_flip_one_switch() -> None:
     base = method_params(load_method_config("egscit"), "smoke")
     switches = {"egscit_no_feature_mask": {"feature_mask": False}, "egscit_no_adain": {"adain": "none"},
-                "egscit_no_perceptual": {"perceptual": False}}
+                "egscit_no_perceptual": {"perceptual": False},
+                "egscit_official_adain": {"adain": "official_code"}}  # the released code's conditioning (issue 13)
     for name, switch in switches.items():
         cfg = load_method_config(name)
         assert method_class(name, cfg) == "egscit" and cfg.variant_of == "egscit"
         assert method_params(cfg, "smoke") == base | switch
+    for scale in ("cpu", "paper"):  # the official variant differs from egscit at every scale
+        official = method_params(load_method_config("egscit_official_adain"), scale)
+        assert official["adain"] == "official_code" != method_params(load_method_config("egscit"), scale)["adain"]
     run = compose_run(["methods=[egscit,egscit_no_feature_mask]"])
     assert list(run.methods) == ["egscit", "egscit_no_feature_mask"]
     assert method_params(run.methods.egscit_no_feature_mask, "smoke")["feature_mask"] is False
