@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.mlflow_store import diagnose, sqlite_path, store_lock
 from bench.results import COLUMNS
 from bench.tracking import TRAINING_METRIC_PREFIX
 from core.columns import Column
@@ -64,9 +65,14 @@ def connect(uri: str | None):
                              hint="run `python -m bench run ...` first, or pass tracking.uri=<sqlite:///file or "
                                   "http://server>")
     try:
-        client = MlflowClient(tracking_uri=uri)
-        client.search_experiments(max_results=1)  # a bad URI fails here, not deep inside the report
+        with store_lock(uri):  # a `bench run` may be creating the store right now
+            client = MlflowClient(tracking_uri=uri)
+            client.search_experiments(max_results=1)  # a bad URI fails here, not deep inside the report
     except Exception as exc:  # MLflow raises many kinds (MlflowException, OSError, requests errors)
+        path = sqlite_path(uri)
+        broken = diagnose(path) if path is not None and path.is_file() else None
+        if broken is not None:  # a corrupt / half-migrated / other-version store: name the file and the fix
+            raise broken from exc
         raise BenchError(f"cannot read the MLflow store at {uri}: {str(exc).splitlines()[0].split('. ')[0]}",
                          hint="pass tracking.uri=sqlite:///<path to mlflow.db> or http://<server>") from exc
     return client

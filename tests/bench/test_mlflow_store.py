@@ -142,3 +142,14 @@ def test_newer_schema_says_upgrade_mlflow(sound_store, tmp_path):
 def test_other_failures_still_point_at_tracking_uri(tmp_path):
     with pytest.raises(BenchError, match=r"cannot open the MLflow store at nosuch://x: .*\n  fix: check tracking.uri"):
         Tracker(tmp_path, uri="nosuch://x")
+
+
+def test_bench_report_names_a_broken_store_too(tmp_path):
+    from bench.report.source import connect
+
+    db = tmp_path / "mlflow.db"
+    db.write_bytes(b"not a database\n" * 100)
+    with pytest.raises(BenchError) as info:
+        connect(f"sqlite:///{db}")
+    text = str(info.value)
+    assert f"the MLflow store {db} is not an SQLite database" in text and "check tracking.uri" not in text
