@@ -2,7 +2,8 @@
 
 Each method trains on the unpaired train split, then translates the test split A→B and B→A with the paired exemplars
 (content i ↔ exemplar i); SSIM against the exact ground truth (the content's digits and layout in the exemplar's
-class colours and background, or in its black/white scheme), mean ± std over test images. Images are 112×112 and
+class colours and background, or in its black/white scheme), mean ± std over test images, as ``ssim`` (per-channel
+RGB mean) and ``ssim_luma`` (BT.601 luma), like ``mnist_single``. Images are 112×112 and
 rendered in chunks (a rendered 10k test split would take 1.5 GB per image kind). Figures: the qualitative grid and
 the t-SNE of A→B translations vs real B test images (paper Fig. 6/13).
 """

@@ -2,7 +2,10 @@
 
 Each method trains on the unpaired train split, then translates the test split A→B and B→A with the paired
 exemplars (content i ↔ exemplar i); SSIM against the exact ground truth (the content digit in the exemplar's
-colours), reported as mean ± std over test images.
+colours), reported as mean ± std over test images, twice: ``ssim`` (mean of per-channel RGB SSIMs, where a channel
+constant in both images scores a free 1; the tables' SSIM before issue 13, and the columns the paper's rows are printed
+in) and ``ssim_luma`` (SSIM of the BT.601 luma). The paper does not define its SSIM: neither is known to be its
+definition (README, "SSIM", has the measured reference rows).
 """
 
 from __future__ import annotations
