@@ -5,10 +5,16 @@ Defaults are Wang et al.'s: Gaussian window σ=1.5 with 11 taps, K1=0.01, K2=0.0
 averaged over pixels and channels; this equals scikit-image's ``structural_similarity(..., gaussian_weights=True,
 sigma=1.5, use_sample_covariance=False, data_range=..., channel_axis=...)``, which filters with reflection and then
 crops (win-1)//2 border pixels. Statistics are computed in float64.
+
+Colour (``colour=``): ``rgb_mean`` (the default) averages the per-channel SSIMs, so a channel that is constant in both
+images scores a free 1 there (on MNIST-Single's pure R/G/B colours a third of the score comes free); ``luma`` takes
+each image's ITU-R BT.601 luma Y' = 0.299 R' + 0.587 G' + 0.114 B' (of the values as given, no linearisation) and
+computes single-channel SSIM on it, where an image's colours count only through their brightness.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -32,6 +38,33 @@ def check_pair(fake: torch.Tensor, real: torch.Tensor, metric: str) -> None:
     check_finite(real, f"{metric} references")
 
 
+BT601 = (0.299, 0.587, 0.114)
+
+
+def _luma(images: torch.Tensor) -> torch.Tensor:
+    if images.shape[1] == 1:
+        return images
+    if images.shape[1] != 3:
+        raise MetricInputError(f"SSIM colour=luma needs RGB (3-channel) or grey images, got {images.shape[1]} "
+                               "channels", hint="give RGB images, or ssim.colour=rgb_mean to average over channels")
+    weights = torch.tensor(BT601, dtype=torch.float64, device=images.device).view(1, 3, 1, 1)
+    return (images.to(torch.float64) * weights).sum(dim=1, keepdim=True)
+
+
+# colour setting → (what ``settings()`` records, how [N,C,H,W] images become the channels SSIM is computed on). The
+# default's description is the one recorded before the setting existed, so the hashes of existing tables stay.
+COLOURS: dict[str, tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = {
+    "rgb_mean": ("per-channel RGB mean", lambda images: images),
+    "luma": ("ITU-R BT.601 luma Y'=0.299R+0.587G+0.114B of each image, then single-channel SSIM", _luma),
+}
+
+
+def check_colour(colour: str) -> None:
+    if colour not in COLOURS:
+        raise MetricInputError(f"unknown SSIM colour handling {colour!r}; valid: {', '.join(COLOURS)}",
+                               hint="ssim.colour=rgb_mean (mean of per-channel SSIMs, the default) or ssim.colour=luma")
+
+
 def gaussian_window(size: int, sigma: float) -> torch.Tensor:
     coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
     kernel = torch.exp(-(coords**2) / (2 * sigma**2))
@@ -40,14 +73,18 @@ def gaussian_window(size: int, sigma: float) -> torch.Tensor:
 
 def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, sigma: float = 1.5,
                    gaussian: bool = True, k1: float = 0.01, k2: float = 0.03, data_range: float = 1.0,
-                   batch_size: int = 1024) -> torch.Tensor:
-    """Mean SSIM per image, [N] float64, for [N,C,H,W] tensors."""
+                   colour: str = "rgb_mean", batch_size: int = 1024) -> torch.Tensor:
+    """Mean SSIM per image, [N] float64, for [N,C,H,W] tensors; ``colour`` one of ``COLOURS`` (``luma`` needs C of
+    3 or 1). Raises ``MetricInputError`` for unequal shapes, images smaller than the window, an unknown colour."""
     check_pair(fake, real, "SSIM")
+    check_colour(colour)
     if min(fake.shape[-2:]) < window:
         odd = min(fake.shape[-2:]) - 1 + min(fake.shape[-2:]) % 2  # the largest odd window that fits
         raise MetricInputError(f"SSIM: images of {fake.shape[-2]}×{fake.shape[-1]} are smaller than the {window}-tap "
                                "SSIM window", hint=f"ssim.window={max(odd, 1)} (or larger images); the window joins "
                                                    "the protocol hash, so compare only SSIMs of one window")
+    to_channels = COLOURS[colour][1]
+    fake, real = to_channels(fake), to_channels(real)
     channels = fake.shape[1]
     taps = gaussian_window(window, sigma) if gaussian else torch.full((window,), 1.0 / window, dtype=torch.float64)
     # The window is separable: two 1-D passes over the five moment maps at once (x, y, x², y², xy).
@@ -70,30 +107,32 @@ def ssim_per_image(fake: torch.Tensor, real: torch.Tensor, *, window: int = 11, 
 
 @METRICS.register("ssim")
 class SSIM(PairedMetric):
-    """Mean ± std of per-image SSIM (Wang et al. 2004, Eq. 13; Gaussian window), images (N, 3, H, W) in [0, 1]."""
+    """Mean ± std of per-image SSIM (Wang et al. 2004, Eq. 13; Gaussian window), images (N, 3, H, W) in [0, 1];
+    ``colour``: ``rgb_mean`` (default) or ``luma`` (see the module docstring)."""
 
     direction = "higher"
     best = 1.0
     version = "1"
 
     def __init__(self, window: int = 11, sigma: float = 1.5, gaussian: bool = True, k1: float = 0.01,
-                 k2: float = 0.03, data_range: float = 1.0) -> None:
+                 k2: float = 0.03, data_range: float = 1.0, colour: str = "rgb_mean") -> None:
+        check_colour(colour)
         if window < 1:
             raise MetricInputError(f"SSIM window must be a positive number of taps, got {window}",
                                    hint="ssim.window=11 (Wang et al.) or 7 (scikit-image's default)")
         self.window, self.sigma, self.gaussian = window, sigma, gaussian
-        self.k1, self.k2, self.data_range = k1, k2, data_range
+        self.k1, self.k2, self.data_range, self.colour = k1, k2, data_range, colour
 
     def settings(self) -> dict[str, Any]:
         return super().settings() | {
             "window": self.window, "sigma": self.sigma, "gaussian": self.gaussian, "k1": self.k1, "k2": self.k2,
-            "data_range": self.data_range, "border": "valid", "colour": "per-channel RGB mean",
+            "data_range": self.data_range, "border": "valid", "colour": COLOURS[self.colour][0],
             "covariance": "population", "aggregate": "mean±std(ddof=0) of per-image SSIM",
         }
 
     def per_image(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         return ssim_per_image(fake, real, window=self.window, sigma=self.sigma, gaussian=self.gaussian,
-                              k1=self.k1, k2=self.k2, data_range=self.data_range)
+                              k1=self.k1, k2=self.k2, data_range=self.data_range, colour=self.colour)
 
 
 @METRICS.register("psnr")

@@ -8,7 +8,8 @@ from ``Protocol.oracle()``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 from typing import Protocol as Interface
 
 import numpy as np
@@ -18,6 +19,21 @@ from core.columns import TRANSLATION_OF
 from core.errors import BenchError
 from methods.base import Capabilities, Direction, Method
 from methods.training import check_finite
+from metrics.ssim import SSIM
+
+# Column metric → SSIM colour handling: the MNIST protocols report both (issue 13). ``ssim`` is the per-channel RGB
+# mean the tables always had (its hash unchanged); ``ssim_luma`` is SSIM of the BT.601 luma (see metrics/ssim.py).
+SSIM_COLOURS = {"ssim": "rgb_mean", "ssim_luma": "luma"}
+
+
+def colour_ssims(settings: Mapping[str, Any], protocol: str) -> dict[str, SSIM]:
+    """One SSIM per ``SSIM_COLOURS`` column from a protocol's ``ssim:`` settings (window, sigma, ...). Raises
+    ``BenchError`` when the settings name a ``colour``: each column has its own, fixed."""
+    if "colour" in settings:
+        raise BenchError(f"protocol {protocol} reports SSIM under every colour handling ("
+                         + ", ".join(f"{c}: {m}" for c, m in SSIM_COLOURS.items()) + "); ssim.colour cannot be set",
+                         hint="drop protocol.ssim.colour and read the column of the handling you want")
+    return {column: SSIM(**dict(settings), colour=colour) for column, colour in SSIM_COLOURS.items()}
 
 
 class Rows(Interface):

@@ -2,7 +2,8 @@
 
 Each method trains on the unpaired train split, then translates the test split A→B and B→A with the paired exemplars
 (content i ↔ exemplar i); SSIM against the exact ground truth (the content's digits and layout in the exemplar's
-class colours and background, or in its black/white scheme), mean ± std over test images. Images are 112×112 and
+class colours and background, or in its black/white scheme), mean ± std over test images, as ``ssim`` (per-channel
+RGB mean) and ``ssim_luma`` (BT.601 luma), like ``mnist_single``. Images are 112×112 and
 rendered in chunks (a rendered 10k test split would take 1.5 GB per image kind). Figures: the qualitative grid and
 the t-SNE of A→B translations vs real B test images (paper Fig. 6/13).
 """
@@ -21,11 +22,10 @@ from datasets.mnist import load_digit_source
 from datasets.mnist_multiple import GridImageSet, MnistMultipleSplit, build_mnist_multiple
 from methods.base import Method
 from metrics.base import MetricValue, describe
-from metrics.ssim import SSIM
 from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
-from protocols.kit import Gathered, GroundTruthOracle, translate_batches
+from protocols.kit import SSIM_COLOURS, Gathered, GroundTruthOracle, colour_ssims, translate_batches
 from protocols.mnist_multiple.reported import REPORTED
 from protocols.tsne import tsne_figure
 
@@ -38,7 +38,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 class MnistMultiple(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4 multi-digit, Table 5"
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
-    exact_metrics = ("ssim",)
+    exact_metrics = tuple(SSIM_COLOURS)
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -47,12 +47,12 @@ class MnistMultiple(Protocol):
 
     @classmethod
     def columns(cls) -> list[Column]:
-        return [Column("ssim", t) for t in TRANSLATION_OF.values()]
+        return [Column(m, t) for m in SSIM_COLOURS for t in TRANSLATION_OF.values()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         scale = self.scale_cfg.get("name", "smoke")
-        self.ssim = SSIM(**dict(self.settings_cfg.get("ssim", {})))
+        self.ssims = colour_ssims(self.settings_cfg.get("ssim", {}), self.name)
         samples = dict(self.settings_cfg.get("samples", {})).get(scale, {})
         self.n_train: int | None = samples.get("train")
         self.n_test: int | None = samples.get("test")
@@ -80,7 +80,7 @@ class MnistMultiple(Protocol):
         return {"train": len(self.train), "test": len(self.test)}
 
     def metric_settings(self) -> dict[str, Any]:
-        return {"ssim": self.ssim.settings()}
+        return {column: metric.settings() for column, metric in self.ssims.items()}
 
     def train_data(self) -> TrainData:
         return TrainData(a=GridImageSet(self.train, "A"), b=GridImageSet(self.train, "B"), kind="unpaired",
@@ -109,13 +109,18 @@ class MnistMultiple(Protocol):
         keep = max(self.grid_rows, self.tsne_samples)
         for direction, translation in TRANSLATION_OF.items():
             content, exemplar, truth = self._case(direction)
-            scores, kept = [], []
+            scores: dict[str, list[torch.Tensor]] = {column: [] for column in self.ssims}
+            kept: list[torch.Tensor] = []
             for rows, fake in translate_batches(method, content, exemplar, direction, self.batch_size, self.seed):
-                scores.append(self.ssim.per_image(fake, truth[rows]))
+                real = truth[rows]
+                for column, metric in self.ssims.items():
+                    scores[column].append(metric.per_image(fake, real))
                 if sum(len(k) for k in kept) < keep:
                     kept.append(fake)
-            value = MetricValue.from_samples("ssim", torch.cat(scores), self.ssim.direction, self.ssim.calibrated)
-            values[Column("ssim", translation)] = describe(value, self.ssim)
+            for column, metric in self.ssims.items():
+                value = MetricValue.from_samples(metric.name, torch.cat(scores[column]), metric.direction,
+                                                 metric.calibrated)
+                values[Column(column, translation)] = describe(value, metric)
             fakes = torch.cat(kept)
             samples[direction] = fakes[: self.grid_rows]
             if direction == "AB":

@@ -2,7 +2,10 @@
 
 Each method trains on the unpaired train split, then translates the test split A→B and B→A with the paired
 exemplars (content i ↔ exemplar i); SSIM against the exact ground truth (the content digit in the exemplar's
-colours), reported as mean ± std over test images.
+colours), reported as mean ± std over test images, twice: ``ssim`` (mean of per-channel RGB SSIMs, where a channel
+constant in both images scores a free 1; the tables' SSIM before issue 13, and the columns the paper's rows are printed
+in) and ``ssim_luma`` (SSIM of the BT.601 luma). The paper does not define its SSIM: neither is known to be its
+definition (README, "SSIM", has the measured reference rows).
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from datasets.base import TensorImageSet, TrainData
 from datasets.mnist import load_digit_source
 from datasets.mnist_single import MnistSingleSplit, build_mnist_single
 from methods.base import Method
-from metrics.ssim import SSIM
 from protocols import PROTOCOLS
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.figures import qualitative_grid
-from protocols.kit import GroundTruthOracle, translate_all
+from protocols.kit import SSIM_COLOURS, GroundTruthOracle, colour_ssims, translate_all
 from protocols.mnist_single.reported import REPORTED
 from protocols.tsne import tsne_figure
 
@@ -38,7 +40,7 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 class MnistSingle(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4.1, Table 2"
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
-    exact_metrics = ("ssim",)
+    exact_metrics = tuple(SSIM_COLOURS)
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -47,11 +49,11 @@ class MnistSingle(Protocol):
 
     @classmethod
     def columns(cls) -> list[Column]:
-        return [Column("ssim", t) for t in TRANSLATION_OF.values()]
+        return [Column(m, t) for m in SSIM_COLOURS for t in TRANSLATION_OF.values()]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.ssim = SSIM(**dict(self.settings_cfg.get("ssim", {})))
+        self.ssims = colour_ssims(self.settings_cfg.get("ssim", {}), self.name)
         samples = dict(self.settings_cfg.get("samples", {})).get(self.scale_cfg.get("name", "smoke"), {})
         self.n_train: int | None = samples.get("train")
         self.n_test: int | None = samples.get("test")
@@ -80,7 +82,7 @@ class MnistSingle(Protocol):
         return {"train": len(self.train), "test": len(self.test)}
 
     def metric_settings(self) -> dict[str, Any]:
-        return {"ssim": self.ssim.settings()}
+        return {column: metric.settings() for column, metric in self.ssims.items()}
 
     def train_data(self) -> TrainData:
         return TrainData(a=TensorImageSet(self.train.a, class_ids=self.train.label_a),
@@ -104,7 +106,8 @@ class MnistSingle(Protocol):
         values, samples = {}, {}
         for direction, (content, exemplar, truth) in self.cases().items():
             fake = translate_all(method, content, exemplar, direction, self.batch_size, self.seed)
-            values[Column("ssim", TRANSLATION_OF[direction])] = self.ssim(fake, truth)
+            for column, metric in self.ssims.items():
+                values[Column(column, TRANSLATION_OF[direction])] = metric(fake, truth)
             samples[direction] = fake[: self.grid_rows]
             if direction == "AB":
                 samples["tsne_AB"] = fake[: self.tsne_samples]

@@ -52,6 +52,10 @@ def test_chunked_evaluation_equals_a_direct_ssim_computation() -> None:
     value = result.values[("ssim", "B→A")]
     assert value.n == 12 and abs(value.value - expected.mean().item()) < 1e-9
     assert abs(value.std - expected.std(unbiased=False).item()) < 1e-9
+    luma = ssim_per_image(to_tensor(test.b(idx)), to_tensor(test.gt_b2a(idx)), colour="luma")
+    value = result.values[("ssim_luma", "B→A")]
+    assert value.n == 12 and abs(value.value - luma.mean().item()) < 1e-9
+    assert value.extra["settings"]["colour"].startswith("ITU-R BT.601 luma")
     assert result.samples["AB"].shape == (2, 3, 112, 112) and len(result.samples["tsne_AB"]) == 12
 
 

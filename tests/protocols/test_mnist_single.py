@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import pytest
 import torch
 
+from core.errors import BenchError
+from core.hashing import settings_hash
 from methods import create_method
 from methods.base import Capabilities, Method
 from metrics.ssim import ssim_per_image
@@ -32,6 +35,29 @@ def test_input_copy_scores_equal_a_direct_ssim_computation() -> None:
     expected = ssim_per_image(a, gt)
     value = result.values[("ssim", "A→B")]
     assert value.n == 24 and abs(value.value - expected.mean().item()) < 1e-9
+
+
+def test_rgb_and_luma_ssim_columns_side_by_side_in_the_hash() -> None:
+    protocol = make()
+    assert type(protocol).metric_names() == ["ssim A→B", "ssim B→A", "ssim_luma A→B", "ssim_luma B→A"]
+    result = protocol.evaluate(create_method("exemplar_copy"))
+    test = protocol.test_split()
+    b = torch.from_numpy(test.b).permute(0, 3, 1, 2).float() / 255
+    gt = torch.from_numpy(test.gt_a2b).permute(0, 3, 1, 2).float() / 255
+    assert abs(result.values[("ssim_luma", "A→B")].value - ssim_per_image(b, gt, colour="luma").mean().item()) < 1e-9
+    assert abs(result.values[("ssim", "A→B")].value - ssim_per_image(b, gt).mean().item()) < 1e-9
+    metrics = protocol.settings()["metrics"]
+    assert metrics["ssim"]["colour"] == "per-channel RGB mean" and "luma" in metrics["ssim_luma"]["colour"]
+    # The luma column joins the protocol hash: the hash differs from the one of an RGB-only protocol (issue 13)
+    rgb_only = protocol.settings() | {"metrics": {"ssim": metrics["ssim"]}}
+    assert protocol.protocol_hash() != settings_hash(rgb_only)
+
+
+def test_the_colour_of_the_ssim_columns_cannot_be_set() -> None:
+    cls = PROTOCOLS.get("mnist_single")
+    with pytest.raises(BenchError, match=r"ssim\.colour cannot be set") as caught:
+        cls({"ssim": {"colour": "luma"}, "samples": {}}, {}, {"name": "smoke"})
+    assert "ssim_luma: luma" in str(caught.value) and "drop protocol.ssim.colour" in caught.value.hint
 
 
 def test_an_oracle_that_returns_the_ground_truth_scores_one() -> None:
