@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "n_nonlocal": 3,
     "non_local": True,
     "n_inputs": "paper",  # what N is fed: paper = x, r, W (§III); x_w = x, W (see networks.N_INPUTS)
+    "train_reference": "y",  # r in training (n_inputs paper): y (§III-B1) | warped = the perturbed W(x, y) (§I)
     "multi_task": True,
     "match_layer": "relu3_1",
     "match_patch": 3,
@@ -79,6 +80,9 @@ DEFAULTS: dict[str, Any] = {
     "log_every": 50,
 }
 MATCH_MODES = ("semantic", "warp", "random")
+# The reference N sees in self-supervised training, from (y, perturbed W(x, y)) in [-1,1]. §III-B1: "We use the paired
+# data y as a fake reference"; §I: "we warp y to x and obtain a warped image y'. Then we use y' as the reference".
+TRAIN_REFERENCES: dict[str, Any] = {"y": lambda y, aux: y, "warped": lambda y, aux: aux}
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` rebuilds them from the run's seed
 
 
@@ -135,6 +139,9 @@ class Segin(FrozenEncoders, Method):
         if p["n_inputs"] not in N_INPUTS:
             raise BenchError(f"segin n_inputs={p['n_inputs']!r}; valid: {', '.join(N_INPUTS)}",
                              hint="paper feeds N the input, the reference and W; x_w feeds the input and W")
+        if p["train_reference"] not in TRAIN_REFERENCES:
+            raise BenchError(f"segin train_reference={p['train_reference']!r}; valid: {', '.join(TRAIN_REFERENCES)}",
+                             hint="y: the ground truth (§III-B1); warped: the perturbed W(x, y) (§I)")
         size = p["feature_sum_size"]
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
             raise BenchError(f"segin feature_sum_size={size!r} must be a positive integer or null",
@@ -273,7 +280,8 @@ class Segin(FrozenEncoders, Method):
             xi, _ = self.postprocess(xi, hw, generator)
             aux = warp(y, xi, hw, self.matcher.patch)
         xs, ys = _signed(x), _signed(y)
-        fake, seg = self.translate_net(xs, ys, _signed(aux))  # the reference in training is y (§III-B1)
+        aux = _signed(aux)
+        fake, seg = self.translate_net(xs, TRAIN_REFERENCES[self.params["train_reference"]](ys, aux), aux)
         losses: dict[str, torch.Tensor] = {}
         if self.D is not None and self.opt_d is not None:
             self.D.train()

@@ -4,6 +4,7 @@ output, the ablation variants, checkpoints."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -160,3 +161,24 @@ def test_feature_loss_is_rescaled_to_the_papers_image_size(size: int, factor: fl
     assert torch.equal(new, old) if factor == 1.0 else new.item() == pytest.approx(factor * old.item(), rel=1e-6)
     with pytest.raises(BenchError, match="feature_sum_size"):
         create_method("segin", **TINY, feature_sum_size=0)
+
+
+@pytest.mark.parametrize("reference", ["y", "warped"])
+def test_training_feeds_n_the_chosen_reference(reference: str, data: TrainData,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    method = create_method("segin", **{**TINY, "train_reference": reference, "w_gan": 0.0, "w_feature": 0.0})
+    seen: dict[str, torch.Tensor] = {}
+    original = method.translate_net
+
+    def spy(x: torch.Tensor, r: torch.Tensor, aux: torch.Tensor) -> Any:
+        seen.update(r=r, aux=aux)
+        return original(x, r, aux)
+
+    monkeypatch.setattr(method, "translate_net", spy)
+    batch = {"x": data.a.get_batch(torch.arange(2))["image"], "y": data.b.get_batch(torch.arange(2))["image"]}
+    method.train_step(batch)
+    y = torch.nn.functional.interpolate(batch["y"], size=16, mode="bilinear", antialias=True).clamp(0, 1) * 2 - 1
+    assert torch.equal(seen["r"], seen["aux"]) if reference == "warped" else torch.allclose(seen["r"], y)
+    assert not torch.allclose(seen["aux"], y)  # W(x, y) post-processed is not y itself
+    with pytest.raises(BenchError, match="train_reference"):
+        create_method("segin", **TINY, train_reference="r")
