@@ -54,7 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "n_nonlocal": 3,
     "non_local": True,
     "n_inputs": "paper",  # what N is fed: paper = x, r, W (§III); x_w = x, W (see networks.N_INPUTS)
-    "train_reference": "y",  # r in training (n_inputs paper): y (§III-B1) | warped = the perturbed W(x, y) (§I)
+    "train_reference": "warped",  # r in training (n_inputs paper): warped = the perturbed W(x, y) (§I) | y (§III-B1)
     "multi_task": True,
     "match_layer": "relu3_1",
     "match_patch": 3,
@@ -82,6 +82,8 @@ DEFAULTS: dict[str, Any] = {
 MATCH_MODES = ("semantic", "warp", "random")
 # The reference N sees in self-supervised training, from (y, perturbed W(x, y)) in [-1,1]. §III-B1: "We use the paired
 # data y as a fake reference"; §I: "we warp y to x and obtain a warped image y'. Then we use y' as the reference".
+# y is pixel-aligned with the target, so with r = y N learns to copy r (and then pastes the exemplar at test time):
+# the default is y', the reading that matches the paper's outputs (input structure kept). README: "Inputs of N".
 TRAIN_REFERENCES: dict[str, Any] = {"y": lambda y, aux: y, "warped": lambda y, aux: aux}
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` rebuilds them from the run's seed
 

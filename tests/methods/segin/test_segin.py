@@ -143,7 +143,8 @@ def test_n_inputs_switch_feeds_the_reference_to_n_only_under_paper(n_inputs: str
     out2, _ = method.translate_net(x, r2, aux)
     changed = (out1 - out2).abs().max().item()
     assert changed > 1e-4 if n_inputs == "paper" else changed == 0.0
-    assert method_params(load_method_config("segin"), "cpu")["n_inputs"] == "paper"  # the default: the paper
+    defaults = method_params(load_method_config("segin"), "cpu")
+    assert (defaults["n_inputs"], defaults["train_reference"]) == ("paper", "warped")  # the paper (§III, §I)
     with pytest.raises(BenchError, match="n_inputs"):
         create_method("segin", **TINY, n_inputs="x_r")
 
