@@ -85,7 +85,8 @@ MATCH_MODES = ("semantic", "warp", "random")
 # data y as a fake reference"; §I: "we warp y to x and obtain a warped image y'. Then we use y' as the reference".
 # y is pixel-aligned with the target, so with r = y N learns to copy r (and then pastes the exemplar at test time):
 # the default is y', the reading that matches the paper's outputs (input structure kept). README: "Inputs of N".
-TRAIN_REFERENCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"y": lambda y, aux: y, "warped": lambda y, aux: aux}
+TRAIN_REFERENCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "y": lambda y, aux: y, "warped": lambda y, aux: aux}
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` rebuilds them from the run's seed
 
 
