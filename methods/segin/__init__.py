@@ -4,13 +4,14 @@ UNOFFICIAL re-implementation from the paper (no public code exists); see README.
 sections and equations to this code and for every choice the paper leaves open.
 
 Test time: W(x, r) = semantic match of the reference r onto the input x (VGG-19 patches, Eq. 1–2), then
-ŷ = N(x, W). Training (self-supervised, paired data): the reference is the ground truth y; W(x, y) is perturbed
-(patch shifting, pattern repeating, random matches) and N learns to reconstruct y (Eq. 5–11) while a second decoder
-predicts y's foreground mask.
+ŷ = N(x, r, W) (``n_inputs: paper``; ``x_w``: N(x, W)). Training (self-supervised, paired data): the reference is
+the ground truth y; W(x, y) is perturbed (patch shifting, pattern repeating, random matches) and N learns to
+reconstruct y (Eq. 5–11) while a second decoder predicts y's foreground mask.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import torch
@@ -30,6 +31,7 @@ from methods.segin.auxiliary import bbox_warp, random_correspondence
 from methods.segin.losses import (
     LossWeights,
     feature_loss,
+    feature_sum_scale,
     gan_d_loss,
     gan_g_loss,
     recon_loss,
@@ -38,7 +40,7 @@ from methods.segin.losses import (
     tv_loss,
 )
 from methods.segin.match import SemanticMatcher, warp
-from methods.segin.networks import SeginGenerator, SpectralPatchDiscriminator
+from methods.segin.networks import N_INPUTS, SeginGenerator, SpectralPatchDiscriminator
 from methods.segin.postprocess import PostProcess
 from methods.training import TrainLoop, check_finite
 
@@ -52,6 +54,8 @@ DEFAULTS: dict[str, Any] = {
     "d_layers": 3,  # PatchGAN depth (3 = 70×70 receptive field)
     "n_nonlocal": 3,
     "non_local": True,
+    "n_inputs": "paper",  # what N is fed: paper = x, r, W (§III); x_w = x, W (see networks.N_INPUTS)
+    "train_reference": "warped",  # r in training (n_inputs paper): warped = the perturbed W(x, y) (§I) | y (§III-B1)
     "multi_task": True,
     "match_layer": "relu3_1",
     "match_patch": 3,
@@ -61,6 +65,7 @@ DEFAULTS: dict[str, Any] = {
     "postprocess": {},  # PostProcess fields
     "feature_layer": "relu3_2",
     "feature_reduction": "sum",
+    "feature_sum_size": 256,  # L_F's per-image sum rescaled to this image size (w₂'s scale); None = raw sum
     "w_recon": 100.0,
     "w_feature": 5e-6,
     "w_gan": 1.0,
@@ -76,6 +81,12 @@ DEFAULTS: dict[str, Any] = {
     "log_every": 50,
 }
 MATCH_MODES = ("semantic", "warp", "random")
+# The reference N sees in self-supervised training, from (y, perturbed W(x, y)) in [-1,1]. §III-B1: "We use the paired
+# data y as a fake reference"; §I: "we warp y to x and obtain a warped image y'. Then we use y' as the reference".
+# y is pixel-aligned with the target, so with r = y N learns to copy r (and then pastes the exemplar at test time):
+# the default is y', the reading that matches the paper's outputs (input structure kept). README: "Inputs of N".
+TRAIN_REFERENCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "y": lambda y, aux: y, "warped": lambda y, aux: aux}
 INIT_SEED = 0  # networks are built under a fixed seed; ``fit`` rebuilds them from the run's seed
 
 
@@ -129,6 +140,16 @@ class Segin(FrozenEncoders, Method):
         p = self.params
         if p["match_at_test"] not in MATCH_MODES:
             raise BenchError(f"match_at_test={p['match_at_test']!r}; valid: {', '.join(MATCH_MODES)}")
+        if p["n_inputs"] not in N_INPUTS:
+            raise BenchError(f"segin n_inputs={p['n_inputs']!r}; valid: {', '.join(N_INPUTS)}",
+                             hint="paper feeds N the input, the reference and W; x_w feeds the input and W")
+        if p["train_reference"] not in TRAIN_REFERENCES:
+            raise BenchError(f"segin train_reference={p['train_reference']!r}; valid: {', '.join(TRAIN_REFERENCES)}",
+                             hint="y: the ground truth (§III-B1); warped: the perturbed W(x, y) (§I)")
+        size = p["feature_sum_size"]
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
+            raise BenchError(f"segin feature_sum_size={size!r} must be a positive integer or null",
+                             hint="256 (the paper's image size) or null for the raw per-image sum")
         if int(p["image_size"]) % SeginGenerator.DOWNSAMPLING:
             raise BenchError(f"segin image_size={p['image_size']} must be a multiple of "
                              f"{SeginGenerator.DOWNSAMPLING}")
@@ -149,7 +170,8 @@ class Segin(FrozenEncoders, Method):
         """(Re)build N, D and their optimisers with weights drawn under ``seed`` (``fit`` uses the run's seed)."""
         p = self.params
         with seeded(int(seed)):
-            self.G = SeginGenerator(6, int(p["ngf"]), int(p["n_nonlocal"]), bool(p["non_local"]), self.multi_task)
+            self.G = SeginGenerator(3 * len(N_INPUTS[p["n_inputs"]]), int(p["ngf"]), int(p["n_nonlocal"]),
+                                    bool(p["non_local"]), self.multi_task)
             self.D = SpectralPatchDiscriminator(6, int(p["ndf"]), int(p["d_layers"])) if self.use_gan else None
         betas = tuple(float(b) for b in p["betas"])
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=float(p["lr_g"]), betas=betas)  # type: ignore
@@ -176,6 +198,12 @@ class Segin(FrozenEncoders, Method):
         self.matcher = SemanticMatcher(self.vgg.features, p["match_layer"], int(p["match_patch"]),
                                        int(p["match_chunk"]))
         self.feature_net = self.vgg.features[: VGG19_RELU[p["feature_layer"]] + 1]
+
+    def translate_net(self, x: torch.Tensor, r: torch.Tensor, aux: torch.Tensor
+                      ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """N on the images ``n_inputs`` names (x, r, W: [B,3,H,W] in [-1,1]) → (image [-1,1], mask or None)."""
+        images = {"x": x, "r": r, "w": aux}
+        return self.G(*(images[name] for name in N_INPUTS[self.params["n_inputs"]]))
 
     # -- auxiliary image -----------------------------------------------------------------------------------------
     def feature_hw(self, size: int) -> tuple[int, int]:
@@ -256,7 +284,8 @@ class Segin(FrozenEncoders, Method):
             xi, _ = self.postprocess(xi, hw, generator)
             aux = warp(y, xi, hw, self.matcher.patch)
         xs, ys = _signed(x), _signed(y)
-        fake, seg = self.G(xs, _signed(aux))
+        aux = _signed(aux)
+        fake, seg = self.translate_net(xs, TRAIN_REFERENCES[self.params["train_reference"]](ys, aux), aux)
         losses: dict[str, torch.Tensor] = {}
         if self.D is not None and self.opt_d is not None:
             self.D.train()
@@ -285,8 +314,9 @@ class Segin(FrozenEncoders, Method):
         if w.feature:
             with torch.no_grad():
                 real_features = self._features(y)
+            scale = feature_sum_scale(tuple(y.shape[-2:]), self.params["feature_sum_size"])
             terms["feature"] = feature_loss(self._features(fake01), real_features,
-                                            str(self.params["feature_reduction"]))
+                                            str(self.params["feature_reduction"]), scale)
         if w.gan and self.D is not None:
             for param in self.D.parameters():
                 param.requires_grad_(False)
@@ -319,6 +349,6 @@ class Segin(FrozenEncoders, Method):
         r = _resize(exemplar.to(self.device), size).clamp(0, 1)
         aux = self.auxiliary(x, r, str(self.params["match_at_test"]), torch.Generator().manual_seed(seed))
         self.G.eval()
-        fake, _ = self.G(_signed(x), _signed(aux))
+        fake, _ = self.translate_net(_signed(x), _signed(r), _signed(aux))
         out = _resize(_unit(fake), tuple(content.shape[-2:])).clamp(0, 1)
         return check_finite("segin", out)

@@ -3,7 +3,9 @@
 Reductions: the paper writes ‖·‖₁ without saying whether it sums or averages. Image-space terms (Eq. 5, 9, 10) and
 TV (Eq. 8) are per-element means here (the pix2pix convention behind w₁ = 100). The feature term (Eq. 6) is a sum over
 C×H×W per image, averaged over the batch (``feature_reduction="sum"``): with a mean, w₂ = 5e-6 would make L_F
-vanish, yet the paper's ablation (Table II, w/o L_F: FID 76.6 vs 54.5) shows it matters.
+vanish, yet the paper's ablation (Table II, w/o L_F: FID 76.6 vs 54.5) shows it matters. A sum grows with the image
+area, so w₂ (set for the paper's 256×256 images) would weigh L_F 16× less at 64 px: the sum is rescaled to the
+paper's area (``feature_sum_scale``), exactly ×1 at 256×256.
 """
 
 from __future__ import annotations
@@ -19,11 +21,24 @@ def recon_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return (fake - real).abs().mean()
 
 
-def feature_loss(fake_features: torch.Tensor, real_features: torch.Tensor, reduction: str = "sum") -> torch.Tensor:
-    """Eq. 6: ‖Φ(N(x, W)) − Φ(y)‖₁ on VGG-19 relu3_2; ``sum`` over C·H·W per image (batch mean) or ``mean``."""
+PAPER_SIZE = 256  # "All the models are trained with 256x256 images": the scale w₂ = 5e-6 was set for
+
+
+def feature_sum_scale(image_hw: tuple[int, int], reference_size: int | None = PAPER_SIZE) -> float:
+    """(ref/H)·(ref/W) for images of ``image_hw`` = (H, W): L_F's per-image sum times this is the sum the same
+    content would give at ref×ref (1.0 exactly at ref×ref; 16.0 at 64×64 for ref 256). ``None``: 1.0 (raw sum)."""
+    if reference_size is None:
+        return 1.0
+    return (reference_size / image_hw[0]) * (reference_size / image_hw[1])
+
+
+def feature_loss(fake_features: torch.Tensor, real_features: torch.Tensor, reduction: str = "sum",
+                 scale: float = 1.0) -> torch.Tensor:
+    """Eq. 6: ‖Φ(N(x, W)) − Φ(y)‖₁ on VGG-19 relu3_2; ``sum`` over C·H·W per image times ``scale`` (see
+    ``feature_sum_scale``; batch mean) or ``mean`` (``scale`` unused)."""
     diff = (fake_features - real_features).abs()
     if reduction == "sum":
-        return diff.flatten(1).sum(1).mean()
+        return diff.flatten(1).sum(1).mean() * scale
     if reduction == "mean":
         return diff.mean()
     raise ValueError(f"feature_reduction must be 'sum' or 'mean', got {reduction!r}")

@@ -1,6 +1,7 @@
 """SEGIN's translation network N and discriminator D (paper §III-B2, §IV "General settings", Fig. 2).
 
-- Encoder: 6 conv blocks (conv + BatchNorm + ReLU) shared by both tasks; input = concat(x, W(x, r)).
+- Encoder: 6 conv blocks (conv + BatchNorm + ReLU) shared by both tasks; input = the channel concatenation of the
+  images named by ``N_INPUTS`` (the paper, §III: x, r and W(x, r); the ``x_w`` variant: x and W).
 - Bottleneck: 3 embedded-Gaussian non-local blocks (Wang et al. 2018, Eq. 3–4) with residual blocks (two 3×3 convs)
   in between.
 - Image decoder (sub-task 1): U-Net (skip connections from the encoder), up-sampling + 3×3 conv instead of
@@ -18,6 +19,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import spectral_norm
+
+# What N is fed, in channel order (3 channels each): x = input, r = reference, w = auxiliary image W(x, r).
+# "Both x and r are then fed into N with auxiliary image W" (§III); x_w: the pre-issue-13 choice (Eq. 5: N(x, W)).
+N_INPUTS: dict[str, tuple[str, ...]] = {"paper": ("x", "r", "w"), "x_w": ("x", "w")}
 
 
 def conv_block(cin: int, cout: int, kernel: int, stride: int) -> nn.Sequential:
@@ -81,7 +86,9 @@ class UpConv(nn.Module):
 
 
 class SeginGenerator(nn.Module):
-    """N(x, W) → (image in [-1,1], foreground probability in [0,1] or None without the multi-task head)."""
+    """N(images…) → (image in [-1,1], foreground probability in [0,1] or None without the multi-task head).
+
+    ``forward`` takes the [B,3,H,W] images in [-1,1] (H, W multiples of 8) whose channels sum to ``in_channels``."""
 
     DOWNSAMPLING = 8  # three stride-2 blocks: image sizes must be multiples of 8
 
@@ -116,8 +123,8 @@ class SeginGenerator(nn.Module):
                 nn.ConvTranspose2d(c2, c1, 4, 2, 1, bias=False), nn.BatchNorm2d(c1), nn.ReLU(inplace=True),
                 nn.Conv2d(c1, 1, 3, 1, 1))
 
-    def forward(self, x: torch.Tensor, aux: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        h = torch.cat([x, aux], dim=1)
+    def forward(self, *images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = torch.cat(images, dim=1)
         skips = []
         for block in self.encoder:
             h = block(h)

@@ -8,6 +8,7 @@ import torch
 from methods.segin.losses import (
     LossWeights,
     feature_loss,
+    feature_sum_scale,
     gan_d_loss,
     gan_g_loss,
     recon_loss,
@@ -61,3 +62,23 @@ def test_total_weights_the_present_terms_and_skips_zero_weights() -> None:
         LossWeights(0, 0, 0, 0, 0, 0).total(terms)
     with pytest.raises(KeyError):
         paper.total({"style": torch.tensor(1.0)})
+
+
+def test_feature_sum_is_normalised_to_the_papers_256_px_scale() -> None:
+    """The same content at 64 px and 256 px gives the same L_F; at 256 px the loss is the raw per-image sum."""
+    assert feature_sum_scale((256, 256)) == 1.0 and feature_sum_scale((64, 64)) == 16.0
+    assert feature_sum_scale((64, 128)) == 8.0 and feature_sum_scale((64, 64), None) == 1.0
+    torch.manual_seed(0)
+    fake_small, real_small = torch.rand(2, 5, 16, 16), torch.rand(2, 5, 16, 16)  # relu3_2 of 64-px images: 1/4 size
+
+    def up(t: torch.Tensor) -> torch.Tensor:  # the same content on the 256-px grid (each cell 4×4 times)
+        return torch.nn.functional.interpolate(t, scale_factor=4, mode="nearest")
+
+    raw_small = feature_loss(fake_small, real_small, "sum")
+    raw_large = feature_loss(up(fake_small), up(real_small), "sum")
+    assert raw_large == pytest.approx(16 * raw_small.item(), rel=1e-5)  # the raw sum: w2 weighs it 16x less at 64 px
+    at_256 = feature_loss(up(fake_small), up(real_small), "sum", feature_sum_scale((256, 256)))
+    assert torch.equal(at_256, raw_large)  # exactly the pre-normalisation value at the paper's size
+    at_64 = feature_loss(fake_small, real_small, "sum", feature_sum_scale((64, 64)))
+    assert at_64 == pytest.approx(at_256.item(), rel=1e-5)
+    assert feature_loss(fake_small, real_small, "mean", 16.0) == feature_loss(fake_small, real_small, "mean")

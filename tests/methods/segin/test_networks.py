@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from methods.segin.networks import NonLocalBlock, SeginGenerator, SpectralPatchDiscriminator
+from methods.segin.networks import N_INPUTS, NonLocalBlock, SeginGenerator, SpectralPatchDiscriminator
 
 
 def test_non_local_block_equals_a_direct_computation_of_eq_3_and_4() -> None:
@@ -52,3 +52,11 @@ def test_discriminator_is_spectrally_normalised_and_conditional() -> None:
     assert convs and all(hasattr(m, "weight_orig") for m in convs)
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in d.modules())
     assert d(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64)).shape[:2] == (2, 1)
+
+
+def test_generator_takes_the_channels_of_every_input_it_is_fed() -> None:
+    assert N_INPUTS == {"paper": ("x", "r", "w"), "x_w": ("x", "w")}
+    net = SeginGenerator(9, ngf=4)
+    assert net.encoder[0][0].in_channels == 9
+    image, _ = net(*(torch.rand(1, 3, 16, 16) for _ in range(3)))
+    assert image.shape == (1, 3, 16, 16)

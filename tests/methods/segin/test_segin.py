@@ -4,6 +4,7 @@ output, the ablation variants, checkpoints."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -129,3 +130,56 @@ def test_training_matches_are_cached_per_pair_and_equal_a_fresh_match(data: Trai
     assert torch.equal(first, fresh) and set(method._match_cache) == {5, 6, 7}
     again, hw2 = method.training_match(x[[2, 0]], y[[2, 0]], torch.tensor([7, 5]))
     assert hw2 == hw and torch.equal(again, fresh[[2, 0]])
+
+
+@pytest.mark.parametrize("n_inputs, channels", [("paper", 9), ("x_w", 6)])
+def test_n_inputs_switch_feeds_the_reference_to_n_only_under_paper(n_inputs: str, channels: int) -> None:
+    method = create_method("segin", **TINY, n_inputs=n_inputs)
+    assert method.G.encoder[0][0].in_channels == channels
+    method.G.eval()
+    torch.manual_seed(0)
+    x, aux, r1, r2 = (torch.rand(1, 3, 16, 16) * 2 - 1 for _ in range(4))
+    out1, _ = method.translate_net(x, r1, aux)
+    out2, _ = method.translate_net(x, r2, aux)
+    changed = (out1 - out2).abs().max().item()
+    assert changed > 1e-4 if n_inputs == "paper" else changed == 0.0
+    defaults = method_params(load_method_config("segin"), "cpu")
+    assert (defaults["n_inputs"], defaults["train_reference"]) == ("paper", "warped")  # the paper (§III, §I)
+    with pytest.raises(BenchError, match="n_inputs"):
+        create_method("segin", **TINY, n_inputs="x_r")
+
+
+@pytest.mark.parametrize("size, factor", [(64, 16.0), (256, 1.0)])
+def test_feature_loss_is_rescaled_to_the_papers_image_size(size: int, factor: float) -> None:
+    """At 64 px L_F is 16× the raw per-image sum (w2 keeps its 256-px weight); at 256 px it is the raw sum exactly."""
+    params = {**TINY, "image_size": size, "w_gan": 0.0, "feature_layer": "relu1_1"}
+    scaled, raw = create_method("segin", **params), create_method("segin", **params, feature_sum_size=None)
+    torch.manual_seed(0)
+    x, y, fake = torch.rand(1, 3, size, size), torch.rand(1, 3, size, size), torch.rand(1, 3, size, size) * 2 - 1
+    mask = torch.ones(1, 1, size, size)
+    new = scaled.generator_terms(x, y, mask, fake, None)["feature"]
+    old = raw.generator_terms(x, y, mask, fake, None)["feature"]
+    assert torch.equal(new, old) if factor == 1.0 else new.item() == pytest.approx(factor * old.item(), rel=1e-6)
+    with pytest.raises(BenchError, match="feature_sum_size"):
+        create_method("segin", **TINY, feature_sum_size=0)
+
+
+@pytest.mark.parametrize("reference", ["y", "warped"])
+def test_training_feeds_n_the_chosen_reference(reference: str, data: TrainData,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    method = create_method("segin", **{**TINY, "train_reference": reference, "w_gan": 0.0, "w_feature": 0.0})
+    seen: dict[str, torch.Tensor] = {}
+    original = method.translate_net
+
+    def spy(x: torch.Tensor, r: torch.Tensor, aux: torch.Tensor) -> Any:
+        seen.update(r=r, aux=aux)
+        return original(x, r, aux)
+
+    monkeypatch.setattr(method, "translate_net", spy)
+    batch = {"x": data.a.get_batch(torch.arange(2))["image"], "y": data.b.get_batch(torch.arange(2))["image"]}
+    method.train_step(batch)
+    y = torch.nn.functional.interpolate(batch["y"], size=16, mode="bilinear", antialias=True).clamp(0, 1) * 2 - 1
+    assert torch.equal(seen["r"], seen["aux"]) if reference == "warped" else torch.allclose(seen["r"], y)
+    assert not torch.allclose(seen["aux"], y)  # W(x, y) post-processed is not y itself
+    with pytest.raises(BenchError, match="train_reference"):
+        create_method("segin", **TINY, train_reference="r")
