@@ -14,8 +14,8 @@ Metrics (all A→B, edges → photos; see ``sampling.py`` for who is translated 
 - ``lpips_div``: LPIPS between consecutive outputs of the same input (K outputs → K−1 pairs, paper 100 × 19 pairs):
   under different references for exemplar-guided methods, under different seeds (no exemplar) for noise-guided and
   unguided ones (higher is more diverse).
-- ``lpips_div_v00`` / ``lpips_div_v01``: ``lpips_div`` under the LPIPS version that is not configured
-  (``lpips.other_version: true``): the paper does not name its version (see the config).
+- ``lpips_div_v00`` / ``lpips_div_v01``: ``lpips_div`` under LPIPS v0.0 and v0.1 (``lpips.both_versions: true``,
+  one of them equal to ``lpips_div``): the paper does not name its version (see the config).
 - ``lpips_ref``: LPIPS between each output and its reference (exemplar-guided methods only; lower is closer).
   ``lpips.ref_sampling: pool`` (default, the paper's "200 image pairs ... with 10 references") or ``grid`` (each
   input under 10 references of its own, 2,000 pairs); see ``sampling.py``.
@@ -37,6 +37,7 @@ LPIPS is AlexNet-lin; version from the config (``0.0`` by default, see the confi
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -174,7 +175,7 @@ class Edges2Photos(Protocol):
             "lpips_div": create_metric("lpips_diversity", pairs="consecutive", **lpips_args),
             "ssim": create_metric("ssim", **dict(self.settings_cfg.get("ssim", {}))),
         }
-        if lp.get("other_version", True) and version in OTHER_VERSION:
+        if lp.get("both_versions", True) and version in OTHER_VERSION:
             self.metrics["lpips_div_other"] = create_metric("lpips_diversity", pairs="consecutive",
                                                             **{**lpips_args, "lpips_version": OTHER_VERSION[version]})
 
@@ -240,7 +241,7 @@ class Edges2Photos(Protocol):
         div_note = self.scale_note("inputs×outputs", (plan.diversity_inputs, plan.diversity_outputs), (100, 20))
         values[Column("lpips_div", T)] = self._noted(self.metrics["lpips_div"](div_groups),
                                                div_note + ("" if guided else "; seeds, no exemplar"))
-        values.update(self._other_version(div_groups, div_note))
+        values.update(self._both_versions(div_groups, values[Column("lpips_div", T)], div_note))
         if guided and len(plan.similar_rows):
             sim = torch.stack([self.translate(method, plan.similar_rows, np.full(len(plan.similar_rows), g), seed)
                                for g in plan.similar_group], dim=1)  # [S, G, 3, H, W]
@@ -283,14 +284,20 @@ class Edges2Photos(Protocol):
             note += f"; one output per input vs the {len(reals)} test photos that are no exemplar of them"
         return {Column(v.name, T): self._noted(v, note) for v in [fid, *companions(fid)]}
 
-    def _other_version(self, groups: torch.Tensor, note: str) -> dict[Column, MetricValue]:
-        """``lpips_div`` of ``groups`` [N,K,3,H,W] under the LPIPS version not configured (none when switched off)."""
+    def _both_versions(self, groups: torch.Tensor, configured: MetricValue, note: str) -> dict[Column, MetricValue]:
+        """``lpips_div_v00`` and ``lpips_div_v01`` of ``groups`` [N,K,3,H,W]: ``configured`` (the ``lpips_div``
+        value) under its version, the other version computed; none when ``lpips.both_versions`` is off."""
         metric = self.metrics.get("lpips_div_other")
         if metric is None:
             return {}
-        version = OTHER_VERSION[str(self.settings_cfg.get("lpips", {}).get("version", "0.0"))]
-        name = "lpips_div_v" + version.replace(".", "")
-        return {Column(name, T): self._noted(self._rename(metric(groups), name), note + f"; LPIPS v{version}")}
+        version = str(self.settings_cfg.get("lpips", {}).get("version", "0.0"))
+        out = {}
+        same = copy.deepcopy(configured)
+        same.warnings = [w for w in same.warnings if w != note.lstrip("; ")]  # the note comes back with the version
+        for v, value in ((version, same), (OTHER_VERSION[version], metric(groups))):
+            name = "lpips_div_v" + v.replace(".", "")
+            out[Column(name, T)] = self._noted(self._rename(value, name), note + f"; LPIPS v{v}")
+        return out
 
     def reference_results(self) -> dict[str, EvalResult]:
         """``real_data``: LPIPS diversity of random pairs of real test photos, in both LPIPS versions: row r of the
@@ -302,7 +309,7 @@ class Edges2Photos(Protocol):
         note = self.scale_note("photos×pairs", (plan.diversity_inputs, plan.diversity_outputs - 1), (100, 19))
         note += "; random pairs of real test photos, measured here (no method)"
         values = {Column("lpips_div", T): self._noted(self.metrics["lpips_div"](groups), note)}
-        values.update(self._other_version(groups, note))
+        values.update(self._both_versions(groups, values[Column("lpips_div", T)], note))
         return {"real_data": EvalResult(values=values)}
 
     @staticmethod

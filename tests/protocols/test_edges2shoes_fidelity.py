@@ -124,7 +124,8 @@ def test_real_data_row_is_the_diversity_of_random_real_pairs(stubbed: None) -> N
 def test_both_lpips_versions_are_reported() -> None:
     proto = protocol()
     values = proto.reference_results()["real_data"].values
-    v00, v01 = values[("lpips_div", "A→B")], values[("lpips_div_v01", "A→B")]
+    v00, v01 = values[("lpips_div_v00", "A→B")], values[("lpips_div_v01", "A→B")]
+    assert v00.value == values[("lpips_div", "A→B")].value  # the configured version, v0.0
     assert v00.value > 0 and v01.value > 0 and v00.value != pytest.approx(v01.value)
     assert v01.warnings[0].endswith("; LPIPS v0.1") and proto.metrics["lpips_div_other"].settings()[
         "lpips_version"] == "0.1" and proto.metrics["lpips_div"].settings()["lpips_version"] == "0.0"
