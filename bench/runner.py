@@ -150,6 +150,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
             any_failed |= failed
             if method_samples:
                 samples[str(label)] = method_samples
+        for label, result in protocol.reference_results().items():
+            rows += _reference_rows(label, result.values, protocol, common)
         for rep in protocol.reported():
             rows.append(ResultRow(
                 protocol=protocol.name, method=rep.method, metric=rep.metric, translation=rep.translation,
@@ -167,6 +169,16 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     tracker.finish(run_id, "FAILED" if any_failed else "FINISHED")
     return RunOutcome(rows=rows, run_dir=run_dir, run_id=run_id, failed=any_failed,
                       metrics_csv=artifacts["metrics.csv"], table=comparison_table(rows), artifacts=artifacts)
+
+
+def _reference_rows(label: str, values: dict[Column, Any], protocol: Protocol, common: dict[str, Any]
+                    ) -> list[ResultRow]:
+    """Rows of a protocol's measured reference (e.g. ``real_data``): ours, under the run's protocol hash."""
+    return [ResultRow(metric=Column(*column).metric, translation=Column(*column).translation,
+                      direction=value.direction, status="ok", note="; ".join(value.warnings), value=value.value,
+                      std=value.std, n=value.n, method=label, method_class=label,
+                      calibrated=protocol.calibrated and value.calibrated, **common)
+            for column, value in values.items()]
 
 
 def _intermediate_hook(method: Method, protocol: Protocol, intermediate: Intermediate | None

@@ -141,6 +141,11 @@ class Protocol(ABC):
     def reported(self) -> list[ReportedRow]:
         return []
 
+    def reference_results(self) -> dict[str, EvalResult]:
+        """After ``prepare()``: rows measured on the data itself, not on a method (e.g. ``real_data``: the LPIPS
+        diversity of random real pairs), keyed by row label. They are ours (this protocol's hash), not reported."""
+        return {}
+
     def write_figures(self, samples: dict[str, dict[str, torch.Tensor]], out_dir: Path) -> list[Path]:
         """Qualitative figures from ``{method: samples}``; returns the files written."""
         return []

@@ -6,12 +6,19 @@ Data: pix2pix's edges2shoes / edges2handbags (``data.root``), or offline the pro
 numbers are never labelled as the real dataset's, and the papers' rows beside them say they are not comparable.
 
 Metrics (all A→B, edges → photos; see ``sampling.py`` for who is translated under what):
-- ``fid``: FID of the LPIPS(ref) translations against the test photos (lower is better; KID beside it when the
-  sample is small).
+- ``fid``: FID of one LPIPS(ref) translation per input against the test photos that are no exemplar of those
+  translations (``fid.reference: disjoint``, default; lower is better; KID beside it when the sample is small).
+  ``fid.reference: exemplar_pool`` is the literal reading: every LPIPS(ref) translation against all test photos,
+  among which their exemplars (with ``lpips.ref_sampling: grid`` it reproduces the numbers before issue 13;
+  ``exemplar_copy`` then scores FID ≈ 0).
 - ``lpips_div``: LPIPS between consecutive outputs of the same input (K outputs → K−1 pairs, paper 100 × 19 pairs):
   under different references for exemplar-guided methods, under different seeds (no exemplar) for noise-guided and
   unguided ones (higher is more diverse).
+- ``lpips_div_v00`` / ``lpips_div_v01``: ``lpips_div`` under LPIPS v0.0 and v0.1 (``lpips.both_versions: true``,
+  one of them equal to ``lpips_div``): the paper does not name its version (see the config).
 - ``lpips_ref``: LPIPS between each output and its reference (exemplar-guided methods only; lower is closer).
+  ``lpips.ref_sampling: pool`` (default, the paper's "200 image pairs ... with 10 references") or ``grid`` (each
+  input under 10 references of its own, 2,000 pairs); see ``sampling.py``.
 - ``lpips_ref_similar`` / ``lpips_div_similar``: the same under a group of mutually similar references (does the
   method still tell them apart?).
 - ``lpips_gt``: each test input translated under its own ground truth (or, for methods without exemplars, with
@@ -19,6 +26,8 @@ Metrics (all A→B, edges → photos; see ``sampling.py`` for who is translated 
 - Methods listed in ``sample_without_exemplar`` (default: ``bicyclegan``, as in the paper) are sampled with random
   codes (no exemplar, seeds) for FID and diversity even though they can encode an exemplar; they still encode the
   ground truth for LPIPS(gt) and get no LPIPS(ref) rows.
+- The row ``real_data`` (``reference_results``): ``lpips_div`` (both versions) of random pairs of real test
+  photos, measured here, beside the paper's real-data row (0.301 / 0.423).
 - ``edges2objects`` only: ``ssim_exact`` / ``lpips_exact``: each LPIPS(ref) translation against the exact
   translation (the input's object rendered in the reference's style).
 
@@ -28,6 +37,7 @@ LPIPS is AlexNet-lin; version from the config (``0.0`` by default, see the confi
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -45,11 +55,19 @@ from metrics import create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.edges2shoes.reported import reported_rows
-from protocols.edges2shoes.sampling import PAPER_COUNTS, SamplingPlan, build_plan, colour_histograms
+from protocols.edges2shoes.sampling import (
+    PAPER_COUNTS,
+    REF_SAMPLINGS,
+    SamplingPlan,
+    build_plan,
+    colour_histograms,
+)
 from protocols.figures import qualitative_grid
 from protocols.kit import Gathered, GroundTruthOracle, translate_all
 
 STAND_IN = "edges2objects"
+FID_REFERENCES = ("disjoint", "exemplar_pool")
+OTHER_VERSION = {"0.0": "0.1", "0.1": "0.0"}
 T = TRANSLATION_OF["AB"]  # the only translation: edges → photos
 
 
@@ -70,8 +88,8 @@ class Edges2Photos(Protocol):
 
     @classmethod
     def columns(cls) -> list[Column]:
-        return [Column(m, T) for m in ("fid", "lpips_div", "lpips_ref", "lpips_ref_similar", "lpips_div_similar",
-                                     "lpips_gt", *cls.exact_metrics)]
+        return [Column(m, T) for m in ("fid", "lpips_div", "lpips_div_v00", "lpips_div_v01", "lpips_ref",
+                                       "lpips_ref_similar", "lpips_div_similar", "lpips_gt", *cls.exact_metrics)]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -85,6 +103,15 @@ class Edges2Photos(Protocol):
         self.batch_size = int(self.settings_cfg.get("batch_size", 32))
         self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
         self.sampled_without_exemplar = set(self.settings_cfg.get("sample_without_exemplar") or [])
+        lp, fid = dict(self.settings_cfg.get("lpips", {})), dict(self.settings_cfg.get("fid", {}))
+        self.ref_sampling = str(lp.get("ref_sampling", "pool"))
+        if self.ref_sampling not in REF_SAMPLINGS:
+            raise BenchError(f"unknown lpips.ref_sampling {self.ref_sampling!r}; valid: {', '.join(REF_SAMPLINGS)}",
+                             hint="protocol.lpips.ref_sampling=pool (the paper: 200 pairs, 10 references) or grid")
+        self.fid_reference = str(fid.get("reference", "disjoint"))
+        if self.fid_reference not in FID_REFERENCES:
+            raise BenchError(f"unknown fid.reference {self.fid_reference!r}; valid: {', '.join(FID_REFERENCES)}",
+                             hint="protocol.fid.reference=disjoint (default) or exemplar_pool (the literal reading)")
         self.metrics: dict[str, Any] = {}
         self.plan: SamplingPlan | None = None
 
@@ -107,7 +134,7 @@ class Edges2Photos(Protocol):
         test = self.data.val.all()
         self.test_a, self.test_b, self.test_mask = test.a, test.b, test.mask
         self.plan = build_plan(len(self.data.val), self.counts, self.seed,
-                               colour_histograms(self.test_b, self.test_mask))
+                               colour_histograms(self.test_b, self.test_mask), self.ref_sampling)
         self.provenance = DataProvenance(source=self.data.source, fingerprint=self.data.fingerprint,
                                          files=self.data.files, description=self.data.description)
         return self.provenance
@@ -138,8 +165,9 @@ class Edges2Photos(Protocol):
         ``allow_uncalibrated``."""
         lp = dict(self.settings_cfg.get("lpips", {}))
         common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
-        lpips_args = {"net": lp.get("net", "alex"), "lpips_version": str(lp.get("version", "0.0")), **common}
-        fid_args = dict(self.settings_cfg.get("fid", {}))
+        version = str(lp.get("version", "0.0"))
+        lpips_args = {"net": lp.get("net", "alex"), "lpips_version": version, **common}
+        fid_args = {k: v for k, v in dict(self.settings_cfg.get("fid", {})).items() if k != "reference"}
         self.metrics = {
             "fid": create_metric("fid", **fid_args, **common),
             "lpips_ref": create_metric("lpips", reference="exemplar", **lpips_args),
@@ -147,6 +175,9 @@ class Edges2Photos(Protocol):
             "lpips_div": create_metric("lpips_diversity", pairs="consecutive", **lpips_args),
             "ssim": create_metric("ssim", **dict(self.settings_cfg.get("ssim", {}))),
         }
+        if lp.get("both_versions", True) and version in OTHER_VERSION:
+            self.metrics["lpips_div_other"] = create_metric("lpips_diversity", pairs="consecutive",
+                                                            **{**lpips_args, "lpips_version": OTHER_VERSION[version]})
 
     @property
     def calibrated(self) -> bool:
@@ -160,10 +191,10 @@ class Edges2Photos(Protocol):
     def metric_settings(self) -> dict[str, Any]:
         return {name: m.settings() for name, m in self.metrics.items()}
 
-    def scale_note(self, what: str, counts: tuple[int, ...], paper: tuple[int, ...]) -> str:
+    def scale_note(self, what: str, counts: tuple[int, ...], paper: tuple[int, ...], sep: str = "×") -> str:
         if counts == paper:
             return ""
-        return f"{self.scale}: {what} {'×'.join(map(str, counts))} (paper {'×'.join(map(str, paper))})"
+        return f"{self.scale}: {what} {sep.join(map(str, counts))} (paper {sep.join(map(str, paper))})"
 
     # -- translation ----------------------------------------------------------------------------------------------
     def translate(self, method: Method, content_idx: np.ndarray, exemplar_idx: np.ndarray | None, seed: int
@@ -194,13 +225,15 @@ class Edges2Photos(Protocol):
             refs = plan.refs[rows, k] if guided else None
             grid[rows, k] = self.translate(method, plan.rows[rows], refs, seed if guided else seed + k)
 
-        ref_block = grid[: plan.ref_inputs, : plan.refs_per_input].reshape(-1, 3, h, w)
-        ref_targets = plan.refs[: plan.ref_inputs, : plan.refs_per_input].reshape(-1)
-        ref_note = self.scale_note("inputs×refs", (plan.ref_inputs, plan.refs_per_input), (200, 10))
+        ref_targets = plan.pair_refs
+        if plan.ref_sampling == "grid":
+            ref_block = grid[: plan.ref_inputs, : plan.refs_per_input].reshape(-1, 3, h, w)
+            ref_note = self.scale_note("inputs×refs", (plan.ref_inputs, plan.refs_per_input), (200, 10))
+        else:
+            ref_block = self.translate(method, plan.pair_rows, ref_targets if guided else None, seed)
+            ref_note = self.scale_note("pairs/refs", (len(plan.pair_rows), plan.refs_per_input), (200, 10), "/")
         real = to_tensor(self.test_b)
-        fid = self.metrics["fid"](unit(ref_block), real)
-        for value in [fid, *companions(fid)]:
-            values[Column(value.name, T)] = self._noted(value, ref_note + ("" if guided else "; seeds, no exemplar"))
+        values.update(self._fid(unit(ref_block), real, ref_note + ("" if guided else "; seeds, no exemplar")))
         if guided:
             values[Column("lpips_ref", T)] = self._noted(
                 self.metrics["lpips_ref"](unit(ref_block), real[ref_targets]), ref_note)
@@ -208,6 +241,7 @@ class Edges2Photos(Protocol):
         div_note = self.scale_note("inputs×outputs", (plan.diversity_inputs, plan.diversity_outputs), (100, 20))
         values[Column("lpips_div", T)] = self._noted(self.metrics["lpips_div"](div_groups),
                                                div_note + ("" if guided else "; seeds, no exemplar"))
+        values.update(self._both_versions(div_groups, values[Column("lpips_div", T)], div_note))
         if guided and len(plan.similar_rows):
             sim = torch.stack([self.translate(method, plan.similar_rows, np.full(len(plan.similar_rows), g), seed)
                                for g in plan.similar_group], dim=1)  # [S, G, 3, H, W]
@@ -228,8 +262,7 @@ class Edges2Photos(Protocol):
                                               gt_note + ("" if takes_exemplar else "; no exemplar"))
 
         if self.exact:
-            content = np.repeat(plan.rows[: plan.ref_inputs], plan.refs_per_input)
-            truth = torch.from_numpy(self.data.val.exact_translation(content, ref_targets)).permute(0, 3, 1, 2)
+            truth = torch.from_numpy(self.data.val.exact_translation(plan.pair_rows, ref_targets)).permute(0, 3, 1, 2)
             exact_note = ref_note + ("" if guided else "; outputs from seeds, truth from the planned references")
             values[Column("ssim_exact", T)] = self._noted(
                 self._rename(self.metrics["ssim"](unit(ref_block), unit(truth)), "ssim_exact"), exact_note)
@@ -238,6 +271,46 @@ class Edges2Photos(Protocol):
 
         samples = {"AB": unit(grid[: self.grid_rows, 0])}
         return EvalResult(values=values, samples=samples)
+
+    def _fid(self, outputs: torch.Tensor, real: torch.Tensor, note: str) -> dict[Column, MetricValue]:
+        """FID (and companions) of the LPIPS(ref) ``outputs`` [P,3,H,W] under ``fid.reference``."""
+        assert self.plan is not None
+        if self.fid_reference == "exemplar_pool":
+            fid = self.metrics["fid"](outputs, real)
+            note += "; fid.reference=exemplar_pool: every output vs all test photos, its exemplars among them"
+        else:
+            reals = self.plan.fid_real(len(real))
+            fid = self.metrics["fid"](outputs[self.plan.fid_pairs], real[reals])
+            note += f"; one output per input vs the {len(reals)} test photos that are no exemplar of them"
+        return {Column(v.name, T): self._noted(v, note) for v in [fid, *companions(fid)]}
+
+    def _both_versions(self, groups: torch.Tensor, configured: MetricValue, note: str) -> dict[Column, MetricValue]:
+        """``lpips_div_v00`` and ``lpips_div_v01`` of ``groups`` [N,K,3,H,W]: ``configured`` (the ``lpips_div``
+        value) under its version, the other version computed; none when ``lpips.both_versions`` is off."""
+        metric = self.metrics.get("lpips_div_other")
+        if metric is None:
+            return {}
+        version = str(self.settings_cfg.get("lpips", {}).get("version", "0.0"))
+        out = {}
+        same = copy.deepcopy(configured)
+        same.warnings = [w for w in same.warnings if w != note.lstrip("; ")]  # the note comes back with the version
+        for v, value in ((version, same), (OTHER_VERSION[version], metric(groups))):
+            name = "lpips_div_v" + v.replace(".", "")
+            out[Column(name, T)] = self._noted(self._rename(value, name), note + f"; LPIPS v{v}")
+        return out
+
+    def reference_results(self) -> dict[str, EvalResult]:
+        """``real_data``: LPIPS diversity of random pairs of real test photos, in both LPIPS versions: row r of the
+        diversity plan's references, consecutive pairs (distinct photos, never the input's own), as the methods'
+        ``lpips_div``. The paper's real-data row (0.301 / 0.423) tells which version it used."""
+        assert self.plan is not None, "call prepare() first"
+        plan = self.plan
+        groups = to_tensor(self.test_b)[plan.refs[: plan.diversity_inputs, : plan.diversity_outputs]]
+        note = self.scale_note("photos×pairs", (plan.diversity_inputs, plan.diversity_outputs - 1), (100, 19))
+        note += "; random pairs of real test photos, measured here (no method)"
+        values = {Column("lpips_div", T): self._noted(self.metrics["lpips_div"](groups), note)}
+        values.update(self._both_versions(groups, values[Column("lpips_div", T)], note))
+        return {"real_data": EvalResult(values=values)}
 
     @staticmethod
     def _noted(value: MetricValue, note: str) -> MetricValue:

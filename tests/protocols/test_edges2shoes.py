@@ -93,8 +93,8 @@ class _Oracle(Method):
 
 
 # -- sampling --------------------------------------------------------------------------------------------------------
-def test_paper_counts() -> None:
-    plan = build_plan(200, {}, seed=0)
+def test_paper_counts() -> None:  # the grid reading of LPIPS(ref); the default pool: test_edges2shoes_fidelity.py
+    plan = build_plan(200, {}, seed=0, ref_sampling="grid")
     assert plan.refs.shape == (200, 20) and len(plan.rows) == 200
     assert (plan.columns[:100] == 20).all() and (plan.columns[100:] == 10).all()
     assert (plan.ref_inputs, plan.refs_per_input, plan.diversity_inputs, plan.diversity_outputs) == (200, 10, 100, 20)
@@ -102,16 +102,16 @@ def test_paper_counts() -> None:
     assert len(plan.similar_group) == 20 and len(plan.similar_rows) == 180  # inputs other than the 20 references
     assert not set(plan.similar_rows) & set(plan.similar_group) and len(plan.gt_inputs) == 200
     assert plan.counts()["translations"] == 100 * 20 + 100 * 10 + 180 * 20 + 200
-    assert np.array_equal(build_plan(200, {}, seed=0).refs, plan.refs)
+    assert np.array_equal(build_plan(200, {}, seed=0, ref_sampling="grid").refs, plan.refs)
     assert not np.array_equal(build_plan(200, {}, seed=1).refs, plan.refs)
 
 
 def test_smoke_counts_scale_down_and_are_capped_by_the_split() -> None:
     smoke = OmegaConf.load(CONFIG_DIR / "protocol" / "edges2shoes.yaml").samples.smoke
     plan = build_plan(int(smoke.val), dict(smoke), seed=0)
-    assert plan.counts() == {"ref_inputs": 6, "refs_per_input": 2, "diversity_inputs": 4, "diversity_outputs": 3,
-                             "similar_inputs": 3, "similar_refs": 3, "gt_inputs": 6,
-                             "translations": 4 * 3 + 2 * 2 + 3 * 3 + 6}
+    assert plan.counts() == {"ref_inputs": 6, "refs_per_input": 2, "ref_pairs": 6, "diversity_inputs": 4,
+                             "diversity_outputs": 3, "similar_inputs": 3, "similar_refs": 3, "gt_inputs": 6,
+                             "translations": 4 * 3 + 6 + 3 * 3 + 6}  # 6 pool pairs apart from the 4×3 grid
     capped = build_plan(5, {"refs_per_input": 10, "diversity_outputs": 20, "similar_refs": 20}, seed=0)
     assert capped.refs.shape == (5, 4) and len(capped.similar_group) == 4 and len(capped.similar_rows) == 1
     with pytest.raises(ValueError):
@@ -155,10 +155,10 @@ def test_counts_and_notes_per_metric(stubbed: None) -> None:
     proto.prepare()
     values = proto.evaluate(create_method("colour_transfer")).values
     n = {metric: v.n for (metric, _), v in values.items()}
-    assert n == {"fid": 12, "lpips_ref": 12, "lpips_div": 4, "lpips_ref_similar": 9, "lpips_div_similar": 3,
-                 "lpips_gt": 6, "ssim_exact": 12, "lpips_exact": 12}
+    assert n == {"fid": 6, "lpips_ref": 6, "lpips_div": 4, "lpips_ref_similar": 9, "lpips_div_similar": 3,
+                 "lpips_gt": 6, "ssim_exact": 6, "lpips_exact": 6}
     assert values[("lpips_div", "A→B")].warnings[0] == "smoke: inputs×outputs 4×3 (paper 100×20)"
-    assert values[("lpips_ref", "A→B")].warnings[0] == "smoke: inputs×refs 6×2 (paper 200×10)"
+    assert values[("lpips_ref", "A→B")].warnings[0] == "smoke: pairs/refs 6/2 (paper 200/10)"
     unguided = proto.evaluate(create_method("input_copy")).values
     assert ("lpips_ref", "A→B") not in unguided and ("lpips_ref_similar", "A→B") not in unguided
     assert unguided[("lpips_div", "A→B")].value == 0.0 and "no exemplar" in unguided[("lpips_div", "A→B")].warnings[0]
@@ -171,7 +171,7 @@ def test_reads_a_pix2pix_folder(stubbed: None, tmp_path: Path) -> None:
     assert provenance.source == "edges2shoes" and str(root) in provenance.description
     assert proto.sample_counts()["test"] == 8 and proto.data.mask_source == "derived"
     values = proto.evaluate(create_method("colour_transfer")).values
-    assert ("ssim_exact", "A→B") not in values and values[("lpips_ref", "A→B")].n == 12
+    assert ("ssim_exact", "A→B") not in values and values[("lpips_ref", "A→B")].n == 6
     assert all("not comparable" not in r.source for r in proto.reported())
     with pytest.raises(BenchError, match="edges2handbags"):
         protocol({"root": str(root), "source": "edges2handbags"}).prepare()
@@ -194,6 +194,8 @@ def test_bench_run_names_the_data_source(stubbed: None, tmp_path: Path) -> None:
     frame = pd.read_csv(outcome.metrics_csv)
     ours = frame[frame.source == "ours"]
     assert not outcome.failed and (ours.data_source == "edges2objects").all() and (ours.status == "ok").all()
+    real_data = ours[ours.method == "real_data"]  # measured by the protocol, under the run's hash
+    assert list(real_data.metric) == ["lpips_div"] and (real_data.protocol_hash == ours.protocol_hash.iloc[0]).all()
     assert "data `edges2objects`" in (outcome.run_dir / "table.md").read_text()
     assert (outcome.run_dir / "grid.png").is_file()
     folder = tiny_pix2pix(tmp_path / "edges2shoes")
@@ -229,4 +231,5 @@ def test_listed_methods_are_sampled_without_exemplars_except_for_lpips_gt(stubbe
     assert values[("lpips_div", "A→B")].value > 0  # different seeds, different outputs
     assert values[("lpips_gt", "A→B")].value == 0  # the ground truth was encoded (here: copied)
     with_exemplar = [seed for has, seed in method.calls if has]
-    assert len(with_exemplar) == 1 and len(method.calls) == 3 + 1  # 3 seed columns + 1 LPIPS(gt) batch
+    # 3 seed columns + 1 LPIPS(ref)/FID batch (seed, no exemplar) + 1 LPIPS(gt) batch
+    assert len(with_exemplar) == 1 and len(method.calls) == 3 + 1 + 1
