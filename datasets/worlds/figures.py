@@ -28,7 +28,7 @@ from datasets.inputs.pose import pose_input
 from datasets.labelled import LabelledItem, LabelSet
 from datasets.worlds import figures_body as fb
 from datasets.worlds.base import SPLITS, WORLDS, Style, World, WorldSplit, boundaries
-from datasets.worlds.materials import PATTERNS, hsv_to_rgb, material, paint, to_uint8
+from datasets.worlds.materials import PATTERNS, hsv_to_rgb, lattice_noise, material, paint, to_uint8
 
 VERSION = "1"
 FIGURE_LABELS = LabelSet("figures", ("background", "skin", "hair", "top", "bottom", "shoes", "bag"),
@@ -90,14 +90,8 @@ def _garment(rng: np.random.Generator) -> np.ndarray:
 
 
 def _noise(seed: int, size: tuple[int, int]) -> np.ndarray:
-    """float64 [3,H,W] smooth noise in about [-1,1] at 4, 16 and 64 cells across the width (bicubic lattices)."""
-    h, w = size
-    rng = np.random.default_rng([seed, 104729])
-    out = np.empty((3, h, w))
-    for f, cells in enumerate((4, 16, 64)):
-        lattice = rng.uniform(-1, 1, (max(2, int(np.ceil(cells * h / w))) + 1, cells + 1)).astype(np.float32)
-        out[f] = cv2.resize(lattice, (w, h), interpolation=cv2.INTER_CUBIC)
-    return np.clip(out / 0.6, -1, 1)
+    """float64 [3,H,W] smooth noise in [-1,1] at 4, 16 and 64 cells across the width (``materials.lattice_noise``)."""
+    return np.clip(lattice_noise(seed, size, (4, 16, 64), np.float64) / 0.6, -1, 1)
 
 
 @WORLDS.register("figures")

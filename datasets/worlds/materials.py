@@ -22,8 +22,8 @@ of input ``i`` under exemplar ``k`` is the renderer applied to ``(layout_i, styl
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from scipy import ndimage
 
 PATTERNS = ("solid", "stripes", "dots", "checks", "grain")
 MATERIAL_DIM = 14
@@ -79,20 +79,17 @@ def grid(size: int | tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid((np.arange(w) + 0.5) / w, (np.arange(h) + 0.5) / w, indexing="xy")
 
 
-def noise_fields(seed: int, shape: tuple[int, int], cells: tuple[int, ...] = (4, 12, 48)) -> np.ndarray:
-    """float64 [len(cells),H,W] smooth value noise in [-1,1], one field per lattice size (``cells`` across the
-    width), a pure function of ``seed`` (independent of the image size up to resampling)."""
-    h, w = shape
-    rng = np.random.default_rng([int(seed), 7919])
-    fields = np.empty((len(cells), h, w))
+def lattice_noise(seed: int, size: tuple[int, int], cells: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+    """[len(cells),H,W] smooth value noise, roughly in [-1,1] before the caller's gain: one seeded lattice per entry
+    of ``cells`` (lattice cells across the width), upsampled bicubically (OpenCV). A pure function of ``seed`` and
+    ``size``; worlds scale and clip it to taste."""
+    h, w = size
+    rng = np.random.default_rng([int(seed), 104729])
+    out = np.empty((len(cells), h, w), dtype)
     for f, n in enumerate(cells):
-        rows = max(2, int(np.ceil(n * h / w))) + 2
-        lattice = rng.uniform(-1, 1, (rows, n + 2))
-        y = (np.arange(h) + 0.5) / w * n
-        x = (np.arange(w) + 0.5) / w * n
-        yy, xx = np.meshgrid(y, x, indexing="ij")
-        fields[f] = ndimage.map_coordinates(lattice, [yy, xx], order=3, mode="nearest")
-    return np.clip(fields / 0.6, -1, 1)
+        lattice = rng.uniform(-1, 1, (max(2, int(np.ceil(n * h / w))) + 1, n + 1)).astype(np.float32)
+        out[f] = cv2.resize(lattice, (w, h), interpolation=cv2.INTER_CUBIC)
+    return out
 
 
 def paint(labels: np.ndarray, materials: np.ndarray, shade: np.ndarray | None = None,
@@ -101,7 +98,7 @@ def paint(labels: np.ndarray, materials: np.ndarray, shade: np.ndarray | None = 
 
     labels: int [H,W] indices into ``materials`` (float [K,MATERIAL_DIM]); ids outside ``0..K-1`` stay black.
     shade: float [H,W] geometry shading multiplier (1 = none), applied with each material's shading strength.
-    noise: float [F,H,W] from ``noise_fields``; a material's texture scale picks (and blends) the fields.
+    noise: float [F,H,W] (e.g. ``lattice_noise``); a material's texture scale picks (and blends) the fields.
     origin: the pattern origin in ``grid`` units (object-centred patterns move with the object).
     """
     h, w = labels.shape

@@ -191,8 +191,8 @@ class ScenesWorld(World):
 def value_noise(seed: int, size: tuple[int, int], cells: tuple[int, ...] = (6, 24, 96)) -> np.ndarray:
     """float32 [len(cells),H,W] smooth value noise in [-1,1] (lattice of ``cells`` points across the width, cubic
     B-spline interpolation; fields with under 3 pixels per cell fade out), a pure function of ``seed`` at any size:
-    a separable stand-in for ``materials.noise_fields``, computed as two small matrix products (~20× faster at
-    256×256)."""
+    separable and faded below 3 pixels per cell (unlike ``materials.lattice_noise``), computed as two small matrix
+    products."""
     hgt, wid = size
     rng = np.random.default_rng([int(seed), 7919])
     out = np.empty((len(cells), hgt, wid), np.float32)

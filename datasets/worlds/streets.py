@@ -41,7 +41,7 @@ import numpy as np
 
 from datasets.cityscapes import CITYSCAPES_19
 from datasets.worlds.base import WORLDS, Style, World
-from datasets.worlds.materials import material, to_uint8
+from datasets.worlds.materials import lattice_noise, material, to_uint8
 from datasets.worlds.streets_layout import (
     FACING,
     FLAT,
@@ -140,15 +140,8 @@ def sample_street_style(rng: np.random.Generator, domain: str) -> Style:
 
 
 def noise_fields(seed: int, size: tuple[int, int], cells: tuple[int, ...] = (5, 20, 80)) -> np.ndarray:
-    """float32 [len(cells),H,W] value noise in about [-1,1] (``cells`` lattice cells across the width), a pure
-    function of ``seed`` and ``size`` (cubic upsampling of seeded lattices; cv2, fast)."""
-    h, w = size
-    rng = np.random.default_rng([int(seed), 104729])
-    out = np.empty((len(cells), h, w), np.float32)
-    for i, n in enumerate(cells):
-        lattice = rng.uniform(-1, 1, (max(2, int(np.ceil(n * h / w))) + 1, n + 1)).astype(np.float32)
-        out[i] = cv2.resize(lattice, (w, h), interpolation=cv2.INTER_CUBIC)
-    return np.clip(out * 1.4, -1, 1)
+    """float32 [len(cells),H,W] value noise in [-1,1] (``materials.lattice_noise`` with the streets' gain)."""
+    return np.clip(lattice_noise(seed, size, cells) * 1.4, -1, 1)
 
 
 def shade_map(orient: np.ndarray, glob: np.ndarray) -> np.ndarray:
