@@ -28,7 +28,7 @@ from scipy import stats
 from bench.report import figures
 from bench.report.aggregate import bootstrap_ci
 from bench.report.html import Section
-from bench.report.tables import Row, Table, column_label, row_label
+from bench.report.tables import Row, Table, column_label, row_classes, row_label
 from bench.results import write_csv_atomic
 
 # The non-learned rows every run has by default (bench/configs/run.yaml): floors and ceilings to compare against.
@@ -167,8 +167,11 @@ def interval_caption(n_seeds: list[int], n_resamples: int) -> str:
             "A value without brackets comes from one seed.")
 
 
-def _label(method: str, scale: str, calibrated: bool) -> str:
-    return row_label(pd.Series({"method": method, "source": "ours", "scale": scale, "calibrated": calibrated}))
+def _row(method: str, scale: str, calibrated: bool, name: str = "") -> Row:
+    """An empty table row labelled like the protocol table's (scale and calibration marks; badges in HTML)."""
+    r = pd.Series({"method": method, "source": "ours", "scale": scale, "calibrated": calibrated, "variant_of": "",
+                   "status": "ok"})
+    return Row(label=row_label(r) + name, cells={}, classes=row_classes(r), name=method + name)
 
 
 def _columns(frame: pd.DataFrame) -> list[tuple[str, str]]:
@@ -180,7 +183,7 @@ def seeds_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digits: 
     columns = [column_label(m, t) for m, t in _columns(frame)]
     rows = []
     for (method, scale, calibrated), g in frame.groupby(["method", "scale", "calibrated"], sort=False):
-        row = Row(label=_label(method, scale, calibrated), cells={}, classes=["ours"], name=method)
+        row = _row(method, scale, calibrated)
         for _, r in g.iterrows():
             row.cells[column_label(r["metric"], r["translation"])] = interval_text(
                 r["mean"], r["boot_low"], r["boot_high"], r["t_low"], r["t_high"], digits)
@@ -202,8 +205,7 @@ def paired_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digits:
     keyed = []
     for (reference, method, scale, calibrated), g in frame.groupby(["reference", "method", "scale", "calibrated"],
                                                                    sort=False):
-        label = f"{_label(method, scale, calibrated)} − {reference}"
-        row = Row(label=label, cells={}, classes=["ours"], name=f"{method} − {reference}")
+        row = _row(method, scale, calibrated, f" − {reference}")
         for _, r in g.iterrows():
             column = column_label(r["metric"], r["translation"])
             arrow = " *" if r["better"] is None else " ▲" if r["better"] else " ▼"
@@ -215,7 +217,7 @@ def paired_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digits:
         row.extra = {"n seeds": "/".join(map(str, sorted(set(g["n_seeds"])))),
                      "pairing": "; ".join(dict.fromkeys(g["pairing"])),
                      "note": "; ".join(dict.fromkeys(n for n in g["note"] if n))}
-        keyed.append(((order[reference], label.lower()), row))
+        keyed.append(((order[reference], row.label.lower()), row))
     rows = [row for _, row in sorted(keyed, key=lambda kv: kv[0])]
     caption = ("Paired differences d_s = metric(method, seed s) − metric(reference, seed s), same setting and "
                "column; mean of d_s over seeds (+ = the method scores higher). ▲/▼ after an interval: it excludes 0 "
