@@ -144,15 +144,18 @@ def paired_frame(seeds: pd.DataFrame, references: Iterable[str] = REFERENCE_ROWS
 
 
 # -- tables -----------------------------------------------------------------------------------------------------------
-def interval_text(mean: float, low: float, high: float, t_low: float, t_high: float, digits: int,
-                  signed: bool = False, marks: tuple[str, str] = ("", "")) -> str:
-    """``0.610 [0.600, 0.620] · t [0.480, 0.740]``; the mean alone when there is no interval (one seed). ``marks``
+def interval_text(r: pd.Series, digits: int, signed: bool = False, marks: tuple[str, str] = ("", "")) -> str:
+    """``0.610 [0.600, 0.620] · t [0.480, 0.740]`` from a line of ``seed_frame``/``paired_frame``; the mean alone
+    when there is no interval (one seed), ``0.244 (all seeds equal)`` when both intervals are that point. ``marks``
     (bootstrap, t) are appended to their interval, e.g. ``" ▲"``."""
+    mean, low, high, t_low, t_high = (float(r[k]) for k in ("mean", "boot_low", "boot_high", "t_low", "t_high"))
     fmt = f"{{:{'+' if signed else ''}.{digits}f}}"
     if math.isnan(mean):
         return "—"
     if math.isnan(low):
         return fmt.format(mean)
+    if r["std"] == 0:
+        return f"{fmt.format(mean)} (all seeds equal){marks[0]}"
     return (f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]{marks[0]} · "
             f"t [{fmt.format(t_low)}, {fmt.format(t_high)}]{marks[1]}")
 
@@ -164,7 +167,8 @@ def interval_caption(n_seeds: list[int], n_resamples: int) -> str:
     return (f"Brackets: 95% CI (bootstrap over seeds): percentile bootstrap of the mean, {n_resamples} resamples "
             f"of whole seeds ({crude}; the interval cannot leave the range of the seed values, so it is too narrow "
             "with few seeds). t: Student-t 95% interval, mean ± t(0.975, n−1)·s/√n (assumes normal seed values). "
-            "A value without brackets comes from one seed.")
+            "A value without brackets comes from one seed; 'all seeds equal': no spread, both intervals are that "
+            "point.")
 
 
 def _row(method: str, scale: str, calibrated: bool, name: str = "") -> Row:
@@ -185,8 +189,7 @@ def seeds_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digits: 
     for (method, scale, calibrated), g in frame.groupby(["method", "scale", "calibrated"], sort=False):
         row = _row(method, scale, calibrated)
         for _, r in g.iterrows():
-            row.cells[column_label(r["metric"], r["translation"])] = interval_text(
-                r["mean"], r["boot_low"], r["boot_high"], r["t_low"], r["t_high"], digits)
+            row.cells[column_label(r["metric"], r["translation"])] = interval_text(r, digits)
         row.extra = {"n seeds": "/".join(map(str, sorted(set(g["n_seeds"])))),
                      "seeds": "; ".join(dict.fromkeys(g["seeds"]))}
         rows.append(row)
@@ -210,8 +213,7 @@ def paired_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digits:
             column = column_label(r["metric"], r["translation"])
             arrow = " *" if r["better"] is None else " ▲" if r["better"] else " ▼"
             marks = (arrow if r["boot_excludes_zero"] else "", arrow if r["t_excludes_zero"] else "")
-            row.cells[column] = interval_text(r["mean"], r["boot_low"], r["boot_high"], r["t_low"], r["t_high"],
-                                              digits, True, marks)
+            row.cells[column] = interval_text(r, digits, True, marks)
             if r["boot_excludes_zero"]:
                 row.best.add(column)
         row.extra = {"n seeds": "/".join(map(str, sorted(set(g["n_seeds"])))),

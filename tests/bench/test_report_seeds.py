@@ -126,6 +126,7 @@ def test_pairing_is_stated_and_intervals_excluding_zero_are_marked(report):
     cell = table.loc["meh [cpu] − exemplar_copy", "SSIM A→B"]
     assert cell.count("▼") == 1 and cell.index("▼") < cell.index("t [")
     assert table.loc["good [cpu] − colour_transfer", "n seeds"] == "3"
+    assert table.loc["input_copy [cpu] − colour_transfer", "PSNR A→B"] == "-2.000 (all seeds equal) ▼"
     assert table.loc["colour_transfer [cpu] − exemplar_copy", "SSIM A→B"] == "-0.050"
     # rows grouped by reference in the configured order: exemplar_copy, colour_transfer, input_copy
     firsts = [label.rsplit(" − ", 1)[1] for label in table.index]
@@ -144,6 +145,7 @@ def test_mean_over_seeds_table_has_both_intervals_and_the_seed_count(report):
     m = values.mean()
     assert frame.loc["good [cpu]", "SSIM A→B"] == f"{m:.3f} [{lo:.3f}, {hi:.3f}] · t [{m - half:.3f}, {m + half:.3f}]"
     assert frame.loc["good [cpu]", "n seeds"] == "3" and frame.loc["good [cpu]", "seeds"] == "0,1,2"
+    assert frame.loc["input_copy [cpu]", "PSNR A→B"] == "11.000 (all seeds equal)"
     exemplar = frame.loc["exemplar_copy [cpu]"]
     assert exemplar["SSIM A→B"] == "0.450" and exemplar["n seeds"] == "1"
 
