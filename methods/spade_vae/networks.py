@@ -1,6 +1,6 @@
-"""SPADE networks (Park et al., CVPR 2019): SPADE normalisation (§3, Eq. 1), the SPADE residual block, and from
-appendix A the generator in VAE mode (z → linear → SPADE ResBlks with nearest up-sampling), the image encoder and
-the multi-scale PatchGAN discriminator (which returns its intermediate features for the feature-matching loss).
+"""SPADE networks (Park et al., CVPR 2019), from appendix A: the generator in VAE mode (z → linear → SPADE ResBlks
+with nearest up-sampling), the image encoder and the multi-scale PatchGAN discriminator (which returns its
+intermediate features for the feature-matching loss). SPADE normalisation and its residual block: methods.common.spade.
 
 Depth generalises the fixed ``normal`` layout: ``n_up_blocks`` up-sampling blocks after head/middle (the paper has
 4, i.e. 5 up-samplings and a 8×8 start at 256 px); the encoder has as many stride-2 layers as bring
@@ -10,7 +10,6 @@ Depth generalises the fixed ``normal`` layout: ``n_up_blocks`` up-sampling block
 from __future__ import annotations
 
 import math
-from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -18,52 +17,14 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from methods.common.discriminators import pyramid_outputs
-
-ParamFreeNorm = Literal["batch", "instance"]
-
-
-class SPADE(nn.Module):
-    """out = norm(x) · (1 + γ(m)) + β(m), γ and β from the label map m by a shared 3×3 conv + ReLU."""
-
-    def __init__(self, norm_nc: int, label_nc: int, hidden: int = 128, param_free: ParamFreeNorm = "batch") -> None:
-        super().__init__()
-        self.norm = (nn.BatchNorm2d(norm_nc, affine=False) if param_free == "batch"
-                     else nn.InstanceNorm2d(norm_nc, affine=False))
-        self.shared = nn.Sequential(nn.Conv2d(label_nc, hidden, 3, padding=1), nn.ReLU())
-        self.gamma = nn.Conv2d(hidden, norm_nc, 3, padding=1)
-        self.beta = nn.Conv2d(hidden, norm_nc, 3, padding=1)
-
-    def forward(self, x: torch.Tensor, segmap: torch.Tensor) -> torch.Tensor:
-        segmap = F.interpolate(segmap, size=x.shape[-2:], mode="nearest")
-        actv = self.shared(segmap)
-        return self.norm(x) * (1 + self.gamma(actv)) + self.beta(actv)
-
-
-class SPADEResBlock(nn.Module):
-    def __init__(self, fin: int, fout: int, label_nc: int, hidden: int, param_free: ParamFreeNorm) -> None:
-        super().__init__()
-        self.learned_shortcut = fin != fout
-        fmid = min(fin, fout)
-        self.conv_0 = spectral_norm(nn.Conv2d(fin, fmid, 3, padding=1))
-        self.conv_1 = spectral_norm(nn.Conv2d(fmid, fout, 3, padding=1))
-        self.norm_0 = SPADE(fin, label_nc, hidden, param_free)
-        self.norm_1 = SPADE(fmid, label_nc, hidden, param_free)
-        if self.learned_shortcut:
-            self.conv_s = spectral_norm(nn.Conv2d(fin, fout, 1, bias=False))
-            self.norm_s = SPADE(fin, label_nc, hidden, param_free)
-
-    def forward(self, x: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
-        x_s = self.conv_s(self.norm_s(x, seg)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg), 0.2))
-        return x_s + dx
+from methods.common.spade import SPADEResBlock
 
 
 class SPADEGenerator(nn.Module):
     """VAE-mode generator: z (z_dim) → linear → 16·nf × s × s → head, 2 middle blocks, ``n_up_blocks`` up blocks."""
 
     def __init__(self, label_nc: int, crop_size: int = 256, ngf: int = 64, z_dim: int = 256, n_up_blocks: int = 4,
-                 spade_hidden: int = 128, param_free: ParamFreeNorm = "batch") -> None:
+                 spade_hidden: int = 128, param_free: str = "batch") -> None:
         super().__init__()
         n_ups = 1 + n_up_blocks
         if crop_size % 2 ** n_ups:
