@@ -2,6 +2,7 @@
 §3 Eq. 1; NVlabs/SPADE ``models/networks/normalization.py`` and ``architecture.py``), generalised to the variants
 that CoCosNet (Zhang et al., CVPR 2020; microsoft/CoCosNet, same files) uses: positional normalisation as the
 parameter-free norm (``--PONO``), reflection padding instead of zero padding, and spectral norm as an option.
+Also SPADE's generator (VAE mode or from the label map), its multi-scale spectral-instance PatchGAN and its init.
 
 Shared by ``spade_vae``, ``spade`` and ``cocosnet``. Submodule names (``norm``, ``shared``, ``gamma``, ``beta``;
 ``conv_0``, ``conv_1``, ``conv_s``, ``norm_0``, ``norm_1``, ``norm_s``) and the order in which parameters are
@@ -18,6 +19,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from core.errors import BenchError
+from methods.common.discriminators import pyramid_outputs
 
 ParamFreeNorm = Literal["batch", "instance", "sync", "pono"]
 PARAM_FREE_NORMS: tuple[str, ...] = get_args(ParamFreeNorm)
@@ -123,3 +125,113 @@ class SPADEResBlock(nn.Module):
         dx = self.conv_0(_pad(F.leaky_relu(self.norm_0(x, seg), 0.2), 1, self.reflect_pad))
         dx = self.conv_1(_pad(F.leaky_relu(self.norm_1(dx, seg), 0.2), 1, self.reflect_pad))
         return x_s + dx
+
+
+class SPADEGenerator(nn.Module):
+    """SPADE generator (Park et al. 2019, appendix A; official ``SPADEGenerator``, ``num_upsampling_layers normal``).
+
+    Head: with ``z_dim`` (VAE mode) z [N, z_dim] → linear → 16·ngf × s × s; with ``z_dim=None`` (``--use_vae`` off)
+    the conditioning map is downsampled (nearest) to s × s and a 3×3 conv maps it to 16·ngf channels. Then head_0,
+    ↑, G_middle_0, G_middle_1, and ``n_up_blocks`` blocks (↑ then block, widths halving), LeakyReLU 0.2, 3×3 conv,
+    tanh. s = crop_size / 2^(1 + n_up_blocks) (the paper: 4 up blocks, 8×8 at 256 px). Nearest up-sampling.
+
+    forward(seg [N, label_nc, h, w], z [N, z_dim] or None) → [N, 3, crop_size, crop_size] in [-1, 1].
+    Raises ValueError when crop_size is not divisible by 2^(1 + n_up_blocks).
+    """
+
+    def __init__(self, label_nc: int, crop_size: int = 256, ngf: int = 64, z_dim: int | None = 256,
+                 n_up_blocks: int = 4, spade_hidden: int = 128, param_free: str = "batch") -> None:
+        super().__init__()
+        n_ups = 1 + n_up_blocks
+        if crop_size % 2 ** n_ups:
+            raise ValueError(f"crop_size {crop_size} is not divisible by 2**{n_ups} (n_up_blocks={n_up_blocks})")
+        self.s, self.ngf, self.z_dim = crop_size // 2 ** n_ups, ngf, z_dim
+        top = 16 * ngf
+        self.fc: nn.Module = (nn.Linear(z_dim, top * self.s * self.s) if z_dim is not None
+                              else nn.Conv2d(label_nc, top, 3, padding=1))
+        self.head_0 = SPADEResBlock(top, top, label_nc, spade_hidden, param_free)
+        self.G_middle_0 = SPADEResBlock(top, top, label_nc, spade_hidden, param_free)
+        self.G_middle_1 = SPADEResBlock(top, top, label_nc, spade_hidden, param_free)
+        self.ups = nn.ModuleList(
+            SPADEResBlock(top // 2 ** i, top // 2 ** (i + 1), label_nc, spade_hidden, param_free)
+            for i in range(n_up_blocks))
+        self.conv_img = nn.Conv2d(top // 2 ** n_up_blocks, 3, 3, padding=1)
+
+    def forward(self, seg: torch.Tensor, z: torch.Tensor | None = None) -> torch.Tensor:
+        if self.z_dim is None:
+            x = self.fc(F.interpolate(seg, size=(self.s, self.s), mode="nearest"))
+        else:
+            if z is None:
+                raise ValueError("a VAE-mode SPADE generator needs z")
+            x = self.fc(z).view(-1, 16 * self.ngf, self.s, self.s)
+        x = self.head_0(x, seg)
+        x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = self.G_middle_0(x, seg)
+        x = self.G_middle_1(x, seg)
+        for block in self.ups:
+            x = block(F.interpolate(x, scale_factor=2, mode="nearest"), seg)
+        return torch.tanh(self.conv_img(F.leaky_relu(x, 0.2)))
+
+
+def spectral_instance(conv: nn.Conv2d) -> nn.Sequential:
+    """``spectralinstance``: spectral norm on the conv, its bias removed, then affine-free InstanceNorm."""
+    conv = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=False)
+    return nn.Sequential(spectral_norm(conv), nn.InstanceNorm2d(conv.out_channels, affine=False))
+
+
+class NLayerFeatureDiscriminator(nn.Module):
+    """SPADE's PatchGAN (``NLayerDiscriminator``): k4, padding 2, ``n_layers`` layers (the last hidden one stride 1,
+    widths doubling to 512), spectral instance norm, LeakyReLU 0.2; returns every layer's output, logits last.
+
+    x [N, input_nc, H, W] → list of n_layers + 1 tensors [N, c_l, h_l, w_l].
+    """
+
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 4) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = [nn.Sequential(nn.Conv2d(input_nc, ndf, 4, stride=2, padding=2),
+                                                 nn.LeakyReLU(0.2, False))]
+        nf = ndf
+        for n in range(1, n_layers):
+            prev, nf = nf, min(nf * 2, 512)
+            stride = 1 if n == n_layers - 1 else 2
+            blocks.append(nn.Sequential(spectral_instance(nn.Conv2d(prev, nf, 4, stride=stride, padding=2)),
+                                        nn.LeakyReLU(0.2, False)))
+        blocks.append(nn.Conv2d(nf, 1, 4, stride=1, padding=2))
+        self.blocks = nn.ModuleList(blocks)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        return feats
+
+
+class SPADEDiscriminator(nn.Module):
+    """SPADE's ``MultiscaleDiscriminator``: ``num_d`` :class:`NLayerFeatureDiscriminator` on the input and its 3×3
+    average-pooled halvings. x [N, input_nc, H, W] → one feature list per scale, finest first."""
+
+    def __init__(self, input_nc: int, ndf: int = 64, n_layers: int = 4, num_d: int = 2) -> None:
+        super().__init__()
+        self.nets = nn.ModuleList(NLayerFeatureDiscriminator(input_nc, ndf, n_layers) for _ in range(num_d))
+
+    def forward(self, x: torch.Tensor) -> list[list[torch.Tensor]]:
+        return pyramid_outputs(self.nets, x)
+
+
+def init_xavier(net: nn.Module, gain: float = 0.02) -> nn.Module:
+    """SPADE's ``init_weights('xavier', 0.02)``: Xavier-normal conv/linear weights, zero biases, BN N(1, 0.02)."""
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            if module.weight is not None:
+                nn.init.normal_(module.weight, 1.0, gain)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, nn.Conv2d | nn.Linear):
+            # The official code writes into the *derived* ``weight`` of spectral-norm layers, which the next forward
+            # pass overwrites from ``weight_orig``: those weights keep PyTorch's default init. Same here.
+            if not hasattr(module, "weight_orig"):
+                nn.init.xavier_normal_(module.weight, gain=gain)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return net
