@@ -169,8 +169,8 @@ def test_match_size_and_feature_resize() -> None:
 
 
 def dense_reference(q: torch.Tensor, k: torch.Tensor, exemplar: torch.Tensor, labels: torch.Tensor,
-                    factor: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """The official non-patch pipeline written out densely: pool, warp RGB and mask, nearest upsample, cycle."""
+                    factor: int, mode: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The official non-patch pipeline written out densely: pool, warp RGB and mask, upsample, cycle."""
     batch, _, h, w = q.shape
     logits = torch.bmm(q.flatten(2).transpose(1, 2), k.flatten(2)) / 0.01
     ref = F.avg_pool2d(exemplar, factor).flatten(2).transpose(1, 2)
@@ -178,20 +178,23 @@ def dense_reference(q: torch.Tensor, k: torch.Tensor, exemplar: torch.Tensor, la
     y = torch.softmax(logits, -1) @ ref
     mask = (torch.softmax(logits, -1) @ seg).transpose(1, 2).reshape(batch, -1, h, w)
     back = (torch.softmax(logits.transpose(1, 2), -1) @ y).transpose(1, 2).reshape(batch, -1, h, w)
-    image = F.interpolate(y.transpose(1, 2).reshape(batch, -1, h, w), scale_factor=factor, mode="nearest")
+    image = y.transpose(1, 2).reshape(batch, -1, h, w)
+    if factor > 1:  # nn.Upsample(scale_factor=f) / nn.Upsample(scale_factor=f, mode="bilinear") as the official
+        image = F.interpolate(image, scale_factor=factor, mode=mode)
     return image, mask, back
 
 
-@pytest.mark.parametrize("resolution", ["1/4", "1/2", "full"])
-def test_warp_exemplar_matches_official_pipeline(resolution: str) -> None:
+@pytest.mark.parametrize("resolution,upsample", [("1/4", "nearest"), ("1/2", "nearest"), ("full", "nearest"),
+                                                 ("1/4", "bilinear")])
+def test_warp_exemplar_matches_official_pipeline(resolution: str, upsample: str) -> None:
     gen = torch.Generator().manual_seed(5)
     h, w = match_size((16, 16), resolution)
     q = F.normalize(torch.randn(2, 12, h, w, generator=gen), dim=1)
     k = F.normalize(torch.randn(2, 12, h, w, generator=gen), dim=1)
     exemplar = torch.rand(2, 3, 16, 16, generator=gen) * 2 - 1
     labels = F.one_hot(torch.randint(0, 4, (2, 16, 16), generator=gen), 4).permute(0, 3, 1, 2).float()
-    out = warp_exemplar(q, k, exemplar, 0.01, exemplar_labels=labels, cycle=True, chunk_size=5)
-    image, mask, back = dense_reference(q, k, exemplar, labels, 16 // h)
+    out = warp_exemplar(q, k, exemplar, 0.01, exemplar_labels=labels, cycle=True, upsample=upsample, chunk_size=5)
+    image, mask, back = dense_reference(q, k, exemplar, labels, 16 // h, upsample)
     assert out.image.shape == (2, 3, 16, 16) and out.mask_low.shape == (2, 4, h, w)
     close(out.image, image, rel=1e-5)
     close(out.mask_low, mask, rel=1e-5)
