@@ -29,9 +29,11 @@ from methods.common.frozen import FrozenEncoders
 from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.sampling import paired_fetch, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
+from methods.common.spade import SPADEDiscriminator, SPADEGenerator, init_xavier
+from methods.common.spade_losses import VGG_LAYERS, feature_matching, hinge_d, hinge_g, vgg_loss
 from methods.common.training import require_kind, set_requires_grad
-from methods.spade_vae.losses import VGG_LAYERS, feature_matching, hinge_d, hinge_g, kld, vgg_loss
-from methods.spade_vae.networks import ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, init_xavier
+from methods.spade_vae.losses import kld
+from methods.spade_vae.networks import ConvEncoder
 from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
@@ -116,7 +118,7 @@ class SPADEVAE(FrozenEncoders, Method):
             self.G = SPADEGenerator(p["label_nc"], p["crop_size"], p["ngf"], p["z_dim"], p["n_up_blocks"],
                                     p["spade_hidden"], p["param_free_norm"])
             self.E = ConvEncoder(p["ngf"], p["z_dim"], p["encoder_size"])  # width ngf (official: nef unused)
-            self.D = MultiscaleDiscriminator(p["label_nc"] + 3, p["ndf"], p["n_layers_d"], p["num_d"])
+            self.D = SPADEDiscriminator(p["label_nc"] + 3, p["ndf"], p["n_layers_d"], p["num_d"])
             for net in (self.G, self.E, self.D):
                 init_xavier(net, p["init_gain"])
         for net in self.networks().values():
