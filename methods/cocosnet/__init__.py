@@ -23,13 +23,14 @@ from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.cocosnet import losses as L
-from methods.cocosnet.blocks import init_xavier
-from methods.cocosnet.correspondence import CorrespondenceNet, match_stride
+from methods.cocosnet.correspondence import CorrespondenceNet
 from methods.cocosnet.networks import CoCosGenerator, MultiscaleDiscriminator
 from methods.cocosnet.sampling import ExemplarSampler
+from methods.common.conditioning import as_conditioning, resize_nearest
 from methods.common.frozen import FrozenEncoders
 from methods.common.sampling import fetch, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
+from methods.common.spade import init_xavier
 from methods.common.training import require_kind, set_requires_grad
 from methods.training import TrainLoop, check_finite
 
@@ -44,7 +45,7 @@ DEFAULTS: dict[str, Any] = {
     "dataset": "ade20k", "input_nc": 151, "label_nc": 151,
     "crop_size": 256, "load_size": 286, "flip": True,
     # correspondence network (NoVGGCorrespondence): match at 1/4 (64×64), 3×3 patches, PONO_C centring, T = 0.01
-    "ngf": 64, "adaptor_kernel": 3, "match_resolution": 0.25, "match_kernel": 3, "corr_channels": 256,
+    "ngf": 64, "adaptor_kernel": 3, "match_resolution": "1/4", "match_kernel": 3, "corr_channels": 256,
     "temperature": 0.01, "maskmix": True, "pono_c": True, "warp_bilinear": False, "warp_patch": False,
     "chunk_size": None,  # soft_warp's query chunk (None: its default)
     # generator / discriminator: SPADE with PONO, hidden 128, self-attention in G and D
@@ -90,7 +91,7 @@ def build_networks(p: dict[str, Any]) -> dict[str, nn.Module]:
     """netCorr, netG and netD from resolved parameters (default PyTorch init; ``init_xavier`` follows)."""
     param_free = "pono" if p["pono"] else "batch"
     corr = CorrespondenceNet(
-        p["input_nc"], p["ngf"], p["adaptor_kernel"], match_stride(p["match_resolution"]), p["maskmix"],
+        p["input_nc"], p["ngf"], p["adaptor_kernel"], p["match_resolution"], p["maskmix"],
         p["match_kernel"], p["corr_channels"], p["spade_hidden"], param_free, p["pono_c"], p["warp_bilinear"],
         p["warp_patch"], p["temperature"], p["chunk_size"])
     gen = CoCosGenerator(3 + p["input_nc"], p["crop_size"], p["ngf"], p["spade_hidden"], param_free,
@@ -116,7 +117,6 @@ class CoCosNet(FrozenEncoders, Method):
         for name, (value, valid) in checks.items():
             if value not in valid:
                 raise BenchError(f"cocosnet: {name} must be one of {', '.join(valid)}, got {value!r}")
-        self.down = match_stride(p["match_resolution"])
         unknown = sorted(set(p["without"]) - set(ABLATIONS))
         if unknown:
             raise BenchError(f"cocosnet: unknown ablation(s) {unknown} in `without`",
@@ -158,21 +158,8 @@ class CoCosNet(FrozenEncoders, Method):
     # -- inputs -----------------------------------------------------------------------------------------------
     def conditioning(self, maps: torch.Tensor, what: str = "content") -> torch.Tensor:
         """[N,input_nc,H,W] float conditioning from float maps of that shape, or from class ids [N,H,W]/[N,1,H,W]
-        (one-hot, when input_nc = label_nc). ``BenchError`` otherwise."""
-        p = self.params
-        if maps.is_floating_point():
-            if maps.dim() != 4 or maps.size(1) != p["input_nc"]:
-                raise BenchError(f"cocosnet expects {what} [N,{p['input_nc']},H,W], got {tuple(maps.shape)}",
-                                 hint="pass the protocol's conditioning tensor (or class ids [N,H,W])")
-            return maps.float()
-        ids = maps.long().unsqueeze(1) if maps.dim() == 3 else maps.long()
-        if p["input_nc"] != p["label_nc"]:
-            raise BenchError(f"cocosnet got class ids as {what} but its input is {p['input_nc']} channels of "
-                             f"another kind", hint="pass the conditioning tensor itself")
-        if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= p["input_nc"]):
-            raise BenchError(f"{what} class ids must lie in [0, {p['input_nc']}), got "
-                             f"[{int(ids.min())}, {int(ids.max())}]", hint="set label_nc/input_nc to the class count")
-        return torch.zeros(ids.size(0), p["input_nc"], *ids.shape[-2:], device=ids.device).scatter_(1, ids, 1.0)
+        (one-hot, when input_nc = label_nc); ``BenchError`` otherwise (``methods.common.conditioning``)."""
+        return as_conditioning(maps, self.params["input_nc"], self.params["label_nc"], f"cocosnet ({what})")
 
     def _items(self, data: TrainData, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(conditioning [B,C,H,W], class ids [B,1,H,W], image [B,3,H,W] in [−1,1]) of training items."""
@@ -256,7 +243,7 @@ class CoCosNet(FrozenEncoders, Method):
         if "warp_mask" in corr:
             losses["mask"] = L.warped_mask_loss(corr["warp_mask"], ids, ref_ids) * w["weight_mask"]
         if "warp_cycle" in corr:
-            losses["G_warp_cycle"] = L.warp_cycle(corr["warp_cycle"], ref) * w["warp_cycle_w"]
+            losses["G_warp_cycle"] = L.warp_cycle(corr["warp_cycle"], corr["exemplar_low"]) * w["warp_cycle_w"]
         if w["warp_self_w"] > 0:
             losses["G_warp_self"] = L.warp_self(corr["warp_out"], real, self_ref) * w["warp_self_w"]
         self.opt_g.zero_grad(set_to_none=True)
@@ -292,9 +279,9 @@ class CoCosNet(FrozenEncoders, Method):
             raise BenchError("cocosnet (maskmix) needs the exemplar's label map",
                              hint="pass exemplar_labels= (protocols do for needs_exemplar_labels methods)")
         size, crop = tuple(content.shape[-2:]), p["crop_size"]
-        seg = _resize(seg, crop, nearest=True).to(self.device)
-        ref_seg = None if exemplar_labels is None else _resize(self.conditioning(exemplar_labels, "exemplar_labels"),
-                                                               crop, nearest=True).to(self.device)
+        seg = resize_nearest(seg, crop).to(self.device)
+        ref_seg = None if exemplar_labels is None else resize_nearest(
+            self.conditioning(exemplar_labels, "exemplar_labels"), crop).to(self.device)
         ref = _resize(exemplar.float(), crop, nearest=False).to(self.device) * 2 - 1
         self.eval_mode()
         with torch.no_grad():

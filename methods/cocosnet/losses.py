@@ -96,12 +96,10 @@ def warped_mask_loss(warp_mask: torch.Tensor, gt_labels: torch.Tensor, ref_label
     return (nll * weights).sum() / (weights.sum() + 1e-5)
 
 
-def warp_cycle(cycled: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """``G_warp_cycle`` (L_reg, Eq. 12): L1 between the forward-backward warped exemplar and the exemplar, the
-    latter average-pooled to the cycle's resolution (full size with ``warp_patch``)."""
-    if cycled.shape[-2:] != ref.shape[-2:]:
-        ref = F.avg_pool2d(ref, ref.size(-1) // cycled.size(-1))
-    return F.l1_loss(cycled, ref)
+def warp_cycle(cycled: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """``G_warp_cycle`` (L_reg, Eq. 12): L1 between the forward-backward warped exemplar and the exemplar as the
+    match grid sees it (average-pooled to the grid, or itself with ``warp_patch``)."""
+    return F.l1_loss(cycled, target)
 
 
 def warp_self(warped: torch.Tensor, real: torch.Tensor, self_ref: torch.Tensor) -> torch.Tensor:

@@ -19,8 +19,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from methods.cocosnet.blocks import Attention, SPADEResBlock, spectral_instance
+from methods.cocosnet.blocks import Attention
 from methods.common.discriminators import pyramid_outputs
+from methods.common.spade import SPADEResBlock, spectral_instance
 
 N_UPSAMPLINGS = 5  # head at crop/32 (``num_upsampling_layers normal``)
 
@@ -37,7 +38,8 @@ class CoCosGenerator(nn.Module):
         self.s = crop_size // 2 ** N_UPSAMPLINGS
 
         def block(fin: int, fout: int) -> SPADEResBlock:
-            return SPADEResBlock(fin, fout, cond_nc, spade_hidden, param_free)  # type: ignore[arg-type]
+            return SPADEResBlock(fin, fout, cond_nc, spade_hidden, param_free, kernel_size=3, spectral=True,
+                                 reflect_pad=True)
 
         nf = ngf
         self.fc = nn.Conv2d(cond_nc, 16 * nf, 3, padding=1)
@@ -79,7 +81,8 @@ class PatchDiscriminator(nn.Module):
             prev, nf = nf, min(nf * 2, 512)
             if n == n_layers - 1 and use_attention:
                 self.attn = Attention(prev, spectral=True)
-            layers.append(nn.Sequential(spectral_instance(prev, nf, 4, 1 if n == n_layers - 1 else 2),
+            stride = 1 if n == n_layers - 1 else 2
+            layers.append(nn.Sequential(spectral_instance(nn.Conv2d(prev, nf, 4, stride=stride, padding=1)),
                                         nn.LeakyReLU(0.2)))
         layers.append(nn.Conv2d(nf, 1, 4, stride=1, padding=1))
         self.layers = nn.ModuleList(layers)

@@ -41,7 +41,8 @@ def one_hot(ids: torch.Tensor, n: int) -> torch.Tensor:
     return F.one_hot(ids, n).permute(0, 3, 1, 2).float()
 
 
-@pytest.mark.parametrize(("kwargs", "down"), [({}, 4), ({"down": 2}, 2), ({"down": 1}, 1),
+@pytest.mark.parametrize(("kwargs", "down"), [({}, 4), ({"match_resolution": "1/2"}, 2),
+                                              ({"match_resolution": "full"}, 1),
                                               ({"warp_patch": True}, 4), ({"adaptor_kernel": 4}, 4)])
 def test_correspondence_shapes(kwargs: dict[str, Any], down: int) -> None:
     net = tiny(**kwargs)
@@ -52,6 +53,7 @@ def test_correspondence_shapes(kwargs: dict[str, Any], down: int) -> None:
     assert out["warp_out"].shape == (2, 3, 32, 32)
     assert out["warp_mask"].shape == (2, 3, h, h)
     assert torch.allclose(out["warp_mask"].sum(1), torch.ones(2, h, h), atol=1e-5)  # a convex mix of one-hots
+    assert out["warp_cycle"].shape == out["exemplar_low"].shape
     assert out["warp_cycle"].shape == ((2, 3, 32, 32) if kwargs.get("warp_patch") else (2, 3, h, h))
     assert out["loss_domain"].ndim == 0 and out["loss_domain"] > 0
 
