@@ -3,7 +3,8 @@ microsoft/CoCosNet@de0c1bbd, with ``get_ref`` of the dataset files).
 
 One uniform draw p per training item i decides:
 
-- p < ``hard_p`` (0.2): the *hard* exemplar, the last entry of i's retrieval list (``val = [items[1], items[-1]]``);
+- p < min(``hard_p``, ``real_p``) (0.2): the *hard* exemplar, the last entry of i's retrieval list
+  (``val = [items[1], items[-1]]``);
 - ``hard_p`` ≤ p < ``real_p`` (0.7): the *easy* exemplar, the first entry (the nearest);
 - p ≥ ``real_p``: *self-reference*: the ground truth itself (the caller crops/flips it independently), flagged
   ``self_ref``; with ``same_person`` (DeepFashion's ``--video_like``) another pose of the same person replaces it
@@ -29,9 +30,8 @@ class ExemplarSampler:
 
     def __init__(self, n: int, exemplar_lists: torch.Tensor | None, same_person: torch.Tensor | None = None,
                  real_p: float = 0.7, hard_p: float = 0.2) -> None:
-        if not 0.0 <= hard_p <= real_p <= 1.0:
-            raise ValueError(f"need 0 ≤ hard_reference_probability ≤ real_reference_probability ≤ 1, got "
-                             f"{hard_p} and {real_p}")
+        if not (0.0 <= hard_p <= 1.0 and 0.0 <= real_p <= 1.0):  # hard_p > real_p: no draw is hard (official)
+            raise ValueError(f"reference probabilities must lie in [0, 1], got hard {hard_p} and real {real_p}")
         self.real_p, self.hard_p = float(real_p), float(hard_p)
         self.lists = None if exemplar_lists is None else torch.as_tensor(exemplar_lists, dtype=torch.long)
         self.same_person = None if same_person is None else torch.as_tensor(same_person, dtype=torch.long)

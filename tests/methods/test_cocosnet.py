@@ -185,3 +185,31 @@ def test_ablations_zero_their_loss_and_reject_unknown_names() -> None:
         create_method("cocosnet", **preset_params("cocosnet", "smoke", without=["gan"]))
     for name in ("feat", "domain", "perc", "context", "reg"):
         assert list(method_config(f"cocosnet_no_{name}").params.without) == [name]
+
+
+@pytest.mark.parametrize(("dataset", "expected"), [("celebahq_edge", {"G_warp_cycle", "no_vgg_feat", "contextual"}),
+                                                   ("deepfashion", {"G_warp_self", "fm"})])
+def test_other_recipes_train_on_contract_data(dataset: str, expected: set[str], tmp_path: Any) -> None:
+    """Two steps of the CelebA-HQ-edge (float conditioning, cycle loss) and DeepFashion (warp_patch, same-person
+    pairs, warp-self loss) recipes on data laid out as the label-map contract says."""
+    from datasets.base import TrainData
+    from methods import create_method
+    from methods.base import FitContext
+    from methods.training import CHECKPOINT_NAME
+    from tests.methods.labelmap_data import labelmap_train_data
+
+    base = labelmap_train_data(n=3, size=64, label_nc=3)
+    soft = base.a.tensors["input"] * 0.7 + 0.1  # type: ignore[attr-defined]  # not one-hot, like edge/pose maps
+    a = type(base.a)(input=soft, label_map=base.a.tensors["label_map"])  # type: ignore[attr-defined,call-arg]
+    meta = {"input_nc": 3, "label_nc": 3, "dataset": dataset, "exemplar_lists": torch.tensor([[1, 2], [2, 0], [0, 1]]),
+            "same_person": torch.tensor([1, -1, 0])}
+    overlay = OmegaConf.to_container(method_config("cocosnet").datasets[dataset])
+    params = {**preset_params("cocosnet", "smoke"), **overlay, "input_nc": 3, "label_nc": 3,  # type: ignore[dict-item]
+              "dataset": dataset, "steps": 2, "batch_size": 3}
+    method = create_method("cocosnet", **params)
+    method.fit(TrainData(a, base.b, kind="paired", meta=meta), FitContext(workdir=tmp_path, seed=0, progress=False))
+    history = torch.load(tmp_path / CHECKPOINT_NAME, weights_only=False)["history"]
+    assert expected <= set(history[0]) and all(math.isfinite(v) for row in history for v in row.values())
+    assert "mask" not in history[0]
+    out = method.translate(soft[:2], base.b.all_images()[1:3], exemplar_labels=soft[1:3])  # type: ignore[attr-defined]
+    assert out.shape == (2, 3, 64, 64) and float(out.min()) >= 0 and float(out.max()) <= 1
