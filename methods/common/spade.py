@@ -219,6 +219,15 @@ class SPADEDiscriminator(nn.Module):
         return pyramid_outputs(self.nets, x)
 
 
+def discriminate_pair(D: nn.Module, seg: torch.Tensor, fake: torch.Tensor, real: torch.Tensor
+                      ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
+    """D on concat(seg, fake) and concat(seg, real) in one pass over the stacked batch (the official
+    ``discriminate``), split back into (fake outputs, real outputs), each a feature list per scale."""
+    n = fake.size(0)
+    both = D(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)]))
+    return [[t[:n] for t in scale] for scale in both], [[t[n:] for t in scale] for scale in both]
+
+
 def init_xavier(net: nn.Module, gain: float = 0.02) -> nn.Module:
     """SPADE's ``init_weights('xavier', 0.02)``: Xavier-normal conv/linear weights, zero biases, BN N(1, 0.02)."""
     for module in net.modules():

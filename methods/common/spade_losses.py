@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from core import features
+
 VGG_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 VGG_WEIGHTS = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
 
@@ -40,3 +42,11 @@ def vgg_loss(fake_feats: dict[str, torch.Tensor], real_feats: dict[str, torch.Te
     return sum((w * F.l1_loss(fake_feats[name], real_feats[name].detach())
                 for name, w in zip(VGG_LAYERS, VGG_WEIGHTS, strict=True)),
                torch.zeros((), device=fake_feats[VGG_LAYERS[0]].device))
+
+
+def vgg_features(vgg: features.FeatureExtractor, images: torch.Tensor, vgg_input: str) -> dict[str, torch.Tensor]:
+    """VGG-19 features at :data:`VGG_LAYERS` of generator-range images [N,3,H,W] in [-1,1]. ``raw``: fed as they are
+    (the official SPADE and pix2pixHD code: no ImageNet normalisation); ``imagenet``: mapped to [0,1] and normalised."""
+    if vgg_input == "raw":
+        return vgg(images, VGG_LAYERS, normalise=False)
+    return vgg((images + 1) / 2, VGG_LAYERS)

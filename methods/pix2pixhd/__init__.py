@@ -33,7 +33,7 @@ from methods.common.init import init_weights
 from methods.common.losses import GANLoss
 from methods.common.sampling import paired_fetch, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
-from methods.common.spade_losses import VGG_LAYERS, vgg_loss
+from methods.common.spade_losses import vgg_features, vgg_loss
 from methods.common.training import require_kind
 from methods.pix2pixhd.networks import instance_edges, make_discriminator, make_generator
 from methods.training import TrainLoop, check_finite
@@ -158,9 +158,7 @@ class Pix2PixHD(FrozenEncoders, Method):
 
     def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         assert self.vgg is not None
-        if self.params["vgg_input"] == "raw":
-            return self.vgg(images, VGG_LAYERS, normalise=False)
-        return self.vgg((images + 1) / 2, VGG_LAYERS)
+        return vgg_features(self.vgg, images, self.params["vgg_input"])
 
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """One official iteration: the losses of G and D from one generated image, then G's and D's steps."""
