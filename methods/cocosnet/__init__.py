@@ -30,7 +30,7 @@ from methods.common.conditioning import as_conditioning, resize_nearest
 from methods.common.frozen import FrozenEncoders
 from methods.common.sampling import fetch, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
-from methods.common.spade import init_xavier
+from methods.common.spade import discriminate_pair, init_xavier
 from methods.common.training import require_kind, set_requires_grad
 from methods.training import TrainLoop, check_finite
 
@@ -213,13 +213,6 @@ class CoCosNet(FrozenEncoders, Method):
             return self.vgg(images, L.VGG_LAYERS)
         return self.vgg((images + 1) / 2, L.VGG_LAYERS)
 
-    def _discriminate(self, seg: torch.Tensor, fake: torch.Tensor, real: torch.Tensor
-                      ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
-        """One pass over [fake; real] (as the official code), split back into the two halves."""
-        n = fake.size(0)
-        both = self.D(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)]))
-        return [[t[:n] for t in scale] for scale in both], [[t[n:] for t in scale] for scale in both]
-
     def _train_step(self, seg: torch.Tensor, ids: torch.Tensor, real: torch.Tensor, ref_seg: torch.Tensor,
                     ref_ids: torch.Tensor, ref: torch.Tensor, self_ref: torch.Tensor) -> dict[str, torch.Tensor]:
         w = self.w
@@ -227,7 +220,7 @@ class CoCosNet(FrozenEncoders, Method):
         corr = self.Corr(ref, seg, ref_seg, real if w["weight_domain"] > 0 else None,
                          warp_mask=w["weight_mask"] > 0, cycle=w["warp_cycle_w"] > 0)
         fake = self.G(torch.cat([corr["warp_out"], seg], 1))
-        pred_fake, pred_real = self._discriminate(seg, fake, real)
+        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
         losses: dict[str, torch.Tensor] = {
             "GAN": L.hinge_generator(pred_fake) * w["weight_gan"],
             "GAN_Feat": L.gan_feature_matching(pred_fake, pred_real) * w["lambda_feat"]}
@@ -251,7 +244,7 @@ class CoCosNet(FrozenEncoders, Method):
         self.opt_g.step()
         # discriminator on the same (detached) fake, as ``compute_discriminator_loss``
         set_requires_grad(self.D, True)
-        pred_fake, pred_real = self._discriminate(seg, fake.detach(), real)
+        pred_fake, pred_real = discriminate_pair(self.D, seg, fake.detach(), real)
         losses["D_Fake"] = L.hinge_discriminator(pred_fake, False) * w["weight_gan"]
         losses["D_real"] = L.hinge_discriminator(pred_real, True) * w["weight_gan"]
         self.opt_d.zero_grad(set_to_none=True)
