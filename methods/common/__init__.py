@@ -33,6 +33,8 @@ Import from the sub-modules (stable API):
   feature matching and VGG losses, ``vgg_features``.
 - ``methods.common.conditioning``: the label-map protocols' conditioning maps (``as_conditioning``,
   ``batch_conditioning``, ``one_hot_maps``, ``resize_nearest``).
+- ``methods.common.contextual``: ``contextual_loss`` (Mechrez et al. 2018, CoCosNet's forward form: exemplar-mean
+  centring per position or per channel, row-minimum normalisation, bandwidth h; cocosnet, and MSCA/SIA to come).
 - ``methods.common.frozen``: ``FrozenEncoders``, the rule for frozen pretrained encoders from ``core.features``
   (``calibrated``, device moves, checkpoints that record the encoder kind and refuse the other one).
 

@@ -52,10 +52,15 @@ def toy_labels(images: torch.Tensor) -> torch.Tensor:
 
 def toy_train_data(n: int = 2, size: int = 28, seed: int = 0, kind: str = "unpaired",
                    label_maps: bool = False) -> TrainData:
-    """``kind="paired"`` reads a[i]→b[i] as input and target; ``label_maps`` gives A's items a ``label_map``."""
+    """``kind="paired"`` reads a[i]→b[i] as input and target; ``label_maps`` gives A's items a ``label_map`` and
+    the data the contract's ``meta["exemplar_lists"]`` (each item's neighbours i+1, i−1: easy, hard)."""
     a, b = toy_domains(n, size, seed)
+    meta = {}
+    if label_maps:
+        index = torch.arange(n)
+        meta["exemplar_lists"] = torch.stack([(index + 1) % n, (index - 1) % n], 1)
     return TrainData(TensorImageSet(a, label_maps=toy_labels(a) if label_maps else None), TensorImageSet(b),
-                     kind=kind)  # type: ignore[arg-type]
+                     kind=kind, meta=meta)  # type: ignore[arg-type]
 
 
 def method_config(name: str) -> Any:

@@ -85,6 +85,13 @@ def inputs(direction: str, n: int = 2, seed: int = 1, name: str = ""
     return content, target[:n], target[n:]
 
 
+def run(method: Method, content: torch.Tensor, exemplar: torch.Tensor, direction: str = "AB", seed: int = 0
+        ) -> torch.Tensor:
+    """``method.translate``, also passing the exemplar's label map to methods that need it (contract §1)."""
+    extra = {"exemplar_labels": toy_labels(exemplar)} if method.capabilities.needs_exemplar_labels else {}
+    return method.translate(content, exemplar, direction=direction, seed=seed, **extra)  # type: ignore[arg-type]
+
+
 def image_shape(content: torch.Tensor) -> tuple[int, ...]:
     return (content.size(0), 3, *content.shape[-2:])
 
@@ -116,7 +123,7 @@ def test_translate_shapes_and_range(name: str, fitted: Any) -> None:
     method, _ = fitted(name)
     for direction in directions(name):
         content, exemplar, _ = inputs(direction, name=name)
-        out = method.translate(content, exemplar, direction=direction, seed=0)
+        out = run(method, content, exemplar, direction, 0)
         assert out.shape == image_shape(content) and out.dtype == torch.float32
         assert torch.isfinite(out).all() and out.min() >= 0 and out.max() <= 1
 
@@ -140,15 +147,15 @@ def test_exemplar_use_matches_the_declared_guidance(name: str, fitted: Any) -> N
     guidance = METHODS.get(name).capabilities.guidance
     for direction in directions(name):
         content, ex1, ex2 = inputs(direction, name=name)
-        out1 = method.translate(content, ex1, direction=direction, seed=0)
-        assert torch.equal(out1, method.translate(content, ex1, direction=direction, seed=0)), "not reproducible"
-        out2 = method.translate(content, ex2, direction=direction, seed=0)
+        out1 = run(method, content, ex1, direction, 0)
+        assert torch.equal(out1, run(method, content, ex1, direction, 0)), "not reproducible"
+        out2 = run(method, content, ex2, direction, 0)
         if guidance == "exemplar":
             assert (out1 - out2).abs().amax(dim=(1, 2, 3)).min() > 1e-3, "another exemplar must change every output"
         elif guidance == "none":
             assert torch.equal(out1, out2), "declares guidance='none' but the exemplar changes the output"
         else:  # noise: the seed steers the output
-            other_seed = method.translate(content, ex1, direction=direction, seed=1)
+            other_seed = run(method, content, ex1, direction, 1)
             assert (out1 - other_seed).abs().max() > 1e-3, "guidance='noise' but the seed does not change the output"
 
 
@@ -158,12 +165,12 @@ def test_checkpoint_round_trip_gives_identical_outputs(name: str, fitted: Any, t
     path = tmp_path / "model.pt"
     method.save(path)
     restored = build(name)
-    before = {d: restored.translate(*inputs(d, name=name)[:2], direction=d, seed=3) for d in directions(name)}
+    before = {d: run(restored, *inputs(d, name=name)[:2], direction=d, seed=3) for d in directions(name)}
     restored.load(path)
     for direction in directions(name):
         content, exemplar, _ = inputs(direction, name=name)
-        want = method.translate(content, exemplar, direction=direction, seed=3)
-        got = restored.translate(content, exemplar, direction=direction, seed=3)
+        want = run(method, content, exemplar, direction, 3)
+        got = run(restored, content, exemplar, direction, 3)
         assert torch.equal(got, want)
         if is_learned(name):  # the load must have changed something, or this test proves nothing
             assert not torch.equal(before[direction], want), "a fitted model translates like a fresh one"
@@ -209,5 +216,5 @@ def test_fit_resumes_where_an_interrupted_run_stopped(name: str, tmp_path: Path)
         assert got == pytest.approx(want, rel=1e-4, abs=1e-6)
     for direction in directions(name):
         content, exemplar, _ = inputs(direction, name=name)
-        torch.testing.assert_close(resumed.translate(content, exemplar, direction, seed=0),
-                                   straight.translate(content, exemplar, direction, seed=0), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(run(resumed, content, exemplar, direction, 0),
+                                   run(straight, content, exemplar, direction, 0), rtol=1e-4, atol=1e-5)
