@@ -207,6 +207,9 @@ def warp_exemplar(query: torch.Tensor, key: torch.Tensor, exemplar: torch.Tensor
     """
     if upsample not in UPSAMPLE_MODES:
         raise BenchError(f"unknown warp upsampling {upsample!r}", hint=f"use one of {', '.join(UPSAMPLE_MODES)}")
+    if query.shape != key.shape:
+        raise ValueError(f"query and key maps must share one match grid, got {tuple(query.shape)} and "
+                         f"{tuple(key.shape)}")
     batch, _, h, w = query.shape
     height, width = exemplar.shape[-2:]
     if height % h or width % w or height // h != width // w:
