@@ -199,10 +199,17 @@ def warp_exemplar(query: torch.Tensor, key: torch.Tensor, exemplar: torch.Tensor
     ``patch`` mode (``--warp_patch``) each position carries its f×f patch (``unfold``) and the warped patches are
     folded back, so nothing is interpolated. Features reach the match grid in the caller: compute them at their
     native resolution and ``resize_features`` them before unfolding/normalising. At ``full`` resolution (f = 1) the
-    pooling and upsampling are identities. BenchError on an unknown ``upsample`` or an image the grid does not tile.
+    pooling and upsampling are identities. This keeps the adaptors of the official 1/4 network (same parameter
+    counts) for every grid; the official ``--warp_stride 2`` reaches 1/2 instead by dropping the stride of the
+    adaptors' 4th conv (a different network when ``adaptor_kernel`` is 4). Memory and time per grid size:
+    ``benchmarks/results/correspondence_memory.md``. BenchError on an unknown ``upsample`` or an image the grid
+    does not tile.
     """
     if upsample not in UPSAMPLE_MODES:
         raise BenchError(f"unknown warp upsampling {upsample!r}", hint=f"use one of {', '.join(UPSAMPLE_MODES)}")
+    if query.shape != key.shape:
+        raise ValueError(f"query and key maps must share one match grid, got {tuple(query.shape)} and "
+                         f"{tuple(key.shape)}")
     batch, _, h, w = query.shape
     height, width = exemplar.shape[-2:]
     if height % h or width % w or height // h != width // w:

@@ -214,3 +214,7 @@ def test_warp_exemplar_patch_mode_moves_whole_patches() -> None:
     assert torch.allclose(out.cycle, exemplar, atol=1e-4)
     with pytest.raises(BenchError, match="upsampling"):
         warp_exemplar(q, q, exemplar, 0.01, upsample="bicubic")
+    with pytest.raises(ValueError, match="one match grid"):
+        warp_exemplar(q, q[..., :2], exemplar, 0.01)
+    with pytest.raises(BenchError, match="does not tile"):
+        warp_exemplar(q, q, exemplar[..., :15], 0.01)
