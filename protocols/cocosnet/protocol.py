@@ -1,0 +1,253 @@
+"""CoCosNet's evaluation (Zhang et al., CVPR 2020, §4, Tables 1–4), shared by ``ade20k``, ``ade20k_outdoor``,
+``celebahq_edge`` and ``deepfashion``; see ``protocols/cocosnet/README.md`` for every choice and its source.
+
+Each test input is translated once, under one exemplar: on real data the first exemplar of the published
+``*_ref_test.txt`` line (``PublishedPairs``), on a world the training image retrieved with the paper's query
+(``retrieval.py``). Methods get ``translate(content, exemplar, direction="AB", seed=)`` with the conditioning
+(``data.py``) and, if they declare ``needs_exemplar_labels``, ``exemplar_labels=`` (the exemplar's conditioning).
+
+Columns (all A→B, conditioning → image): ``fid`` (KID beside it on small samples) and ``swd`` of the outputs
+against the test images, optionally after writing the outputs as JPEG (``output_format``; issue #19); semantic
+consistency (output vs ground truth); style relevance colour / texture (output vs exemplar, per class present in
+both label maps where the data has labels); on a world, ``ssim_exact`` / ``lpips_exact`` against the exact
+translation (the input's layout in the exemplar's style).
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.columns import TRANSLATION_OF, Column
+from core.errors import BenchError
+from datasets.base import TrainData
+from methods.base import Method
+from metrics import create_metric
+from metrics.base import MetricValue, companions
+from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
+from protocols.cocosnet.data import ENCODINGS, ConditionSet, PhotoSet
+from protocols.cocosnet.reported import reported_rows
+from protocols.cocosnet.sources import LoadedData, load_real, load_stand_in
+from protocols.figures import qualitative_grid
+from protocols.kit import Gathered, GroundTruthOracle, translate_all
+
+T = TRANSLATION_OF["AB"]
+OUTPUT_FORMATS = ("jpeg", "png")
+
+
+def jpeg_round_trip(images: torch.Tensor, quality: int) -> torch.Tensor:
+    """uint8 [N,3,H,W] → the same images written as JPEG (PIL, ``quality``, 4:2:0 as PIL's default) and read back."""
+    out = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="JPEG", quality=quality)
+        out.append(torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB"))).permute(2, 0, 1))
+    return torch.stack(out)
+
+
+class CoCosNetProtocol(Protocol):
+    dataset: ClassVar[str] = ""  # the method recipe (contract §2): ade20k, celebahq_edge or deepfashion
+    world: ClassVar[str] = ""  # the offline stand-in
+    reader: ClassVar[str] = ""  # the real dataset (REAL_DATASETS)
+    encoding: ClassVar[str] = "one_hot"
+    train_lists: ClassVar[str] = "vgg"  # "vgg" (pool5 cosine top K) or "random" (faces)
+    paper = "CoCosNet (Zhang et al., CVPR 2020) §4, Tables 1–4"
+    offers = Offers(training=frozenset({"paired"}), label_maps=True, exemplar_labels=True, directions="AB")
+    exact_metrics = ("ssim_exact", "lpips_exact")  # worlds only
+
+    @classmethod
+    def data_sources(cls) -> list[str]:
+        return [f"{cls.world} (offline default: procedural stand-in with exact ground truth; NOT {cls.reader})",
+                f"{cls.reader} (data.root=<folder in the official layout>; test exemplars: the published pairs)"]
+
+    @classmethod
+    def columns(cls) -> list[Column]:
+        return [Column(m, T) for m in ("fid", "swd", "semantic_consistency", "style_relevance_colour",
+                                       "style_relevance_texture", *cls.exact_metrics)]
+
+    @classmethod
+    def refusal(cls, method_cls: type[Method]) -> str | None:
+        """The content is a conditioning tensor, not an image: a method must ignore its content, take label maps
+        (one-hot ones only unless it declares ``input_nc``), or declare ``input_nc``; then the usual offers."""
+        caps, declared = method_cls.capabilities, method_cls.defaults or {}
+        content = f"{cls.name}'s content is {ENCODINGS[cls.encoding].description}"
+        if not caps.ignores_content and "input_nc" not in declared:
+            if not caps.needs_label_maps:
+                return (f"translates RGB images (its capabilities declare no label-map input and it has no input_nc "
+                        f"parameter); {content}, not an image")
+            if cls.encoding != "one_hot":
+                return f"takes one-hot label maps as its content and has no input_nc parameter; {content}"
+        return cls.offers.refusal(caps)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        scale = self.scale_cfg.get("name", "smoke")
+        per_scale = dict(self.settings_cfg.get("samples", {}))
+        if scale not in per_scale:
+            raise BenchError(f"protocol {self.name} has no sample counts for scale {scale!r}",
+                             hint=f"add samples.{scale} to bench/configs/protocol/{self.name}.yaml")
+        self.scale, self.counts = scale, dict(per_scale[scale])
+        self.batch_size = int(self.settings_cfg.get("batch_size", 16))
+        self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
+        self.output_format = str(self.settings_cfg.get("output_format", "jpeg"))
+        if self.output_format not in OUTPUT_FORMATS:
+            raise BenchError(f"unknown output_format {self.output_format!r}; valid: {', '.join(OUTPUT_FORMATS)}",
+                             hint="protocol.output_format=jpeg (CoCosNet issue #19: reproduces the paper) or png")
+        self.metrics: dict[str, Any] = {}
+        self.loaded: LoadedData | None = None
+
+    # -- data -----------------------------------------------------------------------------------------------------
+    def prepare(self) -> DataProvenance:
+        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
+        lp = dict(self.settings_cfg.get("lpips", {}))
+        self.metrics = {
+            "fid": create_metric("fid", **dict(self.settings_cfg.get("fid", {})), **common),
+            "swd": create_metric("swd", **dict(self.settings_cfg.get("swd", {}))),
+            "semantic_consistency": create_metric("semantic_consistency",
+                                                  **dict(self.settings_cfg.get("semantic_consistency", {})), **common),
+            "style_relevance": create_metric("style_relevance", **dict(self.settings_cfg.get("style_relevance", {})),
+                                             **common),
+            "ssim": create_metric("ssim", **dict(self.settings_cfg.get("ssim", {}))),
+            "lpips": create_metric("lpips", reference="ground_truth", net=lp.get("net", "alex"),
+                                   lpips_version=str(lp.get("version", "0.1")), **common),
+        }
+        source = self.data_cfg.get("source") or (self.reader if self.data_cfg.get("root") else self.world)
+        if source not in (self.reader, self.world):
+            raise BenchError(f"protocol {self.name} runs on {self.reader} or the stand-in {self.world}, not "
+                             f"data.source={source}",
+                             hint=f"data.source={self.reader} with data.root=<folder>, or data.source={self.world}")
+        retrieval = {"k": int(self.settings_cfg.get("exemplar_list_k", 20)), "lists": self.train_lists,
+                     "allow_uncalibrated": self.allow_uncalibrated, "seed": int(self.data_cfg.get("seed", 0))}
+        if source == self.world:
+            self.loaded = load_stand_in(self.world, self.encoding, self.counts, retrieval, self.dataset)
+        else:
+            self.loaded = load_real(self.reader, self.data_cfg, self.encoding, self.counts, retrieval, self.dataset,
+                                    self.scale)
+        ld = self.loaded
+        self.provenance = DataProvenance(source=ld.source, fingerprint=ld.fingerprint, files=ld.files,
+                                         description=ld.description)
+        return self.provenance
+
+    @property
+    def data(self) -> LoadedData:
+        if self.loaded is None:
+            raise RuntimeError("call prepare() first")
+        return self.loaded
+
+    def method_settings(self) -> dict[str, Any]:
+        return {"input_nc": self.data.test.input_nc, "label_nc": self.data.label_nc, "dataset": self.dataset}
+
+    def train_data(self) -> TrainData:
+        ld = self.data
+        meta = {"name": self.name, "data_source": ld.source, "size": int(ld.train.images.shape[1]),
+                **self.method_settings(), "exemplar_lists": ld.exemplar_lists,
+                "note": "paired (conditioning i ↔ image i); exemplar_lists: training indices, nearest first"}
+        if ld.same_person is not None:
+            meta["same_person"] = ld.same_person
+        return TrainData(a=ConditionSet(ld.train), b=PhotoSet(ld.train), kind="paired", meta=meta)
+
+    @property
+    def calibrated(self) -> bool:
+        return all(m.calibrated for m in self.metrics.values()) and (self.loaded is None or self.loaded.calibrated)
+
+    def sample_counts(self) -> dict[str, int]:
+        ld = self.data
+        return {"train": len(ld.train), "test": len(ld.test), "size": int(ld.test.images.shape[1]),
+                "exemplar_list_k": int(ld.exemplar_lists.shape[1])}
+
+    def metric_settings(self) -> dict[str, Any]:
+        return {"output_format": self.output_format, "jpeg_quality": self.jpeg_quality,
+                "exemplars": self.data.exemplar_rule, "retrieval": self.data.retrieval_settings,
+                **{name: m.settings() for name, m in self.metrics.items()}}
+
+    @property
+    def jpeg_quality(self) -> int | None:
+        return int(self.settings_cfg.get("jpeg_quality", 75)) if self.output_format == "jpeg" else None
+
+    # -- evaluation -----------------------------------------------------------------------------------------------
+    def translate(self, method: Method) -> torch.Tensor:
+        """uint8 [N,3,S,S]: every test input under its exemplar."""
+        ld, rows = self.data, np.arange(len(self.data.test))
+        return translate_all(method, Gathered(ld.test.inputs, rows), Gathered(ld.refs.image_tensor, rows), "AB",
+                             self.batch_size, self.seed, uint8=True, name=method.registry_name,
+                             exemplar_labels=Gathered(ld.refs.inputs, rows))
+
+    def evaluate(self, method: Method) -> EvalResult:
+        ld = self.data
+        method.eval_mode()
+        out8 = self.translate(method)
+        out = out8.float() / 255.0
+        real = ld.test.image_tensor(np.arange(len(ld.test)))
+        exemplars = ld.refs.image_tensor(np.arange(len(ld.refs)))
+        saved = jpeg_round_trip(out8, self.jpeg_quality).float() / 255.0 if self.jpeg_quality else out
+        note = (f"outputs written as JPEG (quality {self.jpeg_quality}) before FID/SWD, as CoCosNet's test.py saves "
+                "them (issue #19)" if self.jpeg_quality else "outputs scored as PNG (lossless)")
+        note += f"; {ld.exemplar_rule}"
+        values: dict[Column, MetricValue] = {}
+        fid = self.metrics["fid"](saved, real)
+        for v in [fid, *companions(fid)]:
+            values[Column(v.name, T)] = self._noted(v, note)
+        values[Column("swd", T)] = self._noted(self.metrics["swd"](saved, real), note)
+        values[Column("semantic_consistency", T)] = self._noted(self.metrics["semantic_consistency"](out, real),
+                                                                ld.exemplar_rule)
+        labelled = len(ld.test.label_set) > 0
+        colour = self.metrics["style_relevance"](out, exemplars, *(
+            (torch.from_numpy(ld.test.labels).long(), torch.from_numpy(ld.refs.labels).long()) if labelled else ()))
+        texture = companions(colour)[0]
+        colour.extra.pop("companions", None)
+        regions = "per class present in both label maps" if labelled else "whole images (the data has no labels)"
+        for v in (colour, texture):
+            values[Column(v.name, T)] = self._noted(v, f"{regions}; {ld.exemplar_rule}")
+        if ld.exact is not None:
+            truth = torch.from_numpy(ld.exact).permute(0, 3, 1, 2).float() / 255.0
+            exact_note = "vs the exact translation (the input's layout rendered in the exemplar's style)"
+            for name, metric in (("ssim_exact", "ssim"), ("lpips_exact", "lpips")):
+                value = self.metrics[metric](out, truth)
+                value.name = name
+                values[Column(name, T)] = self._noted(value, exact_note)
+        k = min(self.grid_rows, len(out))
+        return EvalResult(values=values, samples={"AB": out[:k]})
+
+    def oracle(self) -> Method | None:
+        """On a world: the exact translation of every test input under its exemplar."""
+        ld = self.data
+        if ld.exact is None:
+            return None
+        rows = np.arange(len(ld.test))
+        return GroundTruthOracle([(ld.test.inputs(rows), ld.refs.image_tensor(rows),
+                                   torch.from_numpy(ld.exact).permute(0, 3, 1, 2).float() / 255.0)])
+
+    @staticmethod
+    def _noted(value: MetricValue, note: str) -> MetricValue:
+        if note and note not in value.warnings:
+            value.warnings.insert(0, note)
+        return value
+
+    # -- reporting ------------------------------------------------------------------------------------------------
+    def reported(self) -> list[ReportedRow]:
+        source = self.provenance.source if self.provenance else ""
+        caveat = "" if source.startswith(self.reader) else f"real {self.reader}; not comparable with rows on {source}"
+        return reported_rows(self.name, caveat)
+
+    def write_figures(self, samples: dict[str, dict[str, torch.Tensor]], out_dir: Path) -> list[Path]:
+        if self.loaded is None:
+            return []
+        ld, k = self.loaded, min(self.grid_rows, len(self.loaded.test))
+        rows = np.arange(k)
+        content = torch.from_numpy(ld.test.label_set.colourise(ld.test.labels[:k].reshape(-1, ld.test.labels.shape[-1]))
+                                   .reshape(k, *ld.test.labels.shape[1:], 3)).permute(0, 3, 1, 2).float() / 255.0 \
+            if len(ld.test.label_set) else ld.test.inputs(rows)[:, :3]
+        truth = (torch.from_numpy(ld.exact[:k]).permute(0, 3, 1, 2).float() / 255.0 if ld.exact is not None
+                 else ld.test.image_tensor(rows))
+        outputs = {m: s["AB"][:k] for m, s in samples.items() if "AB" in s}
+        path = out_dir / "grid.png"
+        label = f"{self.name} on {ld.source}" + (" (exact ground truth)" if ld.exact is not None else "")
+        qualitative_grid({"conditioning→image": (content, ld.refs.image_tensor(rows), truth, outputs)}, path,
+                         title=label)
+        return [path]
+
