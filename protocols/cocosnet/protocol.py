@@ -46,7 +46,7 @@ def jpeg_round_trip(images: torch.Tensor, quality: int) -> torch.Tensor:
     for image in images:
         buffer = io.BytesIO()
         Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="JPEG", quality=quality)
-        out.append(torch.from_numpy(np.asarray(Image.open(buffer).convert("RGB"))).permute(2, 0, 1))
+        out.append(torch.from_numpy(np.array(Image.open(buffer).convert("RGB"))).permute(2, 0, 1))
     return torch.stack(out)
 
 
