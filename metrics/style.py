@@ -11,16 +11,21 @@ Definitions, where the papers are vague (each choice is a setting and part of th
   numerically comparable with MSCA's table. Reference: the exemplar by default (``reference="ground_truth"`` for
   output vs ground truth); in MSCA's duplicating task the two coincide, in mirroring Gram matrices are invariant to
   the mirror up to border effects.
-- ``semantic_consistency`` (CoCosNet §4: "cosine similarity for these layers [relu3_2, relu4_2, relu5_2] and take
-  the average"): cosine similarity of each layer's whole flattened feature map (C·H·W vector) of output vs ground
-  truth, averaged over the three layers (``cosine="per_position"``: mean over positions of the cosine between
-  channel vectors instead).
+- ``semantic_consistency`` (CoCosNet §4: "use its high-level features maps, relu3_2, relu4_2 and relu5_2 ... We
+  calculate the cosine similarity for these layers and take the average"; no code was released): the paper gives one
+  cosine per *layer*, so the vector is the layer's whole feature map, flattened (C·H·W) — output vs ground truth,
+  averaged over the three layers, then over the test set. The flattened map keeps the spatial layout, so a
+  translation that moves or drops semantics loses similarity (what the paper says the score checks: "the output
+  should not alter the input semantics"); the reference notes' recipe (official-implementations.md §7.3) reads it
+  the same way. ``cosine="per_position"`` (mean over positions of the cosine between channel vectors) is the other
+  reading, a setting.
 - ``style_relevance`` (CoCosNet §4: "low level features relu1_2 and relu2_2 respectively to measure the colour and
   texture distance between the semantically corresponding patches in the output and the exemplar"; no code was
-  released): colour = cosine similarity of the channel-wise spatial mean of relu1_2 (output vs exemplar), texture =
-  the same on relu2_2. The statistic is configurable (``mean``, ``std``, ``mean_std``, ``gram``). "Semantically
-  corresponding patches" needs labels: with label maps for output and exemplar the statistic is taken per class over
-  that class's pixels, the cosine averaged over classes present in both; without label maps over the whole image.
+  released): colour = cosine of the channel-wise means of relu1_2, texture = cosine of the channel-wise standard
+  deviations of relu2_2 (a mean carries no texture; std is the first-order texture statistic of the AdaIN/WCT
+  literature and the reference notes' recall of the paper's definition, §4e; ``gram`` and ``mean_std`` are
+  settings). "Semantically corresponding patches" = the regions of the same class in the output's label map (the
+  input label map) and the exemplar's label map; see ``StyleRelevance`` for the pairing and what is left out.
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from metrics.base import (
     exact_matmul,
     resolve_device,
 )
+from metrics.regions import class_masks, label_ids, match_regions
 
 
 class _VGGMetric(Metric):
@@ -203,79 +209,128 @@ def channel_statistic(features: torch.Tensor, statistic: str, mask: torch.Tensor
 
 @METRICS.register("style_relevance")
 class StyleRelevance(_VGGMetric):
-    """Colour (relu1_2) and texture (relu2_2) relevance of the output to the exemplar; the value is colour, texture
-    is its companion."""
+    """CoCosNet style relevance (§4): colour (relu1_2, channel means) and texture (relu2_2, channel stds) similarity
+    of semantically corresponding regions of output and exemplar; the value is colour, texture is its companion.
+
+    Regions (``regions="classes"``, the paper's "semantically corresponding patches"): the output's label map (the
+    input label map it was translated from) and the exemplar's label map pair the pixels of each class; per class
+    present in both with at least ``min_region_pixels`` pixels on each side, the statistic of the features inside
+    that class's region of the output is compared with the one inside the same class's region of the exemplar
+    (cosine); the image's score is the mean over its shared classes (each class counts once, whatever its area), the
+    value the mean over images. Classes present on one side only, or too small, are left out and counted in
+    ``extra["regions"]``; an image sharing no class with its exemplar is left out with a warning. Region masks reach
+    each layer's resolution by area averaging (soft weights at the borders). ``regions="whole_image"`` compares the
+    whole images instead (no labels; not the paper's definition).
+    """
 
     direction = "higher"
     best = 1.0
     inputs = "pairs"
-    version = "1"
+    version = "2"  # 2: texture = channel std (was mean), per-class regions by default, soft region masks
     reference = "exemplar"
 
     def __init__(self, colour_layer: str = "relu1_2", texture_layer: str = "relu2_2", colour_statistic: str = "mean",
-                 texture_statistic: str = "mean", **kwargs: Any) -> None:
+                 texture_statistic: str = "std", regions: str = "classes", min_region_pixels: int = 16,
+                 ignore_index: int | None = None, **kwargs: Any) -> None:
         for statistic in (colour_statistic, texture_statistic):
             if statistic not in STATISTICS:
                 raise MetricInputError(f"unknown statistic {statistic!r}; valid: {', '.join(STATISTICS)}",
-                           hint="style_relevance.colour_statistic=mean (or std, mean_std, gram)")
+                                       hint="style_relevance.texture_statistic=std (or mean, mean_std, gram)")
+        if regions not in ("classes", "whole_image"):
+            raise MetricInputError(f"unknown style_relevance regions {regions!r}; valid: classes, whole_image",
+                                   hint="style_relevance.regions=classes (the paper; needs label maps) or whole_image")
         super().__init__(**kwargs)
         self.aspects = {"colour": (colour_layer, colour_statistic), "texture": (texture_layer, texture_statistic)}
+        self.regions, self.min_pixels, self.ignore_index = regions, int(min_region_pixels), ignore_index
 
     def settings(self) -> dict[str, Any]:
+        regions = ("per class present in the output's and the exemplar's label maps (>= min_region_pixels each), "
+                   "area-resized masks, mean over classes, then over images" if self.regions == "classes" else
+                   "whole images (no label maps)")
         return super().settings() | {
             "definition": "CoCosNet style relevance: cosine(statistic(VGG_l(out)), statistic(VGG_l(exemplar)))",
             "aspects": {k: {"layer": layer, "statistic": s} for k, (layer, s) in self.aspects.items()},
-            "regions": "per class present in both label maps (nearest-resized), mean over classes; whole image "
-                       "without label maps", "reference": "exemplar"}
+            "regions": regions, "min_region_pixels": self.min_pixels, "ignore_index": self.ignore_index,
+            "reference": "exemplar"}
 
-    def _aspect(self, ff: torch.Tensor, fe: torch.Tensor, statistic: str, fake_labels: torch.Tensor | None,
-                exemplar_labels: torch.Tensor | None) -> torch.Tensor:
-        if fake_labels is None:
+    def _scores(self, ff: torch.Tensor, fe: torch.Tensor, statistic: str, lf: torch.Tensor | None,
+                le: torch.Tensor | None) -> torch.Tensor:
+        """[B] cosine per image of features [B,C,h,w] (NaN where no class is shared)."""
+        if lf is None or le is None:
             return F.cosine_similarity(channel_statistic(ff, statistic), channel_statistic(fe, statistic), dim=1)
-        lf = F.interpolate(fake_labels[:, None].double(), size=ff.shape[-2:], mode="nearest")[:, 0].long()
-        le = F.interpolate(exemplar_labels[:, None].double(), size=fe.shape[-2:], mode="nearest")[:, 0].long()
         scores = []
         for b in range(ff.shape[0]):
-            shared = sorted(set(lf[b].unique().tolist()) & set(le[b].unique().tolist()))
+            shared = match_regions(lf[b], le[b], self.min_pixels, self.ignore_index).shared
             if not shared:
                 scores.append(torch.tensor(float("nan"), dtype=torch.float64, device=ff.device))
                 continue
-            per_class = [F.cosine_similarity(
-                channel_statistic(ff[b:b + 1], statistic, (lf[b] == c)[None, None].double()),
-                channel_statistic(fe[b:b + 1], statistic, (le[b] == c)[None, None].double()), dim=1)[0]
-                for c in shared]
-            scores.append(torch.stack(per_class).mean())
+            mf = F.adaptive_avg_pool2d(class_masks(lf[b], shared), ff.shape[-2:]).to(ff.device)
+            me = F.adaptive_avg_pool2d(class_masks(le[b], shared), fe.shape[-2:]).to(fe.device)
+            k = len(shared)
+            sf = channel_statistic(ff[b:b + 1].expand(k, -1, -1, -1), statistic, mf)
+            se = channel_statistic(fe[b:b + 1].expand(k, -1, -1, -1), statistic, me)
+            scores.append(F.cosine_similarity(sf, se, dim=1, eps=1e-12).mean())
         return torch.stack(scores)
 
-    def per_image(self, fake: torch.Tensor, exemplar: torch.Tensor, fake_labels: torch.Tensor | None = None,
-                  exemplar_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """{"colour": [N], "texture": [N]} float64; label maps [N,H,W] of integer classes (both or neither)."""
-        if (fake_labels is None) != (exemplar_labels is None):
-            raise MetricInputError("style_relevance got label maps for one side only",
-                                   hint="give label maps for both the outputs and the exemplars, or for neither")
+    def _labels(self, fake: torch.Tensor, exemplar: torch.Tensor, fake_labels: torch.Tensor | None,
+                exemplar_labels: torch.Tensor | None) -> tuple[torch.Tensor | None, torch.Tensor | None]:
         if fake.shape[0] != exemplar.shape[0]:
             raise MetricInputError(f"style_relevance needs one exemplar per output, got {fake.shape[0]} and "
                                    f"{exemplar.shape[0]}", hint="pair every output with its exemplar")
+        if self.regions == "whole_image":
+            return None, None
+        if fake_labels is None or exemplar_labels is None:
+            raise MetricInputError("style_relevance compares semantically corresponding regions and needs label "
+                                   "maps for both the outputs and the exemplars",
+                                   hint="pass fake_labels and exemplar_labels, or style_relevance.regions=whole_image")
+        return (label_ids(fake_labels, fake, self.name, "output"),
+                label_ids(exemplar_labels, exemplar, self.name, "exemplar"))
+
+    def per_image(self, fake: torch.Tensor, exemplar: torch.Tensor, fake_labels: torch.Tensor | None = None,
+                  exemplar_labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """{"colour": [N], "texture": [N]} float64 in [-1,1] (NaN for an image sharing no class with its exemplar)
+        of outputs and exemplars [N,3,H,W] in [0,1]; label maps [N,H,W] integer ids or [N,C,H,W] one-hot, the
+        output's = the input label map. Raises ``MetricInputError`` for missing or mis-sized label maps."""
+        lf, le = self._labels(fake, exemplar, fake_labels, exemplar_labels)
         layers = sorted({layer for layer, _ in self.aspects.values()})
 
-        def run(f: torch.Tensor, e: torch.Tensor, lf: torch.Tensor | None, le: torch.Tensor | None) -> torch.Tensor:
+        def run(f: torch.Tensor, e: torch.Tensor, a: torch.Tensor | None, b: torch.Tensor | None) -> torch.Tensor:
             ff, fe = self.features(f, layers), self.features(e, layers)
-            return torch.stack([self._aspect(ff[layer], fe[layer], statistic, lf, le)
+            return torch.stack([self._scores(ff[layer], fe[layer], statistic, a, b)
                                 for layer, statistic in self.aspects.values()], dim=1)
 
-        both = self.batched(run, fake, exemplar, fake_labels, exemplar_labels)
+        both = self.batched(run, fake, exemplar, lf, le)
         return {aspect: both[:, i] for i, aspect in enumerate(self.aspects)}
+
+    def region_counts(self, fake_labels: torch.Tensor, exemplar_labels: torch.Tensor) -> dict[str, int]:
+        """Classes compared and left out over a set: label maps [N,H,W] (ids) of outputs and exemplars."""
+        matches = [match_regions(a, b, self.min_pixels, self.ignore_index)
+                   for a, b in zip(fake_labels, exemplar_labels, strict=True)]
+        return {"compared": sum(len(m.shared) for m in matches),
+                "only_in_output": sum(m.only_output for m in matches),
+                "only_in_exemplar": sum(m.only_exemplar for m in matches),
+                "below_min_region_pixels": sum(m.too_small for m in matches),
+                "images_without_shared_class": sum(not m.shared for m in matches)}
 
     def __call__(self, fake: torch.Tensor, exemplar: torch.Tensor, fake_labels: torch.Tensor | None = None,
                  exemplar_labels: torch.Tensor | None = None) -> MetricValue:
+        """Colour relevance (mean over images), texture relevance in ``extra["companions"]``; with label maps the
+        region counts in ``extra["regions"]`` of both."""
         scores = self.per_image(fake, exemplar, fake_labels, exemplar_labels)
+        lf, le = self._labels(fake, exemplar, fake_labels, exemplar_labels)
+        counts = self.region_counts(lf, le) if lf is not None and le is not None else None
         values = {}
         for aspect, samples in scores.items():
             finite = samples[torch.isfinite(samples)]
+            if finite.numel() == 0:
+                raise MetricInputError("style_relevance: no output shares a class with its exemplar",
+                                       hint="check that outputs and exemplars use the same label set")
             value = MetricValue.from_samples(f"style_relevance_{aspect}", finite, self.direction, self.calibrated)
             if finite.numel() < samples.numel():
                 value.warnings.append(f"{samples.numel() - finite.numel()} image(s) share no class with their "
                                       "exemplar and were left out")
+            if counts is not None:
+                value.extra["regions"] = counts
             values[aspect] = describe(value, self)
         values["colour"].extra["companions"] = [values["texture"]]
         return values["colour"]

@@ -3,12 +3,14 @@
 ``translate_batches`` is the one translate → shape check → finite check loop; ``Gathered`` lets a protocol hand it
 rows that are rendered or gathered per batch (112×112 MNIST-Multiple grids, edges indexed by a sampling plan)
 instead of a tensor held whole in memory. ``GroundTruthOracle`` is what a protocol with exact ground truth returns
-from ``Protocol.oracle()``.
+from ``Protocol.oracle()``. ``FidOutputs`` is the ``fid.save_format`` setting: how outputs are written (PNG or
+JPEG) before FID sees them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from typing import Protocol as Interface
 
@@ -19,6 +21,7 @@ from core.columns import TRANSLATION_OF
 from core.errors import BenchError
 from methods.base import Capabilities, Direction, Method
 from methods.training import check_finite
+from metrics.codec import PIL_DEFAULT_JPEG_QUALITY, codec_roundtrip, codec_settings
 from metrics.ssim import SSIM
 
 # Column metric → SSIM colour handling: the MNIST protocols report both (issue 13). ``ssim`` is the per-channel RGB
@@ -141,3 +144,35 @@ class GroundTruthOracle(Method):
             return torch.stack([self.table[pair] for pair in pairs]).to(content.device)
         except KeyError:
             raise KeyError("the oracle was given no ground truth for a pair the protocol translated") from None
+
+
+FID_OUTPUT_KEYS = ("save_format", "jpeg_quality")
+
+
+@dataclass(frozen=True)
+class FidOutputs:
+    """How a protocol writes its outputs before FID/KID score them (CoCosNet issue #19: JPEG reproduces the paper's
+    FIDs, PNG does not). Set in a protocol's ``fid:`` settings as ``save_format: png|jpeg`` and ``jpeg_quality``
+    (default Pillow's 75, what CoCosNet's ``test.py`` wrote); ``settings()`` joins the protocol's metric settings,
+    so the format is part of the protocol hash. Calling it round-trips float [N,3,H,W] images in [0,1] (or uint8)
+    through the codec (``metrics.codec.codec_roundtrip``) and returns float32 [N,3,H,W] in [0,1]."""
+
+    save_format: str = "png"
+    jpeg_quality: int = PIL_DEFAULT_JPEG_QUALITY
+
+    def __post_init__(self) -> None:
+        codec_settings(self.save_format, self.jpeg_quality)  # refuses an unknown format or quality
+
+    @classmethod
+    def split(cls, fid: Mapping[str, Any], default: str = "png") -> tuple[FidOutputs, dict[str, Any]]:
+        """``(FidOutputs, the remaining fid settings for create_metric("fid"))`` from a protocol's ``fid:`` block;
+        ``default`` is the protocol's format when the block names none (``jpeg`` for the CoCosNet protocols)."""
+        outputs = cls(str(fid.get("save_format", default)),
+                      int(fid.get("jpeg_quality", PIL_DEFAULT_JPEG_QUALITY)))
+        return outputs, {k: v for k, v in fid.items() if k not in FID_OUTPUT_KEYS}
+
+    def settings(self) -> dict[str, Any]:
+        return codec_settings(self.save_format, self.jpeg_quality)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        return codec_roundtrip(images, self.save_format, self.jpeg_quality)

@@ -134,8 +134,11 @@ def test_exemplar_diversity_and_segmentation_layouts(tmp_path: Path, capsys: pyt
     out = tmp_path / "style.json"
     code, _, err = run(capsys, "metrics=[style_relevance]", f"fake={fake}", f"out={out}", "allow_uncalibrated=true")
     assert code == 2 and "exemplar=DIR" in err
+    code, _, err = run(capsys, "metrics=[style_relevance]", f"fake={fake}", f"exemplar={exemplar}", f"out={out}",
+                       "allow_uncalibrated=true", "device=cpu")
+    assert code == 2 and "style_relevance.regions=whole_image" in err  # folders carry no label maps
     code, _, _ = run(capsys, "metrics=[style_relevance]", f"fake={fake}", f"exemplar={exemplar}", f"out={out}",
-                     "allow_uncalibrated=true", "device=cpu")
+                     "allow_uncalibrated=true", "device=cpu", "style_relevance.regions=whole_image")
     names = [r["metric"] for r in json.loads(out.read_text())["results"]]
     assert code == 0 and names == ["style_relevance_colour", "style_relevance_texture"]
 

@@ -11,7 +11,7 @@ from metrics import METRICS, create_metric
 from metrics.base import MetricValue, SetMetric, describe, flatten
 
 EXPECTED = {"ssim", "psnr", "fid", "kid", "lpips", "lpips_diversity", "swd", "style_loss", "semantic_consistency",
-            "style_relevance", "miou"}
+            "style_relevance", "exemplar_fidelity", "miou"}
 
 
 def test_all_metrics_are_registered() -> None:

@@ -18,8 +18,11 @@ from .conftest import smooth_images
 
 @pytest.fixture(scope="module")
 def metrics(module_env: Path) -> dict:
-    return {name: create_metric(name, allow_uncalibrated=True, device="cpu")
-            for name in ("style_loss", "semantic_consistency", "style_relevance")}
+    built = {name: create_metric(name, allow_uncalibrated=True, device="cpu")
+             for name in ("style_loss", "semantic_consistency", "style_relevance")}
+    built["style_relevance_whole"] = create_metric("style_relevance", allow_uncalibrated=True, device="cpu",
+                                                   regions="whole_image")
+    return built
 
 
 def vgg_numpy(metric, images: torch.Tensor, layer: str) -> np.ndarray:
@@ -66,37 +69,87 @@ def test_semantic_consistency_is_mean_cosine_of_flattened_features(metrics: dict
     assert metric.per_image(gt, gt).numpy() == pytest.approx([1.0, 1.0])
 
 
-def test_style_relevance_colour_and_texture(metrics: dict) -> None:
+def test_semantic_consistency_value_is_the_mean_over_the_test_set(metrics: dict) -> None:
+    metric = metrics["semantic_consistency"]
+    out, gt = smooth_images(3, seed=3), smooth_images(3, seed=4)
+    value = metric(out, gt)
+    assert value.value == pytest.approx(float(metric.per_image(out, gt).mean())) and value.n == 3
+
+
+def region_stat(features: np.ndarray, mask: np.ndarray, statistic: str) -> np.ndarray:
+    """Direct transcription: mask [H,W] block-averaged to the feature size, weighted mean / std over positions."""
+    f = mask.shape[0] // features.shape[1]
+    weight = mask.reshape(features.shape[1], f, features.shape[2], f).mean(axis=(1, 3))
+    weight = weight / weight.sum()
+    mean = (features * weight).sum(axis=(1, 2))
+    if statistic == "mean":
+        return mean
+    return np.sqrt((((features - mean[:, None, None]) ** 2) * weight).sum(axis=(1, 2)))
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a * b).sum() / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_style_relevance_matches_a_direct_per_class_computation(metrics: dict) -> None:
     metric = metrics["style_relevance"]
     out, ex = smooth_images(2, seed=5), smooth_images(2, seed=6)
-    scores = metric.per_image(out, ex)
-    for aspect, layer in (("colour", "relu1_2"), ("texture", "relu2_2")):
-        a, b = vgg_numpy(metric, out, layer).mean(axis=(2, 3)), vgg_numpy(metric, ex, layer).mean(axis=(2, 3))
-        expected = (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-        np.testing.assert_allclose(scores[aspect].numpy(), expected, rtol=1e-6)
-    value = metric(out, ex)
-    assert value.name == "style_relevance_colour"
+    lo = torch.zeros(2, 32, 32, dtype=torch.long)
+    lo[:, :, 12:] = 1
+    lo[1, 20:, :] = 2  # image 1: class 2 only in the output
+    le = torch.zeros(2, 32, 32, dtype=torch.long)
+    le[:, 18:, :] = 1
+    le[0, :4, :4] = 3  # image 0: class 3 only in the exemplar
+    scores = metric.per_image(out, ex, lo, le)
+    for aspect, layer, statistic in (("colour", "relu1_2", "mean"), ("texture", "relu2_2", "std")):
+        fo, fe = vgg_numpy(metric, out, layer), vgg_numpy(metric, ex, layer)
+        for b in range(2):
+            expected = np.mean([cosine(region_stat(fo[b], (lo[b] == c).double().numpy(), statistic),
+                                       region_stat(fe[b], (le[b] == c).double().numpy(), statistic)) for c in (0, 1)])
+            assert float(scores[aspect][b]) == pytest.approx(expected, rel=1e-6), (aspect, b)
+    value = metric(out, ex, lo, le)
+    assert value.name == "style_relevance_colour" and value.value == pytest.approx(float(scores["colour"].mean()))
     assert value.extra["companions"][0].name == "style_relevance_texture"
+    assert value.extra["regions"] == {"compared": 4, "only_in_output": 1, "only_in_exemplar": 1,
+                                      "below_min_region_pixels": 0, "images_without_shared_class": 0}
+    onehot = torch.nn.functional.one_hot(lo, 4).permute(0, 3, 1, 2).float()  # the protocols' conditioning form
+    assert torch.equal(metric.per_image(out, ex, onehot, le)["colour"], scores["colour"])
 
 
-def test_style_relevance_with_label_maps_compares_matching_classes(metrics: dict) -> None:
-    metric = metrics["style_relevance"]
-    out = smooth_images(1, seed=7)
-    swapped = torch.cat([out[..., 16:], out[..., :16]], dim=-1)  # left and right halves exchanged
-    left = torch.zeros(1, 32, 32, dtype=torch.long)
-    left[..., 16:] = 1
-    right = 1 - left
-    matched = metric.per_image(out, swapped, left, right)["colour"]  # class 0 = same content in both
-    mismatched = metric.per_image(out, swapped, left, left)["colour"]
-    assert float(matched) > float(mismatched)
-    assert float(matched) == pytest.approx(1.0, abs=0.02)  # borders differ slightly after the swap
-    with pytest.raises(ValueError, match="both"):
-        metric.per_image(out, swapped, left, None)
+def two_regions(left: tuple[float, float, float], right: tuple[float, float, float]) -> torch.Tensor:
+    image = torch.empty(1, 3, 32, 32)
+    image[..., :16] = torch.tensor(left)[:, None, None]
+    image[..., 16:] = torch.tensor(right)[:, None, None]
+    return image
+
+
+def test_region_matching_sees_swapped_styles_that_a_whole_image_mean_cannot(metrics: dict) -> None:
+    """Exemplar: class 0 red on the left, class 1 blue on the right. A faithful output paints class 0 red and
+    class 1 blue; the swapped one paints them blue and red. Whole images hold the same colours either way."""
+    metric, whole = metrics["style_relevance"], metrics["style_relevance_whole"]
+    red, blue = (0.9, 0.1, 0.1), (0.1, 0.1, 0.9)
+    exemplar = two_regions(red, blue)
+    labels = torch.zeros(1, 32, 32, dtype=torch.long)
+    labels[..., 16:] = 1
+    faithful, swapped = two_regions(red, blue), two_regions(blue, red)
+    regions_faithful = metric.per_image(faithful, exemplar, labels, labels)
+    regions_swapped = metric.per_image(swapped, exemplar, labels, labels)
+    whole_faithful, whole_swapped = whole.per_image(faithful, exemplar), whole.per_image(swapped, exemplar)
+    assert float(regions_faithful["colour"]) == pytest.approx(1.0)
+    assert float(regions_faithful["colour"] - regions_swapped["colour"]) > 0.05
+    assert abs(float(whole_faithful["colour"] - whole_swapped["colour"])) < 0.05 * float(
+        regions_faithful["colour"] - regions_swapped["colour"])
+    # a layout swap with the style kept per class (the output's regions moved) stays at 1
+    moved = torch.flip(labels, dims=[-1])
+    assert float(metric.per_image(two_regions(blue, red), exemplar, moved, labels)["colour"]) == pytest.approx(
+        1.0, abs=0.01)  # border padding differs
 
 
 def test_definitions_are_part_of_the_protocol(metrics: dict) -> None:
     base = metrics["style_relevance"]
-    other = create_metric("style_relevance", allow_uncalibrated=True, device="cpu", texture_statistic="std")
+    other = create_metric("style_relevance", allow_uncalibrated=True, device="cpu", texture_statistic="gram")
+    assert base.settings()["aspects"]["texture"] == {"layer": "relu2_2", "statistic": "std"}
+    assert base.settings_hash() != metrics["style_relevance_whole"].settings_hash()
     assert base.settings_hash() != other.settings_hash()
     assert base.settings()["weights_sha256"] == "random-init(seed=0)"
     flat = metrics["semantic_consistency"]
