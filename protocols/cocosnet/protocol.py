@@ -7,21 +7,19 @@ Each test input is translated once, under one exemplar: on real data the first e
 (``data.py``) and, if they declare ``needs_exemplar_labels``, ``exemplar_labels=`` (the exemplar's conditioning).
 
 Columns (all A→B, conditioning → image): ``fid`` (KID beside it on small samples) and ``swd`` of the outputs
-against the test images, optionally after writing the outputs as JPEG (``output_format``; issue #19); semantic
-consistency (output vs ground truth); style relevance colour / texture (output vs exemplar, per class present in
-both label maps where the data has labels); on a world, ``ssim_exact`` / ``lpips_exact`` against the exact
-translation (the input's layout in the exemplar's style).
+against the test images, after writing the outputs as JPEG or PNG (``fid.save_format``, default JPEG; issue #19);
+semantic consistency (output vs ground truth); style relevance colour / texture (output vs exemplar, per class
+present in both label maps where the data has labels); on a world, ``exemplar_fidelity_colour`` / ``_texture``,
+``ssim_exact`` and ``lpips_exact`` against the exact translation (the input's layout in the exemplar's style).
 """
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 import torch
-from PIL import Image
 
 from core.columns import TRANSLATION_OF, Column
 from core.errors import BenchError
@@ -34,20 +32,9 @@ from protocols.cocosnet.data import ENCODINGS, ConditionSet, PhotoSet
 from protocols.cocosnet.reported import reported_rows
 from protocols.cocosnet.sources import LoadedData, load_real, load_stand_in
 from protocols.figures import qualitative_grid
-from protocols.kit import Gathered, GroundTruthOracle, translate_all
+from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, translate_all
 
 T = TRANSLATION_OF["AB"]
-OUTPUT_FORMATS = ("jpeg", "png")
-
-
-def jpeg_round_trip(images: torch.Tensor, quality: int) -> torch.Tensor:
-    """uint8 [N,3,H,W] → the same images written as JPEG (PIL, ``quality``, 4:2:0 as PIL's default) and read back."""
-    out = []
-    for image in images:
-        buffer = io.BytesIO()
-        Image.fromarray(image.permute(1, 2, 0).numpy()).save(buffer, format="JPEG", quality=quality)
-        out.append(torch.from_numpy(np.array(Image.open(buffer).convert("RGB"))).permute(2, 0, 1))
-    return torch.stack(out)
 
 
 class CoCosNetProtocol(Protocol):
@@ -58,7 +45,8 @@ class CoCosNetProtocol(Protocol):
     train_lists: ClassVar[str] = "vgg"  # "vgg" (pool5 cosine top K) or "random" (faces)
     paper = "CoCosNet (Zhang et al., CVPR 2020) §4, Tables 1–4"
     offers = Offers(training=frozenset({"paired"}), label_maps=True, exemplar_labels=True, directions="AB")
-    exact_metrics = ("ssim_exact", "lpips_exact")  # worlds only
+    # worlds only: exemplar_fidelity (per-part colour/texture error vs the exact translation), SSIM and LPIPS vs it
+    exact_metrics = ("exemplar_fidelity_colour", "exemplar_fidelity_texture", "ssim_exact", "lpips_exact")
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -94,28 +82,12 @@ class CoCosNetProtocol(Protocol):
         self.scale, self.counts = scale, dict(per_scale[scale])
         self.batch_size = int(self.settings_cfg.get("batch_size", 16))
         self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
-        self.output_format = str(self.settings_cfg.get("output_format", "jpeg"))
-        if self.output_format not in OUTPUT_FORMATS:
-            raise BenchError(f"unknown output_format {self.output_format!r}; valid: {', '.join(OUTPUT_FORMATS)}",
-                             hint="protocol.output_format=jpeg (CoCosNet issue #19: reproduces the paper) or png")
+        self.fid_outputs, self.fid_settings = FidOutputs.split(dict(self.settings_cfg.get("fid", {})), default="jpeg")
         self.metrics: dict[str, Any] = {}
         self.loaded: LoadedData | None = None
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
-        lp = dict(self.settings_cfg.get("lpips", {}))
-        self.metrics = {
-            "fid": create_metric("fid", **dict(self.settings_cfg.get("fid", {})), **common),
-            "swd": create_metric("swd", **dict(self.settings_cfg.get("swd", {}))),
-            "semantic_consistency": create_metric("semantic_consistency",
-                                                  **dict(self.settings_cfg.get("semantic_consistency", {})), **common),
-            "style_relevance": create_metric("style_relevance", **dict(self.settings_cfg.get("style_relevance", {})),
-                                             **common),
-            "ssim": create_metric("ssim", **dict(self.settings_cfg.get("ssim", {}))),
-            "lpips": create_metric("lpips", reference="ground_truth", net=lp.get("net", "alex"),
-                                   lpips_version=str(lp.get("version", "0.1")), **common),
-        }
         source = self.data_cfg.get("source") or (self.reader if self.data_cfg.get("root") else self.world)
         if source not in (self.reader, self.world):
             raise BenchError(f"protocol {self.name} runs on {self.reader} or the stand-in {self.world}, not "
@@ -129,9 +101,29 @@ class CoCosNetProtocol(Protocol):
             self.loaded = load_real(self.reader, self.data_cfg, self.encoding, self.counts, retrieval, self.dataset,
                                     self.scale)
         ld = self.loaded
+        self.build_metrics(labelled=len(ld.test.label_set) > 0, ignore=ld.test.label_set.ignore)
         self.provenance = DataProvenance(source=ld.source, fingerprint=ld.fingerprint, files=ld.files,
                                          description=ld.description)
         return self.provenance
+
+    def build_metrics(self, labelled: bool, ignore: int | None) -> None:
+        """The metrics from their config blocks; style relevance compares whole images where the data has no label
+        maps (real DeepFashion). VGG/Inception/AlexNet refuse without their weights unless ``allow_uncalibrated``."""
+        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
+        cfg = {k: dict(self.settings_cfg.get(k, {})) for k in ("swd", "semantic_consistency", "style_relevance",
+                                                               "exemplar_fidelity", "ssim", "lpips")}
+        style = {"ignore_index": ignore, **cfg["style_relevance"]} | ({} if labelled else {"regions": "whole_image"})
+        lp = cfg["lpips"]
+        self.metrics = {
+            "fid": create_metric("fid", **self.fid_settings, **common),
+            "swd": create_metric("swd", **cfg["swd"]),
+            "semantic_consistency": create_metric("semantic_consistency", **cfg["semantic_consistency"], **common),
+            "style_relevance": create_metric("style_relevance", **style, **common),
+            "exemplar_fidelity": create_metric("exemplar_fidelity", **cfg["exemplar_fidelity"]),
+            "ssim": create_metric("ssim", **cfg["ssim"]),
+            "lpips": create_metric("lpips", reference="ground_truth", net=lp.get("net", "alex"),
+                                   lpips_version=str(lp.get("version", "0.1")), **common),
+        }
 
     @property
     def data(self) -> LoadedData:
@@ -161,13 +153,8 @@ class CoCosNetProtocol(Protocol):
                 "exemplar_list_k": int(ld.exemplar_lists.shape[1])}
 
     def metric_settings(self) -> dict[str, Any]:
-        return {"output_format": self.output_format, "jpeg_quality": self.jpeg_quality,
-                "exemplars": self.data.exemplar_rule, "retrieval": self.data.retrieval_settings,
-                **{name: m.settings() for name, m in self.metrics.items()}}
-
-    @property
-    def jpeg_quality(self) -> int | None:
-        return int(self.settings_cfg.get("jpeg_quality", 75)) if self.output_format == "jpeg" else None
+        return {"fid_outputs": self.fid_outputs.settings(), "exemplars": self.data.exemplar_rule,
+                "retrieval": self.data.retrieval_settings, **{name: m.settings() for name, m in self.metrics.items()}}
 
     # -- evaluation -----------------------------------------------------------------------------------------------
     def translate(self, method: Method) -> torch.Tensor:
@@ -184,9 +171,9 @@ class CoCosNetProtocol(Protocol):
         out = out8.float() / 255.0
         real = ld.test.image_tensor(np.arange(len(ld.test)))
         exemplars = ld.refs.image_tensor(np.arange(len(ld.refs)))
-        saved = jpeg_round_trip(out8, self.jpeg_quality).float() / 255.0 if self.jpeg_quality else out
-        note = (f"outputs written as JPEG (quality {self.jpeg_quality}) before FID/SWD, as CoCosNet's test.py saves "
-                "them (issue #19)" if self.jpeg_quality else "outputs scored as PNG (lossless)")
+        saved = self.fid_outputs(out8)
+        note = (f"outputs written as {self.fid_outputs.save_format.upper()} before FID/SWD, as CoCosNet's test.py "
+                "saves them and its evaluation reads them (issues #19, #25)")
         note += f"; {ld.exemplar_rule}"
         values: dict[Column, MetricValue] = {}
         fid = self.metrics["fid"](saved, real)
@@ -196,16 +183,16 @@ class CoCosNetProtocol(Protocol):
         values[Column("semantic_consistency", T)] = self._noted(self.metrics["semantic_consistency"](out, real),
                                                                 ld.exemplar_rule)
         labelled = len(ld.test.label_set) > 0
-        colour = self.metrics["style_relevance"](out, exemplars, *(
-            (torch.from_numpy(ld.test.labels).long(), torch.from_numpy(ld.refs.labels).long()) if labelled else ()))
-        texture = companions(colour)[0]
-        colour.extra.pop("companions", None)
+        labels = torch.from_numpy(ld.test.labels).long() if labelled else None
+        ref_labels = torch.from_numpy(ld.refs.labels).long() if labelled else None
         regions = "per class present in both label maps" if labelled else "whole images (the data has no labels)"
-        for v in (colour, texture):
-            values[Column(v.name, T)] = self._noted(v, f"{regions}; {ld.exemplar_rule}")
+        values.update(self._split(self.metrics["style_relevance"](out, exemplars, labels, ref_labels),
+                                  f"{regions}; {ld.exemplar_rule}"))
         if ld.exact is not None:
             truth = torch.from_numpy(ld.exact).permute(0, 3, 1, 2).float() / 255.0
             exact_note = "vs the exact translation (the input's layout rendered in the exemplar's style)"
+            values.update(self._split(self.metrics["exemplar_fidelity"](out, truth, labels),
+                                      f"per part of the input label map; {exact_note}"))
             for name, metric in (("ssim_exact", "ssim"), ("lpips_exact", "lpips")):
                 value = self.metrics[metric](out, truth)
                 value.name = name
@@ -221,6 +208,12 @@ class CoCosNetProtocol(Protocol):
         rows = np.arange(len(ld.test))
         return GroundTruthOracle([(ld.test.inputs(rows), ld.refs.image_tensor(rows),
                                    torch.from_numpy(ld.exact).permute(0, 3, 1, 2).float() / 255.0)])
+
+    def _split(self, value: MetricValue, note: str) -> dict[Column, MetricValue]:
+        """A colour value and its texture companion as two columns of their own."""
+        texture = companions(value)[0]
+        value.extra.pop("companions", None)
+        return {Column(v.name, T): self._noted(v, note) for v in (value, texture)}
 
     @staticmethod
     def _noted(value: MetricValue, note: str) -> MetricValue:
