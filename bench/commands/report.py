@@ -36,7 +36,9 @@ def main(argv: list[str]) -> int:
         out_dir=Path(cfg.out_dir), tracking_uri=cfg.tracking.uri, experiments=list(cfg.experiments or []),
         protocol=filters["protocol"], method=filters["method"], scale=filters["scale"], select=cfg.select,
         runs=OmegaConf.to_container(cfg.runs) if OmegaConf.is_list(cfg.runs) else cfg.runs,
-        uncertainty=cfg.uncertainty, n_resamples=int(cfg.n_resamples), include_tuning=bool(cfg.include_tuning),
+        uncertainty=cfg.uncertainty, n_resamples=int(cfg.n_resamples),
+        references=OmegaConf.to_container(cfg.references) if OmegaConf.is_list(cfg.references) else cfg.references,
+        include_tuning=bool(cfg.include_tuning),
         figures=bool(cfg.figures), max_images=int(cfg.max_images), digits=int(cfg.digits),
         configs_dir=Path(cfg.configs_dir) if cfg.configs_dir else CONFIG_DIR)
     result = build_report(opts)

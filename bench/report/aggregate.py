@@ -81,7 +81,8 @@ def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataF
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, level: float = 0.95, seed: int = 0
                  ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean over seeds (resampling whole seeds)."""
+    """Percentile bootstrap interval of the mean over seeds (resampling whole seeds; ``n_resamples`` random draws,
+    so with n values only C(2n−1, n) distinct resamples exist: 10 for n = 3, see ``bench.report.seeds``)."""
     rng = np.random.default_rng(seed)
     means = rng.choice(values, size=(n_resamples, values.size), replace=True).mean(axis=1)
     alpha = (1 - level) / 2
@@ -123,7 +124,7 @@ def aggregate(rows: pd.DataFrame, uncertainty: str = "std", n_resamples: int = 2
                 record["err_kind"] = f"σ over {over}"
                 if uncertainty == "ci95":
                     record["ci_low"], record["ci_high"] = bootstrap_ci(values, n_resamples, seed=seed)
-                    record["err_kind"] = f"95% bootstrap CI over {over}"
+                    record["err_kind"] = f"95% CI (bootstrap over {over})"
             elif ok["std"].notna().any():
                 record["std"] = float(ok["std"].iloc[0])
                 record["err_kind"] = "σ over samples (1 seed)"

@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from bench.config import CONFIG_DIR
-from bench.report import figures
+from bench.report import figures, seeds
 from bench.report.aggregate import aggregate, apply_filters, as_list, select_runs
 from bench.report.html import Section, render_index
 from bench.report.source import RunInfo, collect_rows, connect, default_tracking_uri, download, list_images, load_runs
@@ -44,6 +44,7 @@ class ReportOptions:
     runs: Any = None
     uncertainty: str = "std"
     n_resamples: int = 2000
+    references: Any = None  # rows to pair against in multi-seed settings; None: seeds.REFERENCE_ROWS
     include_tuning: bool = False
     figures: bool = True
     max_images: int = 12
@@ -135,7 +136,7 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
               + (f"; only runs {opts.runs}" if opts.runs else "")
               + f"; {selected['run_id'].nunique()} run(s) used of {sum(r.kind == 'run' for r in runs)} in the store",
               f"Filters: protocol={opts.protocol or 'all'}, method={opts.method or 'all'}, scale={opts.scale or 'all'}",
-              "Spread: " + ("95% bootstrap CI over seeds" if opts.uncertainty == "ci95" else "std over seeds")
+              "Spread: " + ("95% CI (bootstrap over seeds)" if opts.uncertainty == "ci95" else "std over seeds")
               + " where there are ≥2 seeds, else the per-sample std of the single run (see each row's 'spread')"]
 
     ours = agg[agg["source"] == "ours"]
@@ -204,10 +205,13 @@ def _write_group(client, by_id: dict[str, RunInfo], agg: pd.DataFrame, selected:
         grid = _qualitative(client, by_id, raw, table.slug, f"{protocol} — setting {phash}", opts, figures_dir,
                             section, out_dir, files)
         files += [p for p in (bars, grid) if p is not None]
+    references = as_list(opts.references) if opts.references is not None else None
+    over_seeds = seeds.write_seed_block(raw, protocol, phash, references, opts.digits, opts.n_resamples, opts.figures,
+                                        tables_dir, figures_dir, section, out_dir, files)
     return {"protocol": protocol, "protocol_hash": phash, "table": table.slug, **meta,
             "methods": sorted(set(ours["method"])), "reported_sources": sorted(set(reported["source"])),
             "bar_chart": str(bars.relative_to(out_dir)) if bars else None,
-            "qualitative": str(grid.relative_to(out_dir)) if grid else None}
+            "qualitative": str(grid.relative_to(out_dir)) if grid else None, **over_seeds}
 
 
 def _qualitative(client, by_id: dict[str, RunInfo], raw: pd.DataFrame, name: str, title: str, opts: ReportOptions,

@@ -1,4 +1,5 @@
-"""matplotlib figures: bar charts with error bars per metric, ablation deltas, qualitative grids of run images."""
+"""matplotlib figures: bar charts with error bars per metric, ablation deltas, paired differences against the
+reference rows with interval whiskers, qualitative grids of run images."""
 
 from __future__ import annotations
 
@@ -96,6 +97,41 @@ def ablation_chart(frame: pd.DataFrame, title: str, path: Path) -> Path | None:
     for ax in list(axes.flat)[len(pairs):]:
         ax.axis("off")
     fig.suptitle(f"{title}\nΔ = variant − full method; green better, red worse", fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def paired_chart(frame: pd.DataFrame, title: str, path: Path) -> Path | None:
+    """One panel per metric column: each ``method − reference`` mean difference (dot) with its bootstrap 95% CI
+    (thick whisker) and t-interval (thin), and the zero line; green/red = the bootstrap CI excludes 0 in the
+    method's favour / against it (by the column's direction), grey = it does not (or one seed: no whisker)."""
+    data = frame[frame["mean"].notna()]
+    if data.empty:
+        return None
+    pairs = list(dict.fromkeys(zip(data["metric"], data["translation"], strict=True)))
+    nrows, ncols = _grid(len(pairs), 2)  # long row labels: two panels a line
+    height = 0.32 * len(data[["method", "reference", "scale", "calibrated"]].drop_duplicates()) + 1.4
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, height * nrows), squeeze=False)
+    for ax, (metric, translation) in zip(axes.flat, pairs, strict=False):
+        g = data[(data["metric"] == metric) & (data["translation"] == translation)]
+        y = np.arange(len(g))[::-1]  # first row on top, as in the table
+        for yi, (_, r) in zip(y, g.iterrows(), strict=True):
+            marked = bool(r["boot_excludes_zero"])
+            colour = ("#2b8a3e" if r["better"] else "#c92a2a") if marked and r["better"] is not None else "#868e96"
+            if not math.isnan(r["t_low"]):
+                ax.plot([r["t_low"], r["t_high"]], [yi, yi], color=colour, linewidth=0.8, alpha=0.6)
+                ax.plot([r["boot_low"], r["boot_high"]], [yi, yi], color=colour, linewidth=3.0)
+            ax.plot([r["mean"]], [yi], "o", color=colour, markersize=4)
+        ax.axvline(0, color="#333", linewidth=0.8)
+        labels = [f"{m} − {ref} (n={n})" for m, ref, n in zip(g["method"], g["reference"], g["n_seeds"], strict=True)]
+        ax.set_yticks(y, labels, fontsize=7)
+        arrow = {"higher": " (↑ better)", "lower": " (↓ better)"}.get(g["direction"].iloc[0], "")
+        ax.set_title(f"Δ {column_label(metric, translation)}{arrow}", fontsize=9)
+        ax.tick_params(axis="x", labelsize=7)
+    for ax in list(axes.flat)[len(pairs):]:
+        ax.axis("off")
+    fig.suptitle(f"{title}\nmean paired difference over seeds; thick: 95% CI (bootstrap over seeds), thin: t-interval;"
+                 "\ngreen/red: bootstrap CI excludes 0 (method better/worse than the reference)", fontsize=9)
     fig.tight_layout()
     return _save(fig, path)
 

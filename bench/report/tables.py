@@ -218,6 +218,11 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
     slug = f"{protocol}__{protocol_hash or 'nohash'}"
     caption = (f"Protocol {protocol}, setting {protocol_hash}. Ours: mean over seeds ± spread (column 'spread' says "
                "which); bold = best of ours. Reported rows are the paper's numbers under the paper's own setting.")
+    if agg["ci_low"].notna().any():  # only with uncertainty=ci95 and ≥ 2 seeds: name the interval and its limits
+        counts = sorted({int(n) for n in agg.loc[agg["ci_low"].notna(), "seeds"]})
+        crude = ", ".join(f"{math.comb(2 * n - 1, n)} for n seeds = {n}" for n in counts)
+        caption += (" Brackets: 95% CI (bootstrap over seeds), percentile bootstrap of the mean; distinct resamples: "
+                    f"{crude}. The t-interval is beside it in the 'mean over seeds' table.")
     return Table(title=f"{protocol} — setting {protocol_hash}", slug=slug, columns=columns, rows=rows,
                  extra_columns=["seeds", "n", "spread", "calibrated", "note"], caption=caption)
 

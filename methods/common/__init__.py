@@ -27,6 +27,12 @@ Import from the sub-modules (stable API):
 - ``methods.common.training``: ``set_requires_grad``, ``frozen_weights``, ``require_kind``.
 - ``methods.common.unpaired``: ``UnpairedGANMethod``, the fit/translate plumbing of two-domain GANs (seeding,
   TrainLoop, resumable data stream, schedulers, image-size dry run, [0,1] ↔ [-1,1]).
+- ``methods.common.spade``: ``SPADE`` (param-free batch | instance | sync | pono, reflection-pad option),
+  ``SPADEResBlock``, ``PositionalNorm2d``, ``SPADEGenerator`` (VAE mode or from the label map), ``SPADEDiscriminator``,
+  ``discriminate_pair``, ``init_xavier`` (spade, spade_vae, cocosnet); ``methods.common.spade_losses``: SPADE's hinge,
+  feature matching and VGG losses, ``vgg_features``.
+- ``methods.common.conditioning``: the label-map protocols' conditioning maps (``as_conditioning``,
+  ``batch_conditioning``, ``one_hot_maps``, ``resize_nearest``).
 - ``methods.common.frozen``: ``FrozenEncoders``, the rule for frozen pretrained encoders from ``core.features``
   (``calibrated``, device moves, checkpoints that record the encoder kind and refuse the other one).
 

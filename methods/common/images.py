@@ -31,13 +31,17 @@ def resize_to(images: torch.Tensor, size: int | tuple[int, int] | None) -> torch
 
 
 def paired_jitter(images: list[torch.Tensor], load_size: int | None, crop_size: int | None, flip: bool,
-                  generator: torch.Generator) -> list[torch.Tensor]:
-    """pix2pix's ``resize_and_crop`` + flip, with the same crop and flip for every tensor of a pair."""
+                  generator: torch.Generator, nearest: tuple[bool, ...] = ()) -> list[torch.Tensor]:
+    """pix2pix's ``resize_and_crop`` + flip, with the same crop and flip for every tensor of a pair.
+
+    Float tensors are resized bilinearly, integer ones (label maps) nearest; ``nearest[i]`` forces nearest for
+    float tensor i too (one-hot conditioning maps)."""
     out = images
     if load_size:
-        out = [F.interpolate(t, size=(load_size, load_size), mode="bilinear", align_corners=False)
-               if t.is_floating_point() else
-               F.interpolate(t.float(), size=(load_size, load_size), mode="nearest").to(t.dtype) for t in out]
+        size = (load_size, load_size)
+        out = [F.interpolate(t, size=size, mode="bilinear", align_corners=False)
+               if t.is_floating_point() and not (i < len(nearest) and nearest[i]) else
+               F.interpolate(t.float(), size=size, mode="nearest").to(t.dtype) for i, t in enumerate(out)]
     if crop_size and crop_size < out[0].shape[-1]:
         h, w = out[0].shape[-2:]
         top = int(torch.randint(0, h - crop_size + 1, (1,), generator=generator))

@@ -29,9 +29,11 @@ from methods.common.frozen import FrozenEncoders
 from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.sampling import paired_fetch, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
+from methods.common.spade import SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
+from methods.common.spade_losses import feature_matching, hinge_d, hinge_g, vgg_features, vgg_loss
 from methods.common.training import require_kind, set_requires_grad
-from methods.spade_vae.losses import VGG_LAYERS, feature_matching, hinge_d, hinge_g, kld, vgg_loss
-from methods.spade_vae.networks import ConvEncoder, MultiscaleDiscriminator, SPADEGenerator, init_xavier
+from methods.spade_vae.losses import kld
+from methods.spade_vae.networks import ConvEncoder
 from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
@@ -116,7 +118,7 @@ class SPADEVAE(FrozenEncoders, Method):
             self.G = SPADEGenerator(p["label_nc"], p["crop_size"], p["ngf"], p["z_dim"], p["n_up_blocks"],
                                     p["spade_hidden"], p["param_free_norm"])
             self.E = ConvEncoder(p["ngf"], p["z_dim"], p["encoder_size"])  # width ngf (official: nef unused)
-            self.D = MultiscaleDiscriminator(p["label_nc"] + 3, p["ndf"], p["n_layers_d"], p["num_d"])
+            self.D = SPADEDiscriminator(p["label_nc"] + 3, p["ndf"], p["n_layers_d"], p["num_d"])
             for net in (self.G, self.E, self.D):
                 init_xavier(net, p["init_gain"])
         for net in self.networks().values():
@@ -166,18 +168,9 @@ class SPADEVAE(FrozenEncoders, Method):
         eps = torch.randn(mu.shape, generator=generator).to(mu.device)
         return mu + eps * torch.exp(0.5 * logvar), mu, logvar
 
-    def _discriminate(self, seg: torch.Tensor, fake: torch.Tensor, real: torch.Tensor
-                      ) -> tuple[list[list[torch.Tensor]], list[list[torch.Tensor]]]:
-        """One pass over [fake; real] (as the official code), split back into the two halves."""
-        n = fake.size(0)
-        both = self.D(torch.cat([torch.cat([seg, fake], 1), torch.cat([seg, real], 1)]))
-        return [[t[:n] for t in scale] for scale in both], [[t[n:] for t in scale] for scale in both]
-
     def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         assert self.vgg is not None
-        if self.params["vgg_input"] == "raw":
-            return self.vgg(images, VGG_LAYERS, normalise=False)
-        return self.vgg((images + 1) / 2, VGG_LAYERS)
+        return vgg_features(self.vgg, images, self.params["vgg_input"])
 
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         p = self.params
@@ -185,7 +178,7 @@ class SPADEVAE(FrozenEncoders, Method):
         set_requires_grad(self.D, False)
         z, mu, logvar = self._encode(real)
         fake = self.G(seg, z)
-        pred_fake, pred_real = self._discriminate(seg, fake, real)
+        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
         losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"]),
                   "KLD": kld(mu, logvar) * p["lambda_kld"]}
         if self.vgg is not None:
@@ -197,7 +190,7 @@ class SPADEVAE(FrozenEncoders, Method):
         set_requires_grad(self.D, True)
         with torch.no_grad():
             fake = self.G(seg, self._encode(real)[0])
-        pred_fake, pred_real = self._discriminate(seg, fake, real)
+        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
         losses["D_Fake"], losses["D_real"] = hinge_d(pred_fake, False), hinge_d(pred_real, True)
         self.opt_d.zero_grad(set_to_none=True)
         (losses["D_Fake"] + losses["D_real"]).backward()

@@ -1,41 +1,11 @@
-"""SPADE's objective (Park et al. 2019, appendix A; ``models/networks/loss.py``): hinge GAN, discriminator feature
-matching (λ_feat = 10), VGG-19 perceptual loss (λ_vgg = 10, relu1_1..relu5_1 weighted 1/32..1) and the KL term of
-the image encoder (λ_kld = 0.05, summed, not averaged)."""
+"""The KL term of SPADE's image encoder (Park et al. 2019, appendix B; λ_kld = 0.05, summed, not averaged). The rest
+of SPADE's objective is shared: ``methods.common.spade_losses``."""
 
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-
-VGG_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
-VGG_WEIGHTS = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
-
-
-def hinge_d(preds: list[list[torch.Tensor]], real: bool) -> torch.Tensor:
-    """Discriminator hinge loss on each scale's logit map, averaged over the scales."""
-    sign = 1.0 if real else -1.0
-    return sum((-torch.clamp(sign * p[-1] - 1.0, max=0.0).mean() for p in preds),
-               torch.zeros((), device=preds[0][-1].device)) / len(preds)
-
-
-def hinge_g(preds: list[list[torch.Tensor]]) -> torch.Tensor:
-    return sum((-p[-1].mean() for p in preds), torch.zeros((), device=preds[0][-1].device)) / len(preds)
-
-
-def feature_matching(fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]], weight: float) -> torch.Tensor:
-    """Σ_scales Σ_layers L1(D_l(fake), D_l(real)) · λ / #scales, over every layer but the logits."""
-    total = torch.zeros((), device=fake[0][0].device)
-    for f_scale, r_scale in zip(fake, real, strict=True):
-        for f, r in zip(f_scale[:-1], r_scale[:-1], strict=True):
-            total = total + F.l1_loss(f, r.detach()) * weight / len(fake)
-    return total
-
-
-def vgg_loss(fake_feats: dict[str, torch.Tensor], real_feats: dict[str, torch.Tensor]) -> torch.Tensor:
-    return sum((w * F.l1_loss(fake_feats[name], real_feats[name].detach())
-                for name, w in zip(VGG_LAYERS, VGG_WEIGHTS, strict=True)),
-               torch.zeros((), device=fake_feats[VGG_LAYERS[0]].device))
 
 
 def kld(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(μ, σ²) ‖ N(0, I)) summed over the batch and the latent dimensions (the official ``KLDLoss``)."""
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())

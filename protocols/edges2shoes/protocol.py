@@ -28,8 +28,11 @@ Metrics (all A→B, edges → photos; see ``sampling.py`` for who is translated 
   ground truth for LPIPS(gt) and get no LPIPS(ref) rows.
 - The row ``real_data`` (``reference_results``): ``lpips_div`` (both versions) of random pairs of real test
   photos, measured here, beside the paper's real-data row (0.301 / 0.423).
-- ``edges2objects`` only: ``ssim_exact`` / ``lpips_exact``: each LPIPS(ref) translation against the exact
-  translation (the input's object rendered in the reference's style).
+- ``edges2objects`` only (``exact.py``): ``ssim_exact`` / ``lpips_exact``: each LPIPS(ref) translation against the
+  exact translation (the input's object rendered in the reference's style) as whole images: they reward geometry;
+  ``exemplar_fidelity_colour`` / ``exemplar_fidelity_texture``: per-part colour and texture error against the exact
+  translation on the foreground, which an output ignoring the reference cannot win; and the reference row
+  ``geometry_oracle``: the exact geometry rendered in one fixed style, scored on these four columns.
 
 LPIPS is AlexNet-lin; version from the config (``0.0`` by default, see the config's note). Outputs are quantised to
 8 bits (as saved images) before every metric.
@@ -54,6 +57,7 @@ from methods.base import Method
 from metrics import create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
+from protocols.edges2shoes.exact import EXACT_METRICS, FIXED_STYLE, exact_scores, geometry_oracle, part_maps
 from protocols.edges2shoes.reported import reported_rows
 from protocols.edges2shoes.sampling import (
     PAPER_COUNTS,
@@ -79,7 +83,7 @@ class Edges2Photos(Protocol):
     dataset: ClassVar[str] = ""
     paper = "SEGIN (Huang et al., IEEE TMM 2020) §IV-B, Tables I–II"
     offers = Offers(training=frozenset({"paired", "unpaired"}), directions="AB")
-    exact_metrics = ("ssim_exact", "lpips_exact")  # edges2objects only
+    exact_metrics = EXACT_METRICS  # edges2objects only
 
     @classmethod
     def data_sources(cls) -> list[str]:
@@ -174,6 +178,7 @@ class Edges2Photos(Protocol):
             "lpips_gt": create_metric("lpips", reference="ground_truth", **lpips_args),
             "lpips_div": create_metric("lpips_diversity", pairs="consecutive", **lpips_args),
             "ssim": create_metric("ssim", **dict(self.settings_cfg.get("ssim", {}))),
+            "exemplar_fidelity": create_metric("exemplar_fidelity"),
         }
         if lp.get("both_versions", True) and version in OTHER_VERSION:
             self.metrics["lpips_div_other"] = create_metric("lpips_diversity", pairs="consecutive",
@@ -264,10 +269,9 @@ class Edges2Photos(Protocol):
         if self.exact:
             truth = torch.from_numpy(self.data.val.exact_translation(plan.pair_rows, ref_targets)).permute(0, 3, 1, 2)
             exact_note = ref_note + ("" if guided else "; outputs from seeds, truth from the planned references")
-            values[Column("ssim_exact", T)] = self._noted(
-                self._rename(self.metrics["ssim"](unit(ref_block), unit(truth)), "ssim_exact"), exact_note)
-            values[Column("lpips_exact", T)] = self._noted(
-                self._rename(self.metrics["lpips_gt"](unit(ref_block), unit(truth)), "lpips_exact"), exact_note)
+            scores = exact_scores(self.metrics, unit(ref_block), unit(truth),
+                                  part_maps(self.data.val, plan.pair_rows), self._rename)
+            values.update({Column(name, T): self._noted(v, exact_note) for name, v in scores.items()})
 
         samples = {"AB": unit(grid[: self.grid_rows, 0])}
         return EvalResult(values=values, samples=samples)
@@ -302,7 +306,8 @@ class Edges2Photos(Protocol):
     def reference_results(self) -> dict[str, EvalResult]:
         """``real_data``: LPIPS diversity of random pairs of real test photos, in both LPIPS versions: row r of the
         diversity plan's references, consecutive pairs (distinct photos, never the input's own), as the methods'
-        ``lpips_div``. The paper's real-data row (0.301 / 0.423) tells which version it used."""
+        ``lpips_div``. The paper's real-data row (0.301 / 0.423) tells which version it used. On ``edges2objects`` also
+        ``geometry_oracle``: the exact-ground-truth columns of the exact geometry in one fixed style (``exact.py``)."""
         assert self.plan is not None, "call prepare() first"
         plan = self.plan
         groups = to_tensor(self.test_b)[plan.refs[: plan.diversity_inputs, : plan.diversity_outputs]]
@@ -310,7 +315,15 @@ class Edges2Photos(Protocol):
         note += "; random pairs of real test photos, measured here (no method)"
         values = {Column("lpips_div", T): self._noted(self.metrics["lpips_div"](groups), note)}
         values.update(self._both_versions(groups, values[Column("lpips_div", T)], note))
-        return {"real_data": EvalResult(values=values)}
+        rows = {"real_data": EvalResult(values=values)}
+        if self.exact:  # the style-ignoring output the exact columns must not reward (issue 13, Fidelity 2)
+            truth = torch.from_numpy(self.data.val.exact_translation(plan.pair_rows, plan.pair_refs))
+            oracle = geometry_oracle(self.data.val, self.data.train, plan.pair_rows)
+            scores = exact_scores(self.metrics, unit(oracle), unit(truth.permute(0, 3, 1, 2)),
+                                  part_maps(self.data.val, plan.pair_rows), self._rename)
+            note = f"the LPIPS(ref) pairs' input geometry rendered exactly in {FIXED_STYLE}; the reference ignored"
+            rows["geometry_oracle"] = EvalResult(values={Column(n, T): self._noted(v, note) for n, v in scores.items()})
+        return rows
 
     @staticmethod
     def _noted(value: MetricValue, note: str) -> MetricValue:

@@ -186,7 +186,7 @@ def test_tuning_trials_stay_out_of_tables_but_the_study_is_shown(report, rows):
 def test_bootstrap_interval_over_seeds(rows):
     toy = value(view(rows, uncertainty="ci95"), "toy", "ssim", "A→B")
     assert 0.60 - 1e-9 <= toy.ci_low <= toy.value <= toy.ci_high <= 0.62 + 1e-9
-    assert toy.err_kind.startswith("95% bootstrap CI")
+    assert toy.err_kind == "95% CI (bootstrap over 2 seeds)"
 
 
 def test_figures_and_index_links(report):

@@ -10,8 +10,9 @@ import torch
 from core.errors import BenchError
 from datasets.base import TensorImageSet, TrainData
 from methods import FitContext, create_method
+from methods.common.spade import SPADEDiscriminator, SPADEGenerator
 from methods.spade_vae import label_indices, one_hot
-from methods.spade_vae.networks import ConvEncoder, MultiscaleDiscriminator, SPADEGenerator
+from methods.spade_vae.networks import ConvEncoder
 
 TINY = {"label_nc": 3, "crop_size": 16, "load_size": None, "flip": False, "ngf": 2, "z_dim": 8, "n_up_blocks": 1,
         "spade_hidden": 8, "encoder_size": 16, "ndf": 4, "n_layers_d": 2, "lambda_vgg": 0.0, "batch_size": 2,
@@ -27,7 +28,7 @@ def labelled(n: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 def test_paper_networks_have_the_official_parameter_counts() -> None:
     # measured by building NVlabs/SPADE's generator/encoder/discriminator with the ADE20k VAE options locally
     with torch.device("meta"):
-        nets = (SPADEGenerator(151, 256, 64, 256, 4, 128), ConvEncoder(64, 256, 256), MultiscaleDiscriminator(154))
+        nets = (SPADEGenerator(151, 256, 64, 256, 4, 128), ConvEncoder(64, 256, 256), SPADEDiscriminator(154))
     assert [sum(p.numel() for p in n.parameters()) for n in nets] == [111_942_595, 10_463_424, 5_836_930]
 
 

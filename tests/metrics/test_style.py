@@ -74,6 +74,7 @@ def test_semantic_consistency_value_is_the_mean_over_the_test_set(metrics: dict)
     out, gt = smooth_images(3, seed=3), smooth_images(3, seed=4)
     value = metric(out, gt)
     assert value.value == pytest.approx(float(metric.per_image(out, gt).mean())) and value.n == 3
+    assert value.calibrated is False and value.warnings[0].startswith("uncalibrated")  # random VGG, marked
 
 
 def region_stat(features: np.ndarray, mask: np.ndarray, statistic: str) -> np.ndarray:
@@ -114,6 +115,14 @@ def test_style_relevance_matches_a_direct_per_class_computation(metrics: dict) -
                                       "below_min_region_pixels": 0, "images_without_shared_class": 0}
     onehot = torch.nn.functional.one_hot(lo, 4).permute(0, 3, 1, 2).float()  # the protocols' conditioning form
     assert torch.equal(metric.per_image(out, ex, onehot, le)["colour"], scores["colour"])
+    assert value.calibrated is False
+    # the ignore id belongs to no region: with ignore_index=1 only class 0 is compared
+    ignoring = create_metric("style_relevance", allow_uncalibrated=True, device="cpu", ignore_index=1)
+    fo, fe = vgg_numpy(metric, out, "relu1_2"), vgg_numpy(metric, ex, "relu1_2")
+    only_0 = cosine(region_stat(fo[0], (lo[0] == 0).double().numpy(), "mean"),
+                    region_stat(fe[0], (le[0] == 0).double().numpy(), "mean"))
+    assert float(ignoring.per_image(out, ex, lo, le)["colour"][0]) == pytest.approx(only_0, rel=1e-6)
+    assert ignoring.settings_hash() != metric.settings_hash()
 
 
 def two_regions(left: tuple[float, float, float], right: tuple[float, float, float]) -> torch.Tensor:

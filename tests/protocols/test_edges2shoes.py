@@ -23,6 +23,7 @@ from datasets.pix2pix_folder import write_pix2pix
 from methods import create_method
 from methods.base import Capabilities, Method
 from metrics.base import Metric, MetricValue, PairedMetric, SetMetric
+from metrics.fidelity import ExemplarFidelity
 from metrics.ssim import SSIM
 from protocols.edges2shoes import Edges2Shoes
 from protocols.edges2shoes.protocol import Edges2Photos
@@ -53,7 +54,7 @@ class _MeanGap(SetMetric):
 
 def stub_metrics(self: Edges2Photos) -> None:
     self.metrics = {"fid": _MeanGap(), "lpips_ref": _L1(), "lpips_gt": _L1(), "lpips_div": _L1Diversity(),
-                    "ssim": SSIM()}
+                    "ssim": SSIM(), "exemplar_fidelity": ExemplarFidelity()}
 
 
 @pytest.fixture
@@ -146,6 +147,8 @@ def test_exact_ground_truth_scores_an_oracle_perfectly(stubbed: None) -> None:
     assert values[("lpips_exact", "A→B")].value == pytest.approx(0.0)
     assert values[("lpips_gt", "A→B")].value == pytest.approx(0.0)  # its own photo is the exact translation
     assert values[("lpips_ref", "A→B")].value > 0.01  # the reference's object has another shape
+    assert values[("exemplar_fidelity_colour", "A→B")].value == 0.0
+    assert values[("exemplar_fidelity_texture", "A→B")].value == 0.0
     copy = proto.evaluate(create_method("colour_transfer")).values
     assert copy[("ssim_exact", "A→B")].value < 0.95
 
@@ -156,7 +159,8 @@ def test_counts_and_notes_per_metric(stubbed: None) -> None:
     values = proto.evaluate(create_method("colour_transfer")).values
     n = {metric: v.n for (metric, _), v in values.items()}
     assert n == {"fid": 6, "lpips_ref": 6, "lpips_div": 4, "lpips_ref_similar": 9, "lpips_div_similar": 3,
-                 "lpips_gt": 6, "ssim_exact": 6, "lpips_exact": 6}
+                 "lpips_gt": 6, "ssim_exact": 6, "lpips_exact": 6, "exemplar_fidelity_colour": 6,
+                 "exemplar_fidelity_texture": 6}
     assert values[("lpips_div", "A→B")].warnings[0] == "smoke: inputs×outputs 4×3 (paper 100×20)"
     assert values[("lpips_ref", "A→B")].warnings[0] == "smoke: pairs/refs 6/2 (paper 200/10)"
     unguided = proto.evaluate(create_method("input_copy")).values

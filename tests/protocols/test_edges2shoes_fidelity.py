@@ -4,6 +4,7 @@ versions. FID and LPIPS run with random weights where the relation, not the valu
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -132,3 +133,37 @@ def test_both_lpips_versions_are_reported() -> None:
     ours = proto.evaluate(create_method("exemplar_copy")).values
     assert ours[("lpips_div_v01", "A→B")].value == pytest.approx(v01.value)
     assert {c.label for c in Edges2Shoes.columns()} >= {"lpips_div_v00 A→B", "lpips_div_v01 A→B"}
+
+
+# -- exemplar fidelity on the exact ground truth (issue 13, Fidelity 2) ----------------------------------------------
+def test_the_fixed_style_geometry_oracle_keeps_ssim_exact_but_loses_the_fidelity_columns(stubbed: None) -> None:
+    """The audit's hand case: the exact geometry in one fixed style scores high SSIM-exact (it measures geometry),
+    but clearly worse than the exact translation on the per-part colour and texture columns."""
+    proto = protocol(val=24, ref_inputs=24, refs_per_input=6)
+    oracle_row = proto.reference_results()["geometry_oracle"].values
+    exact = proto.evaluate(proto.oracle()).values  # the exact translation of every pair
+    cols = ("ssim_exact", "exemplar_fidelity_colour", "exemplar_fidelity_texture")
+    oracle, truth = ({c: v[(c, "A→B")].value for c in cols} for v in (oracle_row, exact))
+    assert truth == {"ssim_exact": pytest.approx(1.0), "exemplar_fidelity_colour": 0.0,
+                     "exemplar_fidelity_texture": 0.0}
+    assert oracle["ssim_exact"] > 0.65  # geometry exact: SSIM-exact stays high (0.717 here, 0.818 in the audit)
+    assert oracle["exemplar_fidelity_colour"] > 0.15 and oracle["exemplar_fidelity_texture"] > 0.01, oracle
+    assert oracle_row[("exemplar_fidelity_colour", "A→B")].n == 24
+    assert "fixed" in " ".join(oracle_row[("ssim_exact", "A→B")].warnings)
+
+
+def test_the_fidelity_columns_enter_the_protocol_hash() -> None:
+    proto = protocol()
+    assert proto.metric_settings()["exemplar_fidelity"]["metric"] == "exemplar_fidelity"
+    assert {c.label for c in Edges2Shoes.columns()} >= {"exemplar_fidelity_colour A→B",
+                                                        "exemplar_fidelity_texture A→B"}
+
+
+def test_no_oracle_row_without_exact_ground_truth(stubbed: None, tmp_path: Path) -> None:
+    from tests.protocols.test_edges2shoes import tiny_pix2pix
+
+    root = tiny_pix2pix(tmp_path / "edges2shoes")
+    settings: Any = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "protocol" / "edges2shoes.yaml"))
+    proto = Edges2Shoes(settings=settings, data={"root": str(root), "verify": False}, scale={"name": "smoke"}, seed=0)
+    proto.prepare()
+    assert set(proto.reference_results()) == {"real_data"}

@@ -1,0 +1,52 @@
+"""SPADE's objective (Park et al. 2019, appendix A; NVlabs/SPADE ``models/networks/loss.py``), shared by the SPADE
+family: hinge GAN averaged over the discriminator scales, discriminator feature matching (λ_feat = 10) and the
+VGG-19 perceptual loss (relu1_1..relu5_1 weighted 1/32..1, L1; pix2pixHD's ``VGGLoss`` is the same).
+
+Discriminator outputs are lists (one per scale) of feature lists whose last item is the logit map.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from core import features
+
+VGG_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
+VGG_WEIGHTS = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
+
+
+def hinge_d(preds: list[list[torch.Tensor]], real: bool) -> torch.Tensor:
+    """Discriminator hinge loss on each scale's logit map, averaged over the scales (a scalar ≥ 0)."""
+    sign = 1.0 if real else -1.0
+    return sum((-torch.clamp(sign * p[-1] - 1.0, max=0.0).mean() for p in preds),
+               torch.zeros((), device=preds[0][-1].device)) / len(preds)
+
+
+def hinge_g(preds: list[list[torch.Tensor]]) -> torch.Tensor:
+    """Generator hinge loss −mean D(fake), averaged over the scales."""
+    return sum((-p[-1].mean() for p in preds), torch.zeros((), device=preds[0][-1].device)) / len(preds)
+
+
+def feature_matching(fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]], weight: float) -> torch.Tensor:
+    """Σ_scales Σ_layers L1(D_l(fake), D_l(real)) · λ / #scales, over every layer but the logits."""
+    total = torch.zeros((), device=fake[0][0].device)
+    for f_scale, r_scale in zip(fake, real, strict=True):
+        for f, r in zip(f_scale[:-1], r_scale[:-1], strict=True):
+            total = total + F.l1_loss(f, r.detach()) * weight / len(fake)
+    return total
+
+
+def vgg_loss(fake_feats: dict[str, torch.Tensor], real_feats: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Σ_l w_l · L1(φ_l(fake), φ_l(real)) over :data:`VGG_LAYERS` with :data:`VGG_WEIGHTS` (unweighted by λ)."""
+    return sum((w * F.l1_loss(fake_feats[name], real_feats[name].detach())
+                for name, w in zip(VGG_LAYERS, VGG_WEIGHTS, strict=True)),
+               torch.zeros((), device=fake_feats[VGG_LAYERS[0]].device))
+
+
+def vgg_features(vgg: features.FeatureExtractor, images: torch.Tensor, vgg_input: str) -> dict[str, torch.Tensor]:
+    """VGG-19 features at :data:`VGG_LAYERS` of generator-range images [N,3,H,W] in [-1,1]. ``raw``: fed as they are
+    (the official SPADE and pix2pixHD code: no ImageNet normalisation); ``imagenet``: mapped to [0,1] and normalised."""
+    if vgg_input == "raw":
+        return vgg(images, VGG_LAYERS, normalise=False)
+    return vgg((images + 1) / 2, VGG_LAYERS)

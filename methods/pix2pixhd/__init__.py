@@ -1,0 +1,203 @@
+"""``pix2pixhd``: pix2pixHD (Wang et al., "High-Resolution Image Synthesis and Semantic Manipulation with Conditional
+GANs", CVPR 2018; NVIDIA/pix2pixHD @14b3b3c), a baseline of CoCosNet's Table 1.
+
+Label map → image with the global generator G1 (``netG: global``, the official command for 512 px and what the
+paper preset uses at 256 px) or G1 + the local enhancer G2 (``netG: local``, the official 1024 px recipe), a
+multi-scale PatchGAN (2 scales, 3 layers), LSGAN + 10·feature matching + 10·VGG. The instance-boundary map (§3.3) is
+an extra input channel when ``instance_edges`` is on. The instance-wise feature encoder (§3.3, ``--instance_feat``)
+is not implemented. It has no exemplar input: guidance ``none``.
+
+``content``: float conditioning [N, input_nc, H, W] or integer class maps [N,H,W] (one-hot to label_nc = input_nc).
+Training data: ``a[i]["input"]`` (or ``label_map``) and ``b[i]["image"]`` in [0,1], plus ``a[i]["instance"]`` (long
+[H,W] instance ids) when ``instance_edges`` is on. Output: [N,3,H,W] in [0,1].
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from core import features
+from core.errors import BenchError
+from core.seeding import seeded
+from datasets.base import TrainData
+from methods import METHODS
+from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.conditioning import as_conditioning, batch_conditioning, resize_nearest
+from methods.common.frozen import FrozenEncoders
+from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
+from methods.common.init import init_weights
+from methods.common.losses import GANLoss
+from methods.common.sampling import paired_fetch, paired_sampler, step_generator
+from methods.common.schedules import linear_decay
+from methods.common.spade_losses import vgg_features, vgg_loss
+from methods.common.training import require_kind
+from methods.pix2pixhd.networks import instance_edges, make_discriminator, make_generator
+from methods.training import TrainLoop, check_finite
+
+DEFAULTS: dict[str, Any] = {
+    "allow_uncalibrated": False,  # the VGG loss needs VGG-19 ImageNet weights; true: random VGG, uncalibrated
+    # conditioning channels and classes (the label-map protocols set both); ADE20k 150 + don't care, 256 px
+    "input_nc": 151, "label_nc": 151, "crop_size": 256, "load_size": 286, "flip": True,
+    "instance_edges": False,  # +1 input channel: the instance-boundary map (needs instance maps; ADE20k: none)
+    # generator: global (G1) or local (G1 + G2); official defaults ngf 64, 4 downsamplings, 9 + 3 residual blocks
+    "netG": "global", "ngf": 64, "n_downsample_global": 4, "n_blocks_global": 9, "n_blocks_local": 3,
+    # discriminator: 2 scales × 3 layers, instance norm; LSGAN
+    "ndf": 64, "n_layers_d": 3, "num_d": 2, "gan_mode": "lsgan",
+    "lambda_feat": 10.0, "lambda_vgg": 10.0,  # official: the VGG term is weighted by lambda_feat too
+    "vgg_input": "raw",  # official: the [-1,1] generator output goes into VGG unnormalised; "imagenet" corrects it
+    # Adam lr 2e-4, β (0.5, 0.999), batch 1; 100 + 100 epochs (linear decay) of the 20,210 ADE20k images
+    "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 1, "steps": 4_042_000, "decay_steps": 2_021_000,
+    "init_gain": 0.02, "checkpoint_every": 1000, "log_every": 10,
+}
+
+
+def feature_matching(fake: list[list[torch.Tensor]], real: list[list[torch.Tensor]], n_layers: int,
+                     weight: float) -> torch.Tensor:
+    """pix2pixHD's L_FM (§3.2 Eq. 4, ``pix2pixHD_model.py``): Σ_scales Σ_layers L1(D_l(fake), D_l(real)) with the
+    official weights 1/num_D · 4/(n_layers+1) · λ_feat, over every layer but the logits."""
+    scale_w, layer_w = 1.0 / len(fake), 4.0 / (n_layers + 1)
+    total = torch.zeros((), device=fake[0][0].device)
+    for f_scale, r_scale in zip(fake, real, strict=True):
+        for f, r in zip(f_scale[:-1], r_scale[:-1], strict=True):
+            total = total + scale_w * layer_w * F.l1_loss(f, r.detach()) * weight
+    return total
+
+
+@METHODS.register("pix2pixhd")
+class Pix2PixHD(FrozenEncoders, Method):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        training="paired", guidance="none", directions="AB", needs_label_maps=True,
+        notes="label map → image, deterministic: the exemplar has no effect, protocols still run it; instance "
+              "edges only with instance maps (translate(..., instance=)); no instance feature encoder; VGG loss "
+              "needs VGG-19 ImageNet weights")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg": "vgg"}
+
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        p = self.params
+        if p["netG"] not in ("global", "local"):
+            raise BenchError(f"netG must be 'global' or 'local', got {p['netG']!r}")
+        if p["vgg_input"] not in ("raw", "imagenet"):
+            raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
+        multiple = 2 ** (p["n_downsample_global"] + (p["netG"] == "local"))
+        if p["crop_size"] % multiple:
+            raise BenchError(f"pix2pixhd: crop_size {p['crop_size']} is not a multiple of {multiple}",
+                             hint="use a crop_size divisible by 2^n_downsample_global (×2 for netG=local)")
+        self.gan = GANLoss(p["gan_mode"])
+        self.vgg: features.FeatureExtractor | None = None
+        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(); checkpoints keep only its record
+            self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
+                                    allow_uncalibrated=p["allow_uncalibrated"])
+        self._build(0)
+
+    @property
+    def net_input_nc(self) -> int:
+        return self.params["input_nc"] + int(self.params["instance_edges"])
+
+    def _build(self, seed: int) -> None:
+        p = self.params
+        with seeded(seed):
+            self.G = make_generator(p["netG"], self.net_input_nc, p["ngf"], p["n_downsample_global"],
+                                    p["n_blocks_global"], p["n_blocks_local"])
+            self.D = make_discriminator(self.net_input_nc + 3, p["ndf"], p["n_layers_d"], p["num_d"])
+            for net in (self.G, self.D):  # official weights_init: conv weights N(0, 0.02), biases untouched
+                init_weights(net, "normal", p["init_gain"], zero_bias=False)
+        for net in self.networks().values():
+            net.to(self.device)
+        betas = (p["beta1"], p["beta2"])
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"], betas=betas)
+        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
+
+    def _with_edges(self, seg: torch.Tensor, instance: torch.Tensor | None) -> torch.Tensor:
+        if not self.params["instance_edges"]:
+            return seg
+        if instance is None:
+            raise BenchError("pix2pixhd was built with instance_edges but got no instance map",
+                             hint="pass instance maps (training items' 'instance', translate(..., instance=)) "
+                                  "or set instance_edges=false")
+        if tuple(instance.shape[-2:]) != tuple(seg.shape[-2:]):
+            raise BenchError(f"instance maps {tuple(instance.shape)} do not match the conditioning "
+                             f"{tuple(seg.shape)}")
+        return torch.cat([seg, instance_edges(instance.to(seg.device)).to(seg.dtype)], 1)
+
+    # -- training ---------------------------------------------------------------------------------------------
+    def fit(self, data: TrainData, ctx: FitContext) -> None:
+        require_kind("pix2pixhd", data, "paired")
+        p = self.params
+        self._build(ctx.seed)
+        torch.manual_seed(ctx.seed)
+        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
+                         log_every=p["log_every"])
+        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
+        for net in self.networks().values():
+            net.train()
+        for step in loop:
+            a, b = paired_fetch(data, sampler.at(step))
+            # edges from the full-resolution instance map, then resized with the map (nearest)
+            seg = self._with_edges(batch_conditioning(a, p["input_nc"], p["label_nc"], "pix2pixhd"),
+                                   a.get("instance"))
+            seg, image = paired_jitter([seg, to_signed(b["image"])], p["load_size"], p["crop_size"], p["flip"],
+                                       step_generator(ctx.seed, step), nearest=(True,))
+            seg, image = resize_nearest(seg, p["crop_size"]), resize_to(image, p["crop_size"])
+            loop.report(step, self._train_step(seg.to(self.device), image.to(self.device)))
+        self.eval_mode()
+
+    def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        assert self.vgg is not None
+        return vgg_features(self.vgg, images, self.params["vgg_input"])
+
+    def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One official iteration: the losses of G and D from one generated image, then G's and D's steps."""
+        p = self.params
+        fake = self.G(seg)
+        # discriminator terms on the detached fake and the real pair (pool_size 0: no image history)
+        pred_fake_d = self.D(torch.cat([seg, fake.detach()], 1), return_features=True)
+        pred_real = self.D(torch.cat([seg, real], 1), return_features=True)
+        d_fake, d_real = self.gan(pred_fake_d, False), self.gan(pred_real, True)
+        # generator terms
+        pred_fake = self.D(torch.cat([seg, fake], 1), return_features=True)
+        losses = {"G_GAN": self.gan(pred_fake, True),
+                  "G_GAN_Feat": feature_matching(pred_fake, pred_real, p["n_layers_d"], p["lambda_feat"])}
+        if self.vgg is not None:
+            losses["G_VGG"] = vgg_loss(self._vgg_feats(fake), self._vgg_feats(real)) * p["lambda_vgg"]
+        self.opt_g.zero_grad(set_to_none=True)
+        sum(losses.values()).backward()
+        self.opt_g.step()
+        self.opt_d.zero_grad(set_to_none=True)  # drops what G's backward left in D, as the official train.py
+        ((d_fake + d_real) * 0.5).backward()
+        self.opt_d.step()
+        self.sched_g.step()
+        self.sched_d.step()
+        losses["D_fake"], losses["D_real"] = d_fake.detach(), d_real.detach()
+        return losses
+
+    # -- inference --------------------------------------------------------------------------------------------
+    def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
+                  seed: int = 0, instance: torch.Tensor | None = None) -> torch.Tensor:
+        """Label map (+ ``instance`` ids [N,H,W] when built with instance_edges) → image; ``exemplar`` and ``seed``
+        have no effect."""
+        if direction != "AB":
+            raise BenchError(f"pix2pixhd maps label maps to images; it cannot translate {direction}")
+        p = self.params
+        seg = self._with_edges(as_conditioning(content, p["input_nc"], p["label_nc"], "pix2pixhd"), instance)
+        size = tuple(seg.shape[-2:])
+        seg = resize_nearest(seg.to(self.device), p["crop_size"])
+        with torch.no_grad():
+            for net in self.networks().values():
+                net.eval()
+            out = self.G(seg)
+        return check_finite("pix2pixhd", resize_to(to_unit(out), size).clamp(0.0, 1.0))

@@ -1,0 +1,164 @@
+"""``spade``: SPADE (Park et al., "Semantic Image Synthesis with Spatially-Adaptive Normalization", CVPR 2019) without
+the image encoder, i.e. the official code with ``--use_vae`` off (NVlabs/SPADE @fecacc92, ``generator.py``): the
+generator starts from the conditioning map downsampled (nearest) to 8×8 and a 3×3 conv, and the output is a
+deterministic function of the label map. It is Table 1's "SPADE" row in CoCosNet (Zhang et al., CVPR 2020).
+
+It has no exemplar input: ``translate(content, exemplar)`` ignores the exemplar (guidance ``none``), so the label-map
+protocols run it like every method and its style scores show what ignoring the exemplar gives.
+
+``content``: the conditioning of the label-map protocols, float [N, input_nc, H, W] (one-hot label map with a
+don't-care channel, face-edge or pose channels), or integer class maps [N,H,W] (one-hot to label_nc = input_nc).
+Training data: ``a[i]["input"]`` (or ``label_map``) and ``b[i]["image"]`` in [0,1]. Output: [N,3,H,W] in [0,1].
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from core import features
+from core.errors import BenchError
+from core.seeding import seeded
+from datasets.base import TrainData
+from methods import METHODS
+from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.conditioning import as_conditioning, batch_conditioning, resize_nearest
+from methods.common.frozen import FrozenEncoders
+from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
+from methods.common.sampling import paired_fetch, paired_sampler, step_generator
+from methods.common.schedules import linear_decay
+from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
+from methods.common.spade_losses import feature_matching, hinge_d, hinge_g, vgg_features, vgg_loss
+from methods.common.training import require_kind, set_requires_grad
+from methods.training import TrainLoop, check_finite
+
+DEFAULTS: dict[str, Any] = {
+    "allow_uncalibrated": False,  # the VGG loss needs VGG-19 ImageNet weights; true: random VGG, uncalibrated
+    # conditioning channels (``semantic_nc``) and classes; the label-map protocols set both.
+    # ADE20k: 150 classes + "don't care", no instance maps, 256×256 (load 286 → crop 256, flip)
+    "input_nc": 151, "label_nc": 151, "crop_size": 256, "load_size": 286, "flip": True,
+    # generator ``spade`` (normal: 5 up-samplings from 8×8), norm_G spectralspadesyncbatch3x3, hidden 128
+    "ngf": 64, "n_up_blocks": 4, "spade_hidden": 128, "param_free_norm": "sync",
+    # discriminator: multiscale (2), n_layers 4, spectral instance norm, conditioned on the map
+    "ndf": 64, "n_layers_d": 4, "num_d": 2,
+    # objective: hinge GAN + 10·feature matching + 10·VGG
+    "lambda_feat": 10.0, "lambda_vgg": 10.0,
+    "vgg_input": "raw",  # official: the [-1,1] generator output goes into VGG unnormalised; "imagenet" corrects it
+    # optimisation: TTUR (G lr/2 = 1e-4, D 2·lr = 4e-4), Adam β=(0, 0.9); 100 + 100 epochs at batch 32
+    "lr": 2e-4, "beta1": 0.0, "beta2": 0.9, "batch_size": 32, "steps": 126_320, "decay_steps": 63_160,
+    "init_gain": 0.02, "checkpoint_every": 1000, "log_every": 10,
+}
+
+
+@METHODS.register("spade")
+class SPADE(FrozenEncoders, Method):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        training="paired", guidance="none", directions="AB", needs_label_maps=True,
+        notes="label map → image, deterministic (no image encoder, --use_vae off): the exemplar has no effect, "
+              "protocols still run it; VGG loss needs VGG-19 ImageNet weights")
+    pretrained_encoders: ClassVar[dict[str, str]] = {"vgg": "vgg"}
+
+    defaults: ClassVar[dict[str, Any]] = DEFAULTS
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        p = self.params
+        if p["vgg_input"] not in ("raw", "imagenet"):
+            raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
+        if p["param_free_norm"] not in PARAM_FREE_NORMS:
+            raise BenchError(f"param_free_norm must be one of {', '.join(PARAM_FREE_NORMS)}, "
+                             f"got {p['param_free_norm']!r}")
+        self.vgg: features.FeatureExtractor | None = None
+        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(); checkpoints keep only its record
+            self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
+                                    allow_uncalibrated=p["allow_uncalibrated"])
+        self._build(0)
+
+    def _build(self, seed: int) -> None:
+        """Networks and optimisers from ``seed`` (spectral norm's power-iteration vectors included)."""
+        p = self.params
+        with seeded(seed):
+            self.G = SPADEGenerator(p["input_nc"], p["crop_size"], p["ngf"], None, p["n_up_blocks"],
+                                    p["spade_hidden"], p["param_free_norm"])
+            self.D = SPADEDiscriminator(p["input_nc"] + 3, p["ndf"], p["n_layers_d"], p["num_d"])
+            for net in (self.G, self.D):
+                init_xavier(net, p["init_gain"])
+        for net in self.networks().values():
+            net.to(self.device)
+        betas = (p["beta1"], p["beta2"])
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"] / 2, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"] * 2, betas=betas)
+        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+
+    def networks(self) -> dict[str, nn.Module]:
+        return {"G": self.G, "D": self.D}
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
+
+    # -- training ---------------------------------------------------------------------------------------------
+    def fit(self, data: TrainData, ctx: FitContext) -> None:
+        require_kind("spade", data, "paired")
+        p = self.params
+        self._build(ctx.seed)
+        torch.manual_seed(ctx.seed)
+        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
+                         log_every=p["log_every"])
+        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
+        for net in self.networks().values():
+            net.train()
+        for step in loop:
+            a, b = paired_fetch(data, sampler.at(step))
+            seg = batch_conditioning(a, p["input_nc"], p["label_nc"], "spade")
+            seg, image = paired_jitter([seg, to_signed(b["image"])], p["load_size"], p["crop_size"], p["flip"],
+                                       step_generator(ctx.seed, step), nearest=(True,))
+            seg, image = resize_nearest(seg, p["crop_size"]), resize_to(image, p["crop_size"])
+            loop.report(step, self._train_step(seg.to(self.device), image.to(self.device)))
+        self.eval_mode()
+
+    def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        assert self.vgg is not None
+        return vgg_features(self.vgg, images, self.params["vgg_input"])
+
+    def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
+        p = self.params
+        set_requires_grad(self.D, False)
+        fake = self.G(seg)
+        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
+        losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"])}
+        if self.vgg is not None:
+            losses["VGG"] = vgg_loss(self._vgg_feats(fake), self._vgg_feats(real)) * p["lambda_vgg"]
+        self.opt_g.zero_grad(set_to_none=True)
+        sum(losses.values()).backward()
+        self.opt_g.step()
+        # discriminator, on a fresh fake (the official ``compute_discriminator_loss`` regenerates it)
+        set_requires_grad(self.D, True)
+        with torch.no_grad():
+            fake = self.G(seg)
+        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
+        losses["D_Fake"], losses["D_real"] = hinge_d(pred_fake, False), hinge_d(pred_real, True)
+        self.opt_d.zero_grad(set_to_none=True)
+        (losses["D_Fake"] + losses["D_real"]).backward()
+        self.opt_d.step()
+        self.sched_g.step()
+        self.sched_d.step()
+        return losses
+
+    # -- inference --------------------------------------------------------------------------------------------
+    def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
+                  seed: int = 0) -> torch.Tensor:
+        """Label map → image; ``exemplar`` and ``seed`` have no effect (deterministic generator)."""
+        if direction != "AB":
+            raise BenchError(f"spade maps label maps to images; it cannot translate {direction}")
+        p = self.params
+        seg = as_conditioning(content, p["input_nc"], p["label_nc"], "spade")
+        size = tuple(seg.shape[-2:])
+        seg = resize_nearest(seg.to(self.device), p["crop_size"])
+        with torch.no_grad():
+            for net in self.networks().values():
+                net.eval()
+            out = self.G(seg)
+        return check_finite("spade", resize_to(to_unit(out), size).clamp(0.0, 1.0))
