@@ -186,6 +186,8 @@ class CoCosNetProtocol(Protocol):
         labels = torch.from_numpy(ld.test.labels).long() if labelled else None
         ref_labels = torch.from_numpy(ld.refs.labels).long() if labelled else None
         regions = "per class present in both label maps" if labelled else "whole images (the data has no labels)"
+        if type(method).capabilities.guidance != "exemplar":  # §4: "We do not include Pix2pixHD as it does not ..."
+            regions += "; the method ignores the exemplar (the paper leaves such methods out of Table 3)"
         values.update(self._split(self.metrics["style_relevance"](out, exemplars, labels, ref_labels),
                                   f"{regions}; {ld.exemplar_rule}"))
         if ld.exact is not None:
