@@ -126,11 +126,17 @@ def method_class(label: str, cfg: DictConfig | dict[str, Any]) -> str:
                           f"bench/configs/methods/{label}.yaml")
 
 
-def method_params(method_cfg: DictConfig | dict[str, Any], scale: str) -> dict[str, Any]:
-    """Effective parameters of a method at a scale: ``params``, updated by ``presets[scale]``, then by ``override``
+def method_params(method_cfg: DictConfig | dict[str, Any], scale: str, dataset: str | None = None
+                  ) -> dict[str, Any]:
+    """Effective parameters of a method at a scale: ``params``, updated by the overlay ``datasets[dataset]`` (a
+    method's per-dataset recipe, e.g. CoCosNet's loss weights for ``celebahq_edge``; selected by the protocol's
+    ``dataset`` setting, none when the config has no entry for it), then by ``presets[scale]``, then by ``override``
     (e.g. ``+methods.munit.override.steps=10`` sets the steps whatever the scale)."""
     cfg = OmegaConf.create(method_cfg) if isinstance(method_cfg, dict) else method_cfg
     base = OmegaConf.to_container(cfg.get("params") or OmegaConf.create({}), resolve=True)
+    overlays = cfg.get("datasets") or {}
+    if dataset is not None and dataset in overlays:
+        base = OmegaConf.to_container(OmegaConf.merge(OmegaConf.create(base), overlays[dataset] or {}), resolve=True)
     presets = cfg.get("presets") or {}
     if scale not in presets:
         raise BenchError(f"a method config has no preset for scale {scale!r} (it has: {', '.join(presets) or 'none'})",

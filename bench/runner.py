@@ -62,23 +62,33 @@ def build_protocol(cfg: DictConfig) -> Protocol:
     )
 
 
-def run_method_params(mcfg: DictConfig, cfg: DictConfig) -> dict[str, Any]:
-    """A method's parameters in this run: paper ⊕ scale preset ⊕ override, and the run's ``allow_uncalibrated``
-    opt-in passed on to methods that load pretrained encoders (those that declare the parameter). The opt-in only
-    ever widens: a method config that allows random weights keeps allowing them."""
-    params = method_params(mcfg, str(cfg.scale.name))
+def run_method_params(mcfg: DictConfig, cfg: DictConfig, settings: dict[str, Any] | None = None,
+                      declared: dict[str, Any] | None = None, dataset: str | None = None) -> dict[str, Any]:
+    """A method's parameters in this run: paper ⊕ the overlay for the protocol's dataset (``datasets.<dataset>``,
+    ``dataset`` defaulting to ``settings["dataset"]``) ⊕ scale preset ⊕ override, then the protocol's facts
+    (``settings``: ``Protocol.method_settings()``, e.g. ``input_nc``) for each key the method declares in
+    ``declared`` (its ``Method.defaults``), and the run's ``allow_uncalibrated`` opt-in passed on to methods that
+    load pretrained encoders (those that declare the parameter). The opt-in only ever widens: a method config that
+    allows random weights keeps allowing them."""
+    settings = settings or {}
+    params = method_params(mcfg, str(cfg.scale.name), dataset if dataset is not None else settings.get("dataset"))
+    for key, value in settings.items():
+        if declared is not None and key in declared:
+            params[key] = value  # a fact of the protocol's data: wins over every preset and override
     if bool(cfg.allow_uncalibrated) and "allow_uncalibrated" in params:
         params["allow_uncalibrated"] = True
     return params
 
 
 def check_method_params(cfg: DictConfig) -> None:
-    """Resolve every selected method's parameters against the names its class declares (``Method.defaults``);
-    raises ``BenchError`` naming an unknown one, with the valid names as the hint."""
+    """Resolve every selected method's parameters (under each of its per-dataset overlays) against the names its
+    class declares (``Method.defaults``); raises ``BenchError`` naming an unknown one, with the valid names as the
+    hint."""
     for label, mcfg in cfg.methods.items():
         method_cls = METHODS.get(method_class(str(label), mcfg))
         if method_cls.defaults is not None:
-            resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg))
+            for dataset in [None, *(mcfg.get("datasets") or {})]:
+                resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg, dataset=dataset))
 
 
 class _MethodRun:
@@ -219,7 +229,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         tracker.finish(child, "FINISHED")
         return mrun.placeholder_rows("refused", note), {}, False
 
-    params = run_method_params(mrun.mcfg, cfg)
+    params = run_method_params(mrun.mcfg, cfg, protocol.method_settings(), method_cls.defaults)
     config_key = settings_hash({"method": mrun.method_class, "params": params, "protocol": mrun.common["protocol_hash"],
                                 "seed": int(cfg.seed)})
     workdir = Path(cfg.paths.checkpoints) / protocol.name / label / config_key

@@ -130,6 +130,19 @@ DeepFashion/
             raise self.error(f"{len(missing)} files named by {listing.name} are missing (first: {missing[0]})")
         return out
 
+    def named_split(self, names: list[str], split: str = "val") -> DeepFashionSplit:
+        """A split of the images ``names`` (list paths, either separator) that are present with their keypoint files,
+        in that order; for published exemplars that no split list names (CoCosNet's test exemplars are training
+        images). Absent ones are left out (``published_pairs`` reports them as ``missing``)."""
+        entries = []
+        for name in map(list_path, names):
+            image = self.root / name
+            candidate, subset = (self.root / p for p in pose_paths(name))
+            if all(p.is_file() for p in (image, candidate, subset)):
+                entries.append(Entry(name, image, None, {"candidate": candidate, "subset": subset}))
+        return DeepFashionSplit(self.registry_name, split, self.root, entries, self.labels, self.remap(),
+                                self.settings)
+
     def list_folder(self) -> Path:
         """The folder with the published pair lists; ``DataError`` when none has them."""
         given = self.settings.get("lists")

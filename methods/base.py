@@ -34,7 +34,9 @@ class Capabilities:
     guidance: how the output varies: ``exemplar`` (the exemplar image steers it), ``noise`` (a random code), ``none``.
     directions: ``both`` if one trained model translates A→B and B→A, ``AB`` if only A→B.
     needs_label_maps: the input is (or comes with) a semantic label map.
-    needs_exemplar_labels: the exemplar's label map is needed too.
+    needs_exemplar_labels: the exemplar's label map is needed too (passed as ``translate(..., exemplar_labels=)``,
+        encoded like the content).
+    ignores_content: the output does not depend on the content (``exemplar_copy``), so any conditioning will do.
     """
 
     training: Training
@@ -42,6 +44,7 @@ class Capabilities:
     directions: Literal["both", "AB"] = "both"
     needs_label_maps: bool = False
     needs_exemplar_labels: bool = False
+    ignores_content: bool = False
     notes: str = ""
 
     def as_dict(self) -> dict[str, Any]:

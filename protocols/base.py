@@ -138,6 +138,13 @@ class Protocol(ABC):
         truth. A test instrument: it may hold the test split's truths in memory."""
         return None
 
+    def method_settings(self) -> dict[str, Any]:
+        """After ``prepare()``: facts of the data every method that declares the parameter must use (e.g.
+        ``{"input_nc": 151, "label_nc": 151, "dataset": "ade20k"}``). The runner sets each key the method declares
+        in its ``defaults`` over every preset and override; ``dataset`` also selects the method config's
+        ``datasets.<dataset>`` overlay. Default: none."""
+        return {}
+
     def reported(self) -> list[ReportedRow]:
         return []
 

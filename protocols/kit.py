@@ -68,36 +68,48 @@ def quantise(images: torch.Tensor) -> torch.Tensor:
 
 
 def translate_batches(method: Method, contents: Rows, exemplars: Rows | None, direction: str, batch_size: int,
-                      seed: int, *, uint8: bool = False, name: str | None = None
-                      ) -> Iterator[tuple[slice, torch.Tensor]]:
+                      seed: int, *, uint8: bool = False, name: str | None = None,
+                      exemplar_labels: Rows | None = None) -> Iterator[tuple[slice, torch.Tensor]]:
     """Translate ``contents`` (row i under ``exemplars`` row i, or no exemplar when None) ``batch_size`` rows at a
     time, every batch with the same ``seed``; yields ``(rows, outputs)`` per batch.
 
+    ``exemplar_labels`` (row i: the conditioning of exemplar i, encoded as ``contents``, [n,C,H,W]) is passed as
+    ``translate(..., exemplar_labels=)`` to methods whose capabilities say ``needs_exemplar_labels`` and to no other.
     Outputs are the method's images moved to the CPU as float32, clamped to [0,1] (or quantised to uint8 [n,C,H,W]
-    like a saved image with ``uint8=True``). Raises ``BenchError`` when the method returns another shape than its
-    input and ``NonFiniteError`` (naming ``name``, default ``"<method> <translation>"``) on NaN or infinity.
-    ``torch.cat([out for _, out in translate_batches(...)])`` gives the whole split.
+    like a saved image with ``uint8=True``); RGB [n,3,H,W] when the contents are another conditioning (label-map
+    protocols), else the contents' shape. Raises ``BenchError`` when the method returns another shape or needs
+    exemplar labels that were not given, and ``NonFiniteError`` (naming ``name``, default ``"<method>
+    <translation>"``) on NaN or infinity. ``torch.cat([out for _, out in translate_batches(...)])`` gives the
+    whole split.
     """
     label = name if name is not None else f"{method.registry_name} {TRANSLATION_OF.get(direction, direction)}"
+    wants_labels = type(method).capabilities.needs_exemplar_labels
+    if wants_labels and exemplar_labels is None:
+        raise BenchError(f"{method.registry_name} needs the exemplars' label maps and none were given",
+                         hint="a protocol must pass exemplar_labels= to translate_batches for this method")
     total = len(contents)
     for start in range(0, total, batch_size):
         rows = slice(start, min(start + batch_size, total))
         content = contents[rows]
         exemplar = None if exemplars is None else exemplars[rows]
+        extra = {"exemplar_labels": exemplar_labels[rows].to(method.device)} if wants_labels else {}
         with torch.no_grad():
             out = method.translate(content.to(method.device), None if exemplar is None else exemplar.to(method.device),
-                                   direction=direction, seed=seed)  # type: ignore[arg-type]
-        if out.shape != content.shape:
+                                   direction=direction, seed=seed, **extra)  # type: ignore[arg-type,call-arg]
+        expected = (content.shape[0], 3, *content.shape[2:]) if content.shape[1] != 3 else tuple(content.shape)
+        if tuple(out.shape) != expected:
             raise BenchError(f"{method.registry_name} returned {tuple(out.shape)} for inputs of "
-                             f"{tuple(content.shape)}")
+                             f"{tuple(content.shape)} (expected {expected})")
         out = check_finite(label, out.float().cpu())
         yield rows, quantise(out) if uint8 else out.clamp(0, 1)
 
 
 def translate_all(method: Method, contents: Rows, exemplars: Rows | None, direction: str, batch_size: int, seed: int,
-                  *, uint8: bool = False, name: str | None = None) -> torch.Tensor:
+                  *, uint8: bool = False, name: str | None = None, exemplar_labels: Rows | None = None
+                  ) -> torch.Tensor:
     """``translate_batches`` concatenated: the outputs of the whole split in one tensor."""
-    batches = translate_batches(method, contents, exemplars, direction, batch_size, seed, uint8=uint8, name=name)
+    batches = translate_batches(method, contents, exemplars, direction, batch_size, seed, uint8=uint8, name=name,
+                                exemplar_labels=exemplar_labels)
     return torch.cat([out for _, out in batches])
 
 

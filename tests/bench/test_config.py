@@ -61,6 +61,15 @@ def test_method_params_merge_preset_over_paper_params() -> None:
         method_params(cfg, "cpu")
 
 
+def test_a_dataset_overlay_sits_above_params_and_below_the_preset_and_override() -> None:
+    cfg = OmegaConf.create({"params": {"width": 64, "steps": 1000, "lr": 1e-4, "w_mask": 100.0},
+                            "datasets": {"celebahq_edge": {"w_mask": 0.0, "lr": 2e-4, "width": 32}},
+                            "presets": {"smoke": {"width": 8}}, "override": {"steps": 2}})
+    assert method_params(cfg, "smoke", "celebahq_edge") == {"width": 8, "steps": 2, "lr": 2e-4, "w_mask": 0.0}
+    assert method_params(cfg, "smoke", "ade20k") == method_params(cfg, "smoke") == {
+        "width": 8, "steps": 2, "lr": 1e-4, "w_mask": 100.0}  # no overlay for that dataset: params as they are
+
+
 def test_every_method_config_runs_a_registered_method_and_has_all_scales() -> None:
     from methods import METHODS
 

@@ -251,3 +251,26 @@ def test_sigterm_unwinds_like_ctrl_c_while_bench_run_is_active() -> None:
             time.sleep(5)  # the handler interrupts this at once
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_protocol_facts_set_declared_keys_over_every_preset_and_select_the_dataset_overlay() -> None:
+    cfg = compose_run(["protocol=mnist_single", "methods=[spade_vae]", "scale=smoke"])
+    mcfg = OmegaConf.create(OmegaConf.to_container(cfg.methods.spade_vae))
+    mcfg.datasets = {"ade20k": {"lambda_vgg": 3.0}}
+    facts = {"input_nc": 151, "label_nc": 151, "dataset": "ade20k"}
+    params = run_method_params(mcfg, cfg, facts, METHODS.get("spade_vae").defaults)
+    assert params["label_nc"] == 151  # the smoke preset's 4 is overruled by the data's fact
+    assert "input_nc" not in params and "dataset" not in params  # spade_vae declares neither
+    assert params["lambda_vgg"] == 3.0  # the ade20k overlay (the smoke preset does not set it)
+    plain = run_method_params(mcfg, cfg)
+    assert plain["label_nc"] == 4 and plain["lambda_vgg"] == 10.0  # no protocol facts: config as written
+
+
+def test_a_misspelt_key_in_any_dataset_overlay_stops_the_run_before_data_is_built() -> None:
+    from bench.runner import check_method_params
+    from core.errors import BenchError
+
+    cfg = compose_run(["protocol=mnist_single", "methods=[spade_vae]", "scale=smoke",
+                       "+methods.spade_vae.datasets.deepfashion.lambda_vggg=1.0"])  # as a config file would hold it
+    with pytest.raises(BenchError, match="lambda_vggg"):
+        check_method_params(cfg)

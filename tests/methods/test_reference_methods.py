@@ -19,8 +19,10 @@ def test_input_copy_and_exemplar_copy(images: tuple[torch.Tensor, torch.Tensor])
     content, exemplar = images
     assert torch.equal(create_method("input_copy").translate(content, exemplar), content)
     assert torch.equal(create_method("exemplar_copy").translate(content, exemplar), exemplar)
-    with pytest.raises(ValueError, match="differ in shape"):
+    with pytest.raises(ValueError, match="differ in batch or image size"):
         create_method("exemplar_copy").translate(content, exemplar[:, :, :8])
+    one_hot = torch.zeros(4, 151, 16, 16)  # a label-map content: any channel count, the exemplar comes back
+    assert torch.equal(create_method("exemplar_copy").translate(one_hot, exemplar), exemplar)
 
 
 def test_lab_matches_scikit_image_and_round_trips(images: tuple[torch.Tensor, torch.Tensor]) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 import torch
 
+from core.errors import BenchError
+from methods.base import Capabilities, Method
 from protocols.kit import GroundTruthOracle, image_keys, translate_all
 
 
@@ -32,3 +36,32 @@ def test_the_oracle_refuses_a_pair_it_was_not_given() -> None:
 def test_image_keys_are_the_8_bit_values() -> None:
     images = _images(2, 0)
     assert image_keys(images) == image_keys(images + 0.4 / 255) != image_keys(images.flip(0))
+
+
+class _LabelsSeen(Method):
+    """Returns the exemplar and records the exemplar labels it was given (None when the kit passed none)."""
+
+    capabilities = Capabilities(training="none", guidance="exemplar", needs_label_maps=True,
+                                needs_exemplar_labels=True)
+    seen: ClassVar[list[torch.Tensor | None]] = []
+
+    def translate(self, content, exemplar, direction="AB", seed=0, exemplar_labels=None):  # type: ignore[no-untyped-def]
+        type(self).seen.append(exemplar_labels)
+        return exemplar
+
+
+class _NoLabels(_LabelsSeen):
+    capabilities = Capabilities(training="none", guidance="exemplar", needs_label_maps=True)
+
+
+def test_exemplar_labels_go_only_to_methods_that_declare_them_and_rgb_comes_back_for_any_conditioning() -> None:
+    contents = torch.zeros(3, 5, 4, 4)  # a 5-channel conditioning: the outputs are RGB [3,3,4,4]
+    contents[:, 0] = 1
+    exemplars, labels = _images(3, 1), torch.rand(3, 5, 4, 4)
+    out = translate_all(_LabelsSeen(), contents, exemplars, "AB", batch_size=2, seed=0, exemplar_labels=labels)
+    assert torch.equal(out, exemplars) and torch.equal(torch.cat(_LabelsSeen.seen), labels)  # type: ignore[arg-type]
+    _LabelsSeen.seen.clear()
+    translate_all(_NoLabels(), contents, exemplars, "AB", batch_size=2, seed=0, exemplar_labels=labels)
+    assert _LabelsSeen.seen == [None, None]  # translate called without the keyword
+    with pytest.raises(BenchError, match="needs the exemplars' label maps"):
+        translate_all(_LabelsSeen(), contents, exemplars, "AB", batch_size=2, seed=0)
