@@ -7,10 +7,18 @@ Discriminator outputs are lists (one per scale) of feature lists whose last item
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from core import features
+from core.errors import BenchError
+from methods.common.paired import optimise
+from methods.common.spade import discriminate_pair
+from methods.common.training import set_requires_grad
 
 VGG_LAYERS = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"]
 VGG_WEIGHTS = [1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0]
@@ -50,3 +58,36 @@ def vgg_features(vgg: features.FeatureExtractor, images: torch.Tensor, vgg_input
     if vgg_input == "raw":
         return vgg(images, VGG_LAYERS, normalise=False)
     return vgg((images + 1) / 2, VGG_LAYERS)
+
+
+def perceptual_net(p: dict[str, Any]) -> features.FeatureExtractor | None:
+    """The VGG-19 loss network (relu5_1) when ``p["lambda_vgg"]`` > 0, else None; a loss network only, not among a
+    method's ``networks()``. ``BenchError`` when ``p["vgg_input"]`` is not ``raw`` or ``imagenet``."""
+    if p["vgg_input"] not in ("raw", "imagenet"):
+        raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
+    if p["lambda_vgg"] <= 0:
+        return None
+    return features.get("vgg19", upto="relu5_1", init="model", seed=0, allow_uncalibrated=p["allow_uncalibrated"])
+
+
+def vgg_term(vgg: features.FeatureExtractor, fake: torch.Tensor, real: torch.Tensor, vgg_input: str,
+             weight: float) -> torch.Tensor:
+    """λ · :func:`vgg_loss` of generator-range images [N,3,H,W] in [-1,1] (see :func:`vgg_features`)."""
+    return vgg_loss(vgg_features(vgg, fake, vgg_input), vgg_features(vgg, real, vgg_input)) * weight
+
+
+DLoss = Callable[[list[list[torch.Tensor]], bool], torch.Tensor]
+
+
+def hinge_d_step(D: nn.Module, opt_d: torch.optim.Optimizer, seg: torch.Tensor, fake: torch.Tensor,
+                 real: torch.Tensor, losses: dict[str, torch.Tensor], d_loss: DLoss = hinge_d,
+                 weight: float | None = None) -> None:
+    """SPADE's discriminator update (``compute_discriminator_loss``): D back in training, conditional outputs on
+    (seg, fake) and (seg, real) [N,C,H,W], ``losses["D_Fake"]``/``["D_real"]`` = ``d_loss`` (· ``weight`` if
+    given), one step of ``opt_d`` on their sum. ``fake`` must already be detached or made without gradients."""
+    set_requires_grad(D, True)
+    pred_fake, pred_real = discriminate_pair(D, seg, fake, real)
+    losses["D_Fake"], losses["D_real"] = d_loss(pred_fake, False), d_loss(pred_real, True)
+    if weight is not None:
+        losses["D_Fake"], losses["D_real"] = losses["D_Fake"] * weight, losses["D_real"] * weight
+    optimise(opt_d, losses["D_Fake"] + losses["D_real"])

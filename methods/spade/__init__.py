@@ -18,7 +18,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
@@ -26,13 +25,12 @@ from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.conditioning import as_conditioning, batch_conditioning, resize_nearest
 from methods.common.frozen import FrozenEncoders
-from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
-from methods.common.sampling import paired_fetch, paired_sampler, step_generator
-from methods.common.schedules import linear_decay
+from methods.common.images import paired_jitter, resize_to, to_signed
+from methods.common.paired import adam_pair, generated_image, labelmap_input, optimise, paired_training
+from methods.common.sampling import paired_fetch, step_generator
 from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
-from methods.common.spade_losses import feature_matching, hinge_d, hinge_g, vgg_features, vgg_loss
+from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
 from methods.common.training import require_kind, set_requires_grad
-from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
     "allow_uncalibrated": False,  # the VGG loss needs VGG-19 ImageNet weights; true: random VGG, uncalibrated
@@ -65,15 +63,10 @@ class SPADE(FrozenEncoders, Method):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        if p["vgg_input"] not in ("raw", "imagenet"):
-            raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
         if p["param_free_norm"] not in PARAM_FREE_NORMS:
             raise BenchError(f"param_free_norm must be one of {', '.join(PARAM_FREE_NORMS)}, "
                              f"got {p['param_free_norm']!r}")
-        self.vgg: features.FeatureExtractor | None = None
-        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(); checkpoints keep only its record
-            self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
-                                    allow_uncalibrated=p["allow_uncalibrated"])
+        self.vgg = perceptual_net(p)  # checkpoints keep only its record
         self._build(0)
 
     def _build(self, seed: int) -> None:
@@ -87,11 +80,8 @@ class SPADE(FrozenEncoders, Method):
                 init_xavier(net, p["init_gain"])
         for net in self.networks().values():
             net.to(self.device)
-        betas = (p["beta1"], p["beta2"])
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"] / 2, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"] * 2, betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = adam_pair(  # TTUR
+            self.G.parameters(), self.D.parameters(), p, p["lr"] / 2, p["lr"] * 2)
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
@@ -103,13 +93,7 @@ class SPADE(FrozenEncoders, Method):
     def fit(self, data: TrainData, ctx: FitContext) -> None:
         require_kind("spade", data, "paired")
         p = self.params
-        self._build(ctx.seed)
-        torch.manual_seed(ctx.seed)
-        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
-                         log_every=p["log_every"])
-        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
-        for net in self.networks().values():
-            net.train()
+        loop, sampler = paired_training(self, data, ctx, self._build)
         for step in loop:
             a, b = paired_fetch(data, sampler.at(step))
             seg = batch_conditioning(a, p["input_nc"], p["label_nc"], "spade")
@@ -119,10 +103,6 @@ class SPADE(FrozenEncoders, Method):
             loop.report(step, self._train_step(seg.to(self.device), image.to(self.device)))
         self.eval_mode()
 
-    def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        assert self.vgg is not None
-        return vgg_features(self.vgg, images, self.params["vgg_input"])
-
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         p = self.params
         set_requires_grad(self.D, False)
@@ -130,19 +110,12 @@ class SPADE(FrozenEncoders, Method):
         pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
         losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"])}
         if self.vgg is not None:
-            losses["VGG"] = vgg_loss(self._vgg_feats(fake), self._vgg_feats(real)) * p["lambda_vgg"]
-        self.opt_g.zero_grad(set_to_none=True)
-        sum(losses.values()).backward()
-        self.opt_g.step()
+            losses["VGG"] = vgg_term(self.vgg, fake, real, p["vgg_input"], p["lambda_vgg"])
+        optimise(self.opt_g, sum(losses.values()))  # type: ignore[arg-type]
         # discriminator, on a fresh fake (the official ``compute_discriminator_loss`` regenerates it)
-        set_requires_grad(self.D, True)
         with torch.no_grad():
             fake = self.G(seg)
-        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
-        losses["D_Fake"], losses["D_real"] = hinge_d(pred_fake, False), hinge_d(pred_real, True)
-        self.opt_d.zero_grad(set_to_none=True)
-        (losses["D_Fake"] + losses["D_real"]).backward()
-        self.opt_d.step()
+        hinge_d_step(self.D, self.opt_d, seg, fake, real, losses)
         self.sched_g.step()
         self.sched_d.step()
         return losses
@@ -151,14 +124,10 @@ class SPADE(FrozenEncoders, Method):
     def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
                   seed: int = 0) -> torch.Tensor:
         """Label map → image; ``exemplar`` and ``seed`` have no effect (deterministic generator)."""
-        if direction != "AB":
-            raise BenchError(f"spade maps label maps to images; it cannot translate {direction}")
         p = self.params
-        seg = as_conditioning(content, p["input_nc"], p["label_nc"], "spade")
-        size = tuple(seg.shape[-2:])
-        seg = resize_nearest(seg.to(self.device), p["crop_size"])
+        seg, size = labelmap_input("spade", direction, as_conditioning(content, p["input_nc"], p["label_nc"], "spade"),
+                                   p["crop_size"], self.device)
+        self.eval_mode()
         with torch.no_grad():
-            for net in self.networks().values():
-                net.eval()
             out = self.G(seg)
-        return check_finite("spade", resize_to(to_unit(out), size).clamp(0.0, 1.0))
+        return generated_image("spade", out, size)

@@ -19,22 +19,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.frozen import FrozenEncoders
-from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
-from methods.common.sampling import paired_fetch, paired_sampler, step_generator
-from methods.common.schedules import linear_decay
+from methods.common.images import paired_jitter, resize_to, to_signed
+from methods.common.paired import adam_pair, generated_image, optimise, paired_training
+from methods.common.sampling import paired_fetch, step_generator
 from methods.common.spade import SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
-from methods.common.spade_losses import feature_matching, hinge_d, hinge_g, vgg_features, vgg_loss
+from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
 from methods.common.training import require_kind, set_requires_grad
 from methods.spade_vae.losses import kld
 from methods.spade_vae.networks import ConvEncoder
-from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
     "allow_uncalibrated": False,  # the VGG loss needs VGG-19 ImageNet weights; true: random VGG, uncalibrated
@@ -103,12 +101,7 @@ class SPADEVAE(FrozenEncoders, Method):
         p = self.params
         if p["test_sample"] not in ("posterior", "mean"):
             raise BenchError(f"test_sample must be 'posterior' or 'mean', got {p['test_sample']!r}")
-        if p["vgg_input"] not in ("raw", "imagenet"):
-            raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
-        self.vgg: features.FeatureExtractor | None = None
-        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(); checkpoints keep only its record
-            self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
-                                    allow_uncalibrated=p["allow_uncalibrated"])
+        self.vgg = perceptual_net(p)  # checkpoints keep only its record
         self._build(0)
 
     def _build(self, seed: int) -> None:
@@ -123,11 +116,8 @@ class SPADEVAE(FrozenEncoders, Method):
                 init_xavier(net, p["init_gain"])
         for net in self.networks().values():
             net.to(self.device)
-        betas = (p["beta1"], p["beta2"])
-        self.opt_g = torch.optim.Adam([*self.G.parameters(), *self.E.parameters()], lr=p["lr"] / 2, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"] * 2, betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = adam_pair(  # TTUR
+            [*self.G.parameters(), *self.E.parameters()], self.D.parameters(), p, p["lr"] / 2, p["lr"] * 2)
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "E": self.E, "D": self.D}
@@ -146,13 +136,7 @@ class SPADEVAE(FrozenEncoders, Method):
     def fit(self, data: TrainData, ctx: FitContext) -> None:
         require_kind("spade_vae", data, "paired")
         p = self.params
-        self._build(ctx.seed)
-        torch.manual_seed(ctx.seed)
-        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
-                         log_every=p["log_every"])
-        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
-        for net in self.networks().values():
-            net.train()
+        loop, sampler = paired_training(self, data, ctx, self._build)
         for step in loop:
             a, b = paired_fetch(data, sampler.at(step))
             labels, image = paired_jitter([self._labels_of(a), to_signed(b["image"])], p["load_size"],
@@ -168,10 +152,6 @@ class SPADEVAE(FrozenEncoders, Method):
         eps = torch.randn(mu.shape, generator=generator).to(mu.device)
         return mu + eps * torch.exp(0.5 * logvar), mu, logvar
 
-    def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        assert self.vgg is not None
-        return vgg_features(self.vgg, images, self.params["vgg_input"])
-
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         p = self.params
         # generator + encoder
@@ -182,19 +162,12 @@ class SPADEVAE(FrozenEncoders, Method):
         losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"]),
                   "KLD": kld(mu, logvar) * p["lambda_kld"]}
         if self.vgg is not None:
-            losses["VGG"] = vgg_loss(self._vgg_feats(fake), self._vgg_feats(real)) * p["lambda_vgg"]
-        self.opt_g.zero_grad(set_to_none=True)
-        sum(losses.values()).backward()
-        self.opt_g.step()
+            losses["VGG"] = vgg_term(self.vgg, fake, real, p["vgg_input"], p["lambda_vgg"])
+        optimise(self.opt_g, sum(losses.values()))  # type: ignore[arg-type]
         # discriminator, on a fresh fake (the official ``compute_discriminator_loss`` regenerates it)
-        set_requires_grad(self.D, True)
         with torch.no_grad():
             fake = self.G(seg, self._encode(real)[0])
-        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
-        losses["D_Fake"], losses["D_real"] = hinge_d(pred_fake, False), hinge_d(pred_real, True)
-        self.opt_d.zero_grad(set_to_none=True)
-        (losses["D_Fake"] + losses["D_real"]).backward()
-        self.opt_d.step()
+        hinge_d_step(self.D, self.opt_d, seg, fake, real, losses)
         self.sched_g.step()
         self.sched_d.step()
         return losses
@@ -209,9 +182,8 @@ class SPADEVAE(FrozenEncoders, Method):
         size = tuple(labels.shape[-2:])
         seg = one_hot(resize_labels(labels, p["crop_size"]).to(self.device), p["label_nc"])
         generator = torch.Generator().manual_seed(seed)
+        self.eval_mode()
         with torch.no_grad():
-            for net in self.networks().values():
-                net.eval()
             if exemplar is None:  # the official VAE mode without an image: z ~ N(0, I)
                 z = torch.randn(seg.size(0), p["z_dim"], generator=generator).to(self.device)
             else:
@@ -221,4 +193,4 @@ class SPADEVAE(FrozenEncoders, Method):
                 sampled, mu, _ = self._encode(to_signed(exemplar.to(self.device)), generator)
                 z = sampled if p["test_sample"] == "posterior" else mu
             out = self.G(seg, z)
-        return check_finite("spade_vae", resize_to(to_unit(out), size).clamp(0.0, 1.0))
+        return generated_image("spade_vae", out, size)
