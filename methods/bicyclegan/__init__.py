@@ -26,11 +26,12 @@ from methods.common.discriminators import MultiScalePatchDiscriminator
 from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.common.sampling import paired_fetch, paired_sampler, step_generator
+from methods.common.paired import paired_training
+from methods.common.sampling import paired_fetch, step_generator
 from methods.common.schedules import linear_decay
 from methods.common.training import frozen_weights, require_kind, set_requires_grad
 from methods.common.unet import UnetGenerator
-from methods.training import TrainLoop, check_finite
+from methods.training import check_finite
 
 DEFAULTS: dict[str, Any] = {
     # architecture (edges2shoes script): unet_256 with z at all levels, resnet_256 E, two basic_256_multi Ds
@@ -95,13 +96,7 @@ class BicycleGAN(Method):
     def fit(self, data: TrainData, ctx: FitContext) -> None:
         require_kind("bicyclegan", data, "paired")
         p = self.params
-        self._init(ctx.seed)
-        torch.manual_seed(ctx.seed)
-        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
-                         log_every=p["log_every"])
-        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
-        for net in self.networks().values():
-            net.train()
+        loop, sampler = paired_training(self, data, ctx, self._init)
         for step in loop:
             a, b = paired_fetch(data, sampler.at(step))
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],

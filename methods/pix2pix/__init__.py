@@ -30,11 +30,11 @@ from methods.common.discriminators import PatchDiscriminator
 from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.common.sampling import paired_fetch, paired_sampler, step_generator
-from methods.common.schedules import linear_decay
+from methods.common.paired import adam_pair, paired_training
+from methods.common.sampling import paired_fetch, step_generator
 from methods.common.training import require_kind, set_requires_grad
 from methods.common.unet import UnetGenerator
-from methods.training import TrainLoop, check_finite
+from methods.training import check_finite
 
 PIX2PIX_DEFAULTS: dict[str, Any] = {
     # architecture: unet_256 + 70×70 PatchGAN (basic, n_layers 3), BatchNorm, dropout on
@@ -96,11 +96,9 @@ class Pix2Pix(Method):
         with seeded(seed):
             init_weights(self.G, "normal", self.params["init_gain"])
             init_weights(self.D, "normal", self.params["init_gain"])
-        p, betas = self.params, (self.params["beta1"], self.params["beta2"])  # fresh optimisers for fresh weights
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"], betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+        p = self.params  # fresh optimisers for fresh weights
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = adam_pair(
+            self.G.parameters(), self.D.parameters(), p, p["lr"], p["lr"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
@@ -117,13 +115,7 @@ class Pix2Pix(Method):
     def fit(self, data: TrainData, ctx: FitContext) -> None:
         require_kind(self.registry_name, data, "paired")
         p = self.params
-        self._init(ctx.seed)
-        torch.manual_seed(ctx.seed)
-        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
-                         log_every=p["log_every"])
-        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
-        self.G.train()
-        self.D.train()
+        loop, sampler = paired_training(self, data, ctx, self._init)
         for step in loop:
             a, b = paired_fetch(data, sampler.at(step))
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],

@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core import features
 from core.errors import BenchError
 from core.seeding import seeded
 from datasets.base import TrainData
@@ -28,15 +27,14 @@ from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.conditioning import as_conditioning, batch_conditioning, resize_nearest
 from methods.common.frozen import FrozenEncoders
-from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
+from methods.common.images import paired_jitter, resize_to, to_signed
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.common.sampling import paired_fetch, paired_sampler, step_generator
-from methods.common.schedules import linear_decay
-from methods.common.spade_losses import vgg_features, vgg_loss
+from methods.common.paired import adam_pair, generated_image, labelmap_input, optimise, paired_training
+from methods.common.sampling import paired_fetch, step_generator
+from methods.common.spade_losses import perceptual_net, vgg_term
 from methods.common.training import require_kind
 from methods.pix2pixhd.networks import instance_edges, make_discriminator, make_generator
-from methods.training import TrainLoop, check_finite
 
 DEFAULTS: dict[str, Any] = {
     "allow_uncalibrated": False,  # the VGG loss needs VGG-19 ImageNet weights; true: random VGG, uncalibrated
@@ -83,17 +81,12 @@ class Pix2PixHD(FrozenEncoders, Method):
         p = self.params
         if p["netG"] not in ("global", "local"):
             raise BenchError(f"netG must be 'global' or 'local', got {p['netG']!r}")
-        if p["vgg_input"] not in ("raw", "imagenet"):
-            raise BenchError(f"vgg_input must be 'raw' or 'imagenet', got {p['vgg_input']!r}")
         multiple = 2 ** (p["n_downsample_global"] + (p["netG"] == "local"))
         if p["crop_size"] % multiple:
             raise BenchError(f"pix2pixhd: crop_size {p['crop_size']} is not a multiple of {multiple}",
                              hint="use a crop_size divisible by 2^n_downsample_global (×2 for netG=local)")
         self.gan = GANLoss(p["gan_mode"])
-        self.vgg: features.FeatureExtractor | None = None
-        if p["lambda_vgg"] > 0:  # a loss network only: not among networks(); checkpoints keep only its record
-            self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
-                                    allow_uncalibrated=p["allow_uncalibrated"])
+        self.vgg = perceptual_net(p)  # checkpoints keep only its record
         self._build(0)
 
     @property
@@ -110,11 +103,8 @@ class Pix2PixHD(FrozenEncoders, Method):
                 init_weights(net, "normal", p["init_gain"], zero_bias=False)
         for net in self.networks().values():
             net.to(self.device)
-        betas = (p["beta1"], p["beta2"])
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=p["lr"], betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"], betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = adam_pair(
+            self.G.parameters(), self.D.parameters(), p, p["lr"], p["lr"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
@@ -138,13 +128,7 @@ class Pix2PixHD(FrozenEncoders, Method):
     def fit(self, data: TrainData, ctx: FitContext) -> None:
         require_kind("pix2pixhd", data, "paired")
         p = self.params
-        self._build(ctx.seed)
-        torch.manual_seed(ctx.seed)
-        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
-                         log_every=p["log_every"])
-        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
-        for net in self.networks().values():
-            net.train()
+        loop, sampler = paired_training(self, data, ctx, self._build)
         for step in loop:
             a, b = paired_fetch(data, sampler.at(step))
             # edges from the full-resolution instance map, then resized with the map (nearest)
@@ -155,10 +139,6 @@ class Pix2PixHD(FrozenEncoders, Method):
             seg, image = resize_nearest(seg, p["crop_size"]), resize_to(image, p["crop_size"])
             loop.report(step, self._train_step(seg.to(self.device), image.to(self.device)))
         self.eval_mode()
-
-    def _vgg_feats(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        assert self.vgg is not None
-        return vgg_features(self.vgg, images, self.params["vgg_input"])
 
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
         """One official iteration: the losses of G and D from one generated image, then G's and D's steps."""
@@ -173,13 +153,10 @@ class Pix2PixHD(FrozenEncoders, Method):
         losses = {"G_GAN": self.gan(pred_fake, True),
                   "G_GAN_Feat": feature_matching(pred_fake, pred_real, p["n_layers_d"], p["lambda_feat"])}
         if self.vgg is not None:
-            losses["G_VGG"] = vgg_loss(self._vgg_feats(fake), self._vgg_feats(real)) * p["lambda_vgg"]
-        self.opt_g.zero_grad(set_to_none=True)
-        sum(losses.values()).backward()
-        self.opt_g.step()
-        self.opt_d.zero_grad(set_to_none=True)  # drops what G's backward left in D, as the official train.py
-        ((d_fake + d_real) * 0.5).backward()
-        self.opt_d.step()
+            losses["G_VGG"] = vgg_term(self.vgg, fake, real, p["vgg_input"], p["lambda_vgg"])
+        optimise(self.opt_g, sum(losses.values()))  # type: ignore[arg-type]
+        # zero_grad first drops what G's backward left in D, as the official train.py
+        optimise(self.opt_d, (d_fake + d_real) * 0.5)
         self.sched_g.step()
         self.sched_d.step()
         losses["D_fake"], losses["D_real"] = d_fake.detach(), d_real.detach()
@@ -190,14 +167,10 @@ class Pix2PixHD(FrozenEncoders, Method):
                   seed: int = 0, instance: torch.Tensor | None = None) -> torch.Tensor:
         """Label map (+ ``instance`` ids [N,H,W] when built with instance_edges) → image; ``exemplar`` and ``seed``
         have no effect."""
-        if direction != "AB":
-            raise BenchError(f"pix2pixhd maps label maps to images; it cannot translate {direction}")
         p = self.params
         seg = self._with_edges(as_conditioning(content, p["input_nc"], p["label_nc"], "pix2pixhd"), instance)
-        size = tuple(seg.shape[-2:])
-        seg = resize_nearest(seg.to(self.device), p["crop_size"])
+        seg, size = labelmap_input("pix2pixhd", direction, seg, p["crop_size"], self.device)
+        self.eval_mode()
         with torch.no_grad():
-            for net in self.networks().values():
-                net.eval()
             out = self.G(seg)
-        return check_finite("pix2pixhd", resize_to(to_unit(out), size).clamp(0.0, 1.0))
+        return generated_image("pix2pixhd", out, size)
