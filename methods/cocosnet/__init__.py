@@ -28,11 +28,12 @@ from methods.cocosnet.networks import CoCosGenerator, MultiscaleDiscriminator
 from methods.cocosnet.sampling import ExemplarSampler
 from methods.common.conditioning import as_conditioning, resize_nearest
 from methods.common.frozen import FrozenEncoders
-from methods.common.sampling import fetch, paired_sampler, step_generator
-from methods.common.schedules import linear_decay
+from methods.common.paired import adam_pair, optimise, paired_training
+from methods.common.sampling import fetch, step_generator
 from methods.common.spade import discriminate_pair, init_xavier
+from methods.common.spade_losses import hinge_d_step
 from methods.common.training import require_kind, set_requires_grad
-from methods.training import TrainLoop, check_finite
+from methods.training import check_finite
 
 DATASETS = ("ade20k", "celebahq", "celebahq_edge", "deepfashion")
 ABLATIONS = {"feat": "fm_ratio", "domain": "weight_domain", "perc": "weight_perceptual", "context": "ctx_w",
@@ -142,12 +143,9 @@ class CoCosNet(FrozenEncoders, Method):
         self.Corr, self.G, self.D = nets["Corr"], nets["G"], nets["D"]
         for net in self.networks().values():
             net.to(self.device)
-        betas = (p["beta1"], p["beta2"])
-        self.opt_g = torch.optim.Adam([{"params": self.G.parameters()}, {"params": self.Corr.parameters()}],
-                                      lr=p["lr"] / 2, betas=betas, eps=p["adam_eps_g"])
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=p["lr"] * 2, betas=betas)
-        self.sched_g = linear_decay(self.opt_g, p["steps"] - p["decay_steps"], p["decay_steps"])
-        self.sched_d = linear_decay(self.opt_d, p["steps"] - p["decay_steps"], p["decay_steps"])
+        self.opt_g, self.opt_d, self.sched_g, self.sched_d = adam_pair(  # TTUR
+            [{"params": self.G.parameters()}, {"params": self.Corr.parameters()}], self.D.parameters(), p,
+            p["lr"] / 2, p["lr"] * 2, eps_g=p["adam_eps_g"])
 
     def networks(self) -> dict[str, nn.Module]:
         return {"Corr": self.Corr, "G": self.G, "D": self.D}
@@ -190,12 +188,7 @@ class CoCosNet(FrozenEncoders, Method):
                             hint="set same_person_pairs=false, or use the deepfashion protocol")
         exemplars = ExemplarSampler(n, data.meta.get("exemplar_lists"), same_person,
                                     p["real_reference_probability"], p["hard_reference_probability"])
-        self._build(ctx.seed)
-        torch.manual_seed(ctx.seed)
-        loop = TrainLoop(self, ctx, steps=p["steps"], checkpoint_every=p["checkpoint_every"],
-                         log_every=p["log_every"])
-        sampler = paired_sampler(data, p["batch_size"], ctx.seed, "per_step")
-        self.train_mode()
+        loop, sampler = paired_training(self, data, ctx, self._build)
         for step in loop:
             idx = sampler.at(step)
             g = step_generator(ctx.seed, step)
@@ -239,17 +232,9 @@ class CoCosNet(FrozenEncoders, Method):
             losses["G_warp_cycle"] = L.warp_cycle(corr["warp_cycle"], corr["exemplar_low"]) * w["warp_cycle_w"]
         if w["warp_self_w"] > 0:
             losses["G_warp_self"] = L.warp_self(corr["warp_out"], real, self_ref) * w["warp_self_w"]
-        self.opt_g.zero_grad(set_to_none=True)
-        sum(losses.values()).backward()  # type: ignore[union-attr]
-        self.opt_g.step()
+        optimise(self.opt_g, sum(losses.values()))  # type: ignore[arg-type]
         # discriminator on the same (detached) fake, as ``compute_discriminator_loss``
-        set_requires_grad(self.D, True)
-        pred_fake, pred_real = discriminate_pair(self.D, seg, fake.detach(), real)
-        losses["D_Fake"] = L.hinge_discriminator(pred_fake, False) * w["weight_gan"]
-        losses["D_real"] = L.hinge_discriminator(pred_real, True) * w["weight_gan"]
-        self.opt_d.zero_grad(set_to_none=True)
-        (losses["D_Fake"] + losses["D_real"]).backward()
-        self.opt_d.step()
+        hinge_d_step(self.D, self.opt_d, seg, fake.detach(), real, losses, L.hinge_discriminator, w["weight_gan"])
         self.sched_g.step()
         self.sched_d.step()
         return losses
