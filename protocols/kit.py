@@ -113,6 +113,13 @@ def translate_all(method: Method, contents: Rows, exemplars: Rows | None, direct
     return torch.cat([out for _, out in batches])
 
 
+def stand_in_sources(stand_in: str, real: str, real_note: str) -> list[str]:
+    """``Protocol.data_sources()`` of a protocol whose offline default is a procedural stand-in (with exact ground
+    truth) for the dataset ``real``; ``real_note`` says how to point it at the real data (``data.root=...``)."""
+    return [f"{stand_in} (offline default: procedural stand-in with exact ground truth; NOT {real})",
+            f"{real} ({real_note})"]
+
+
 def image_keys(images: torch.Tensor) -> list[bytes]:
     """The 8-bit values of each image of [N,C,H,W] floats in [0,1], as bytes: equal for images equal as saved."""
     return [row.numpy().tobytes() for row in quantise(images.cpu())]

@@ -247,23 +247,22 @@ def write_seed_block(raw: pd.DataFrame, protocol: str, protocol_hash: str, refer
     counts = ", ".join(map(str, sorted({int(n) for n in stats_frame["n_seeds"]})))
     section.heading(f"{protocol} — setting {protocol_hash}: over seeds (n seeds per row: {counts})",
                     anchor=f"seeds-{protocol}__{protocol_hash}")
-    table = seeds_table(stats_frame, protocol, protocol_hash, digits, n_resamples)
-    paths = table.write(tables_dir)
-    paths["long csv"] = write_csv_atomic(stats_frame, tables_dir / f"{table.slug}.long.csv")
-    files += paths.values()
-    section.table(table, paths, out_dir)
-    written["seeds_table"] = table.slug
+
+    def add(table: Table, long: pd.DataFrame, key: str) -> None:  # md/csv/html + the long CSV, into the section
+        paths = table.write(tables_dir)
+        paths["long csv"] = write_csv_atomic(long, tables_dir / f"{table.slug}.long.csv")
+        files.extend(paths.values())
+        section.table(table, paths, out_dir)
+        written[key] = table.slug
+
+    add(seeds_table(stats_frame, protocol, protocol_hash, digits, n_resamples), stats_frame, "seeds_table")
     paired = paired_frame(seeds, REFERENCE_ROWS if references is None else references, n_resamples)
     if paired.empty:
         section.text("No reference row (" + ", ".join(REFERENCE_ROWS if references is None else references)
                      + ") in this setting: no paired differences.")
         return written
     table = paired_table(paired, protocol, protocol_hash, digits, n_resamples)
-    paths = table.write(tables_dir)
-    paths["long csv"] = write_csv_atomic(paired, tables_dir / f"{table.slug}.long.csv")
-    files += paths.values()
-    section.table(table, paths, out_dir)
-    written["paired_table"] = table.slug
+    add(table, paired, "paired_table")
     if with_figure:
         chart = figures.paired_chart(paired, f"{protocol} — setting {protocol_hash}: paired differences",
                                      figures_dir / f"{table.slug}.png")

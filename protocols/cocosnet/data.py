@@ -142,8 +142,8 @@ def concat(first: Split, second: Split) -> Split:
                  first.index)
 
 
-class ConditionSet(Dataset):
-    """Domain A of the training data: ``{"input": float [C,S,S], "label_map": long [S,S]}`` per item (contract §2)."""
+class _SplitSet(Dataset):
+    """Items of a :class:`Split` by row; subclasses say which tensors a batch of rows gives (``get_batch``)."""
 
     def __init__(self, split: Split) -> None:
         self.split = split
@@ -152,27 +152,29 @@ class ConditionSet(Dataset):
         return len(self.split)
 
     def get_batch(self, indices: Any) -> dict[str, torch.Tensor]:
-        rows = np.asarray(torch.as_tensor(indices).reshape(-1), np.int64)
-        return {"input": self.split.inputs(rows), "label_map": torch.from_numpy(self.split.labels[rows]).long()}
+        raise NotImplementedError
+
+    @staticmethod
+    def rows(indices: Any) -> np.ndarray:
+        return np.asarray(torch.as_tensor(indices).reshape(-1), np.int64)
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {k: v[0] for k, v in self.get_batch([index]).items()}
 
 
-class PhotoSet(Dataset):
-    """Domain B of the training data: ``{"image": float [3,S,S] in [0,1]}`` per item."""
-
-    def __init__(self, split: Split) -> None:
-        self.split = split
-
-    def __len__(self) -> int:
-        return len(self.split)
+class ConditionSet(_SplitSet):
+    """Domain A of the training data: ``{"input": float [C,S,S], "label_map": long [S,S]}`` per item (contract §2)."""
 
     def get_batch(self, indices: Any) -> dict[str, torch.Tensor]:
-        return {"image": self.split.image_tensor(np.asarray(torch.as_tensor(indices).reshape(-1), np.int64))}
+        rows = self.rows(indices)
+        return {"input": self.split.inputs(rows), "label_map": torch.from_numpy(self.split.labels[rows]).long()}
 
-    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
-        return {"image": self.get_batch([index])["image"][0]}
+
+class PhotoSet(_SplitSet):
+    """Domain B of the training data: ``{"image": float [3,S,S] in [0,1]}`` per item."""
+
+    def get_batch(self, indices: Any) -> dict[str, torch.Tensor]:
+        return {"image": self.split.image_tensor(self.rows(indices))}
 
     def all_images(self) -> torch.Tensor:
         return self.split.image_tensor(np.arange(len(self.split)))

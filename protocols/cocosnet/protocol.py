@@ -32,7 +32,7 @@ from protocols.cocosnet.data import ENCODINGS, ConditionSet, PhotoSet
 from protocols.cocosnet.reported import reported_rows
 from protocols.cocosnet.sources import LoadedData, load_real, load_stand_in
 from protocols.figures import qualitative_grid
-from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, translate_all
+from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, stand_in_sources, translate_all
 
 T = TRANSLATION_OF["AB"]
 
@@ -50,8 +50,8 @@ class CoCosNetProtocol(Protocol):
 
     @classmethod
     def data_sources(cls) -> list[str]:
-        return [f"{cls.world} (offline default: procedural stand-in with exact ground truth; NOT {cls.reader})",
-                f"{cls.reader} (data.root=<folder in the official layout>; test exemplars: the published pairs)"]
+        return stand_in_sources(cls.world, cls.reader,
+                                "data.root=<folder in the official layout>; test exemplars: the published pairs")
 
     @classmethod
     def columns(cls) -> list[Column]:

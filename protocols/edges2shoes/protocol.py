@@ -67,7 +67,7 @@ from protocols.edges2shoes.sampling import (
     colour_histograms,
 )
 from protocols.figures import qualitative_grid
-from protocols.kit import Gathered, GroundTruthOracle, translate_all
+from protocols.kit import Gathered, GroundTruthOracle, stand_in_sources, translate_all
 
 STAND_IN = "edges2objects"
 FID_REFERENCES = ("disjoint", "exemplar_pool")
@@ -87,8 +87,7 @@ class Edges2Photos(Protocol):
 
     @classmethod
     def data_sources(cls) -> list[str]:
-        return [f"{STAND_IN} (offline default: procedural stand-in with exact ground truth; NOT {cls.dataset})",
-                f"{cls.dataset} (data.root=<pix2pix folder with train/ and val/>)"]
+        return stand_in_sources(STAND_IN, cls.dataset, "data.root=<pix2pix folder with train/ and val/>")
 
     @classmethod
     def columns(cls) -> list[Column]:
