@@ -14,8 +14,8 @@ from core.errors import BenchError
 from datasets.base import TrainData
 from methods.base import Direction, FitContext, Method
 from methods.common.conditioning import resize_nearest
-from methods.common.images import resize_to, to_unit
-from methods.common.sampling import BatchSampler, paired_sampler
+from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
+from methods.common.sampling import BatchSampler, paired_sampler, step_generator
 from methods.common.schedules import linear_decay
 from methods.training import TrainLoop, check_finite
 
@@ -53,6 +53,16 @@ def optimise(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+
+
+def labelmap_batch(seg: torch.Tensor, image: torch.Tensor, p: dict[str, Any], seed: int, step: int,
+                   device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training batch of a label-map method on ``device``: conditioning [B,C,H,W] (nearest) and images [B,3,H,W]
+    in [0,1] → [-1,1], through one ``paired_jitter`` (``load_size``, ``crop_size``, ``flip``; the step's own
+    generator), then at ``crop_size``."""
+    seg, image = paired_jitter([seg, to_signed(image)], p["load_size"], p["crop_size"], p["flip"],
+                               step_generator(seed, step), nearest=(True,))
+    return resize_nearest(seg, p["crop_size"]).to(device), resize_to(image, p["crop_size"]).to(device)
 
 
 def labelmap_input(method: str, direction: Direction, seg: torch.Tensor, crop_size: int, device: torch.device

@@ -25,13 +25,12 @@ from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
-from methods.common.conditioning import as_conditioning, batch_conditioning, resize_nearest
+from methods.common.conditioning import as_conditioning, batch_conditioning
 from methods.common.frozen import FrozenEncoders
-from methods.common.images import paired_jitter, resize_to, to_signed
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.common.paired import adam_pair, generated_image, labelmap_input, optimise, paired_training
-from methods.common.sampling import paired_fetch, step_generator
+from methods.common.paired import adam_pair, generated_image, labelmap_batch, labelmap_input, optimise, paired_training
+from methods.common.sampling import paired_fetch
 from methods.common.spade_losses import perceptual_net, vgg_term
 from methods.common.training import require_kind
 from methods.pix2pixhd.networks import instance_edges, make_discriminator, make_generator
@@ -134,10 +133,7 @@ class Pix2PixHD(FrozenEncoders, Method):
             # edges from the full-resolution instance map, then resized with the map (nearest)
             seg = self._with_edges(batch_conditioning(a, p["input_nc"], p["label_nc"], "pix2pixhd"),
                                    a.get("instance"))
-            seg, image = paired_jitter([seg, to_signed(b["image"])], p["load_size"], p["crop_size"], p["flip"],
-                                       step_generator(ctx.seed, step), nearest=(True,))
-            seg, image = resize_nearest(seg, p["crop_size"]), resize_to(image, p["crop_size"])
-            loop.report(step, self._train_step(seg.to(self.device), image.to(self.device)))
+            loop.report(step, self._train_step(*labelmap_batch(seg, b["image"], p, ctx.seed, step, self.device)))
         self.eval_mode()
 
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -23,11 +23,10 @@ from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
-from methods.common.conditioning import as_conditioning, batch_conditioning, resize_nearest
+from methods.common.conditioning import as_conditioning, batch_conditioning
 from methods.common.frozen import FrozenEncoders
-from methods.common.images import paired_jitter, resize_to, to_signed
-from methods.common.paired import adam_pair, generated_image, labelmap_input, optimise, paired_training
-from methods.common.sampling import paired_fetch, step_generator
+from methods.common.paired import adam_pair, generated_image, labelmap_batch, labelmap_input, optimise, paired_training
+from methods.common.sampling import paired_fetch
 from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
 from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
 from methods.common.training import require_kind, set_requires_grad
@@ -97,10 +96,7 @@ class SPADE(FrozenEncoders, Method):
         for step in loop:
             a, b = paired_fetch(data, sampler.at(step))
             seg = batch_conditioning(a, p["input_nc"], p["label_nc"], "spade")
-            seg, image = paired_jitter([seg, to_signed(b["image"])], p["load_size"], p["crop_size"], p["flip"],
-                                       step_generator(ctx.seed, step), nearest=(True,))
-            seg, image = resize_nearest(seg, p["crop_size"]), resize_to(image, p["crop_size"])
-            loop.report(step, self._train_step(seg.to(self.device), image.to(self.device)))
+            loop.report(step, self._train_step(*labelmap_batch(seg, b["image"], p, ctx.seed, step, self.device)))
         self.eval_mode()
 
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
