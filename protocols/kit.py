@@ -113,6 +113,18 @@ def translate_all(method: Method, contents: Rows, exemplars: Rows | None, direct
     return torch.cat([out for _, out in batches])
 
 
+def scale_counts(name: str, scale_cfg: Mapping[str, Any], settings_cfg: Mapping[str, Any]
+                 ) -> tuple[str, dict[str, Any]]:
+    """(scale name, its sample counts ``samples.<scale>`` of the protocol's settings); ``BenchError`` when the
+    protocol config has none for that scale (default scale: ``smoke``)."""
+    scale = scale_cfg.get("name", "smoke")
+    per_scale = dict(settings_cfg.get("samples", {}))
+    if scale not in per_scale:
+        raise BenchError(f"protocol {name} has no sample counts for scale {scale!r}",
+                         hint=f"add samples.{scale} to bench/configs/protocol/{name}.yaml")
+    return scale, dict(per_scale[scale])
+
+
 def stand_in_sources(stand_in: str, real: str, real_note: str) -> list[str]:
     """``Protocol.data_sources()`` of a protocol whose offline default is a procedural stand-in (with exact ground
     truth) for the dataset ``real``; ``real_note`` says how to point it at the real data (``data.root=...``)."""

@@ -28,7 +28,7 @@ from methods.cocosnet.networks import CoCosGenerator, MultiscaleDiscriminator
 from methods.cocosnet.sampling import ExemplarSampler
 from methods.common.conditioning import as_conditioning, resize_nearest
 from methods.common.frozen import FrozenEncoders
-from methods.common.paired import adam_pair, optimise, paired_training
+from methods.common.paired import AdamPairState, adam_pair, optimise, paired_training
 from methods.common.sampling import fetch, step_generator
 from methods.common.spade import discriminate_pair, init_xavier
 from methods.common.spade_losses import hinge_d_step
@@ -102,7 +102,7 @@ def build_networks(p: dict[str, Any]) -> dict[str, nn.Module]:
 
 
 @METHODS.register("cocosnet")
-class CoCosNet(FrozenEncoders, Method):
+class CoCosNet(FrozenEncoders, AdamPairState, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="exemplar", directions="AB", needs_label_maps=True, needs_exemplar_labels=True,
         notes="conditioning → image; the exemplar is warped by a learned dense correspondence (softmax over "
@@ -149,9 +149,6 @@ class CoCosNet(FrozenEncoders, Method):
 
     def networks(self) -> dict[str, nn.Module]:
         return {"Corr": self.Corr, "G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
 
     # -- inputs -----------------------------------------------------------------------------------------------
     def conditioning(self, maps: torch.Tensor, what: str = "content") -> torch.Tensor:

@@ -48,6 +48,19 @@ def adam_pair(g_params: Iterable[Any], d_params: Iterable[Any], p: dict[str, Any
                                                                                         p["decay_steps"])
 
 
+class AdamPairState:
+    """``optimizers()`` for a method holding an :func:`adam_pair` as ``opt_g``/``opt_d``/``sched_g``/``sched_d``:
+    what a resumed ``fit`` restores, under the names its checkpoints use. Put it before ``Method`` in the bases."""
+
+    opt_g: torch.optim.Adam
+    opt_d: torch.optim.Adam
+    sched_g: Schedule
+    sched_d: Schedule
+
+    def optimizers(self) -> dict[str, Any]:
+        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
+
+
 def optimise(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
     """One step of ``opt`` on ``loss``: gradients cleared (to None), back-propagated, applied."""
     opt.zero_grad(set_to_none=True)

@@ -30,7 +30,7 @@ from methods.common.discriminators import PatchDiscriminator
 from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.common.paired import adam_pair, paired_training
+from methods.common.paired import AdamPairState, adam_pair, paired_training
 from methods.common.sampling import paired_fetch, step_generator
 from methods.common.training import require_kind, set_requires_grad
 from methods.common.unet import UnetGenerator
@@ -73,7 +73,7 @@ def paper_test_mode(net: nn.Module) -> Iterator[None]:
 
 
 @METHODS.register("pix2pix")
-class Pix2Pix(Method):
+class Pix2Pix(AdamPairState, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="none", directions="AB",
         notes="ignores the exemplar; dropout at test time (paper) makes the output vary slightly with the seed")
@@ -102,9 +102,6 @@ class Pix2Pix(Method):
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
 
     # -- training ---------------------------------------------------------------------------------------------
     def _latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor | None:

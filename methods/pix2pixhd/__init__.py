@@ -29,7 +29,15 @@ from methods.common.conditioning import as_conditioning, batch_conditioning
 from methods.common.frozen import FrozenEncoders
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
-from methods.common.paired import adam_pair, generated_image, labelmap_batch, labelmap_input, optimise, paired_training
+from methods.common.paired import (
+    AdamPairState,
+    adam_pair,
+    generated_image,
+    labelmap_batch,
+    labelmap_input,
+    optimise,
+    paired_training,
+)
 from methods.common.sampling import paired_fetch
 from methods.common.spade_losses import perceptual_net, vgg_term
 from methods.common.training import require_kind
@@ -65,7 +73,7 @@ def feature_matching(fake: list[list[torch.Tensor]], real: list[list[torch.Tenso
 
 
 @METHODS.register("pix2pixhd")
-class Pix2PixHD(FrozenEncoders, Method):
+class Pix2PixHD(FrozenEncoders, AdamPairState, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="none", directions="AB", needs_label_maps=True,
         notes="label map → image, deterministic: the exemplar has no effect, protocols still run it; instance "
@@ -107,9 +115,6 @@ class Pix2PixHD(FrozenEncoders, Method):
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
 
     def _with_edges(self, seg: torch.Tensor, instance: torch.Tensor | None) -> torch.Tensor:
         if not self.params["instance_edges"]:

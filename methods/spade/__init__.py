@@ -25,7 +25,15 @@ from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.conditioning import as_conditioning, batch_conditioning
 from methods.common.frozen import FrozenEncoders
-from methods.common.paired import adam_pair, generated_image, labelmap_batch, labelmap_input, optimise, paired_training
+from methods.common.paired import (
+    AdamPairState,
+    adam_pair,
+    generated_image,
+    labelmap_batch,
+    labelmap_input,
+    optimise,
+    paired_training,
+)
 from methods.common.sampling import paired_fetch
 from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
 from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
@@ -50,7 +58,7 @@ DEFAULTS: dict[str, Any] = {
 
 
 @METHODS.register("spade")
-class SPADE(FrozenEncoders, Method):
+class SPADE(FrozenEncoders, AdamPairState, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="none", directions="AB", needs_label_maps=True,
         notes="label map → image, deterministic (no image encoder, --use_vae off): the exemplar has no effect, "
@@ -84,9 +92,6 @@ class SPADE(FrozenEncoders, Method):
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
 
     # -- training ---------------------------------------------------------------------------------------------
     def fit(self, data: TrainData, ctx: FitContext) -> None:

@@ -26,7 +26,7 @@ from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.frozen import FrozenEncoders
 from methods.common.images import paired_jitter, resize_to, to_signed
-from methods.common.paired import adam_pair, generated_image, optimise, paired_training
+from methods.common.paired import AdamPairState, adam_pair, generated_image, optimise, paired_training
 from methods.common.sampling import paired_fetch, step_generator
 from methods.common.spade import SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
 from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
@@ -87,7 +87,7 @@ def resize_labels(indices: torch.Tensor, size: int) -> torch.Tensor:
 
 
 @METHODS.register("spade_vae")
-class SPADEVAE(FrozenEncoders, Method):
+class SPADEVAE(FrozenEncoders, AdamPairState, Method):
     capabilities: ClassVar[Capabilities] = Capabilities(
         training="paired", guidance="exemplar", directions="AB", needs_label_maps=True,
         notes="label map → image; the exemplar goes into the image-encoder slot (style code sampled from its "
@@ -121,9 +121,6 @@ class SPADEVAE(FrozenEncoders, Method):
 
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "E": self.E, "D": self.D}
-
-    def optimizers(self) -> dict[str, Any]:
-        return {"G": self.opt_g, "D": self.opt_d, "sched_G": self.sched_g, "sched_D": self.sched_d}
 
     # -- training ---------------------------------------------------------------------------------------------
     def _labels_of(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

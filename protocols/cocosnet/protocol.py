@@ -32,7 +32,7 @@ from protocols.cocosnet.data import ENCODINGS, ConditionSet, PhotoSet
 from protocols.cocosnet.reported import reported_rows
 from protocols.cocosnet.sources import LoadedData, load_real, load_stand_in
 from protocols.figures import qualitative_grid
-from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, stand_in_sources, translate_all
+from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, scale_counts, stand_in_sources, translate_all
 
 T = TRANSLATION_OF["AB"]
 
@@ -74,12 +74,7 @@ class CoCosNetProtocol(Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        scale = self.scale_cfg.get("name", "smoke")
-        per_scale = dict(self.settings_cfg.get("samples", {}))
-        if scale not in per_scale:
-            raise BenchError(f"protocol {self.name} has no sample counts for scale {scale!r}",
-                             hint=f"add samples.{scale} to bench/configs/protocol/{self.name}.yaml")
-        self.scale, self.counts = scale, dict(per_scale[scale])
+        self.scale, self.counts = scale_counts(self.name, self.scale_cfg, self.settings_cfg)
         self.batch_size = int(self.settings_cfg.get("batch_size", 16))
         self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
         self.fid_outputs, self.fid_settings = FidOutputs.split(dict(self.settings_cfg.get("fid", {})), default="jpeg")

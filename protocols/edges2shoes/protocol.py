@@ -67,7 +67,7 @@ from protocols.edges2shoes.sampling import (
     colour_histograms,
 )
 from protocols.figures import qualitative_grid
-from protocols.kit import Gathered, GroundTruthOracle, stand_in_sources, translate_all
+from protocols.kit import Gathered, GroundTruthOracle, scale_counts, stand_in_sources, translate_all
 
 STAND_IN = "edges2objects"
 FID_REFERENCES = ("disjoint", "exemplar_pool")
@@ -96,13 +96,7 @@ class Edges2Photos(Protocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        scale = self.scale_cfg.get("name", "smoke")
-        per_scale = dict(self.settings_cfg.get("samples", {}))
-        if scale not in per_scale:
-            raise BenchError(f"protocol {self.name} has no sample counts for scale {scale!r}",
-                             hint=f"add samples.{scale} to bench/configs/protocol/{self.name}.yaml")
-        self.counts: dict[str, Any] = dict(per_scale[scale])
-        self.scale = scale
+        self.scale, self.counts = scale_counts(self.name, self.scale_cfg, self.settings_cfg)
         self.batch_size = int(self.settings_cfg.get("batch_size", 32))
         self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
         self.sampled_without_exemplar = set(self.settings_cfg.get("sample_without_exemplar") or [])
