@@ -9,7 +9,7 @@ import torch
 
 from core.errors import BenchError
 from methods.base import Capabilities, Method
-from protocols.kit import GroundTruthOracle, image_keys, translate_all
+from protocols.kit import GroundTruthOracle, image_keys, scale_counts, stand_in_sources, translate_all
 
 
 def _images(n: int, seed: int) -> torch.Tensor:
@@ -65,3 +65,17 @@ def test_exemplar_labels_go_only_to_methods_that_declare_them_and_rgb_comes_back
     assert _LabelsSeen.seen == [None, None]  # translate called without the keyword
     with pytest.raises(BenchError, match="needs the exemplars' label maps"):
         translate_all(_LabelsSeen(), contents, exemplars, "AB", batch_size=2, seed=0)
+
+
+def test_scale_counts_reads_the_scale_and_names_a_missing_one() -> None:
+    settings = {"samples": {"smoke": {"test": 4}, "paper": {"test": 500}}}
+    assert scale_counts("p", {}, settings) == ("smoke", {"test": 4})
+    assert scale_counts("p", {"name": "paper"}, settings) == ("paper", {"test": 500})
+    with pytest.raises(BenchError, match="protocol p has no sample counts for scale 'cpu'") as err:
+        scale_counts("p", {"name": "cpu"}, settings)
+    assert "bench/configs/protocol/p.yaml" in str(err.value.hint)
+
+
+def test_stand_in_sources_names_the_real_dataset() -> None:
+    assert stand_in_sources("world", "real", "data.root=<x>") == [
+        "world (offline default: procedural stand-in with exact ground truth; NOT real)", "real (data.root=<x>)"]
