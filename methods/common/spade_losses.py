@@ -76,6 +76,20 @@ def vgg_term(vgg: features.FeatureExtractor, fake: torch.Tensor, real: torch.Ten
     return vgg_loss(vgg_features(vgg, fake, vgg_input), vgg_features(vgg, real, vgg_input)) * weight
 
 
+def generator_losses(D: nn.Module, vgg: features.FeatureExtractor | None, seg: torch.Tensor, fake: torch.Tensor,
+                     real: torch.Tensor, p: dict[str, Any], extra: dict[str, torch.Tensor] | None = None
+                     ) -> dict[str, torch.Tensor]:
+    """SPADE's ``compute_generator_loss`` terms, in the official order (their sum's rounding depends on it): ``GAN``
+    (hinge), ``GAN_Feat`` (λ ``p["lambda_feat"]``), then ``extra`` (spade_vae's ``KLD``), then ``VGG`` (λ
+    ``p["lambda_vgg"]``, input ``p["vgg_input"]``) when ``vgg`` is given. Images [N,3,H,W] in [-1,1]."""
+    pred_fake, pred_real = discriminate_pair(D, seg, fake, real)
+    losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"]),
+              **(extra or {})}
+    if vgg is not None:
+        losses["VGG"] = vgg_term(vgg, fake, real, p["vgg_input"], p["lambda_vgg"])
+    return losses
+
+
 DLoss = Callable[[list[list[torch.Tensor]], bool], torch.Tensor]
 
 

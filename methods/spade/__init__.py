@@ -35,8 +35,8 @@ from methods.common.paired import (
     paired_training,
 )
 from methods.common.sampling import paired_fetch
-from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
-from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
+from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, init_xavier
+from methods.common.spade_losses import generator_losses, hinge_d_step, perceptual_net
 from methods.common.training import require_kind, set_requires_grad
 
 DEFAULTS: dict[str, Any] = {
@@ -105,13 +105,9 @@ class SPADE(FrozenEncoders, AdamPairState, Method):
         self.eval_mode()
 
     def _train_step(self, seg: torch.Tensor, real: torch.Tensor) -> dict[str, torch.Tensor]:
-        p = self.params
         set_requires_grad(self.D, False)
         fake = self.G(seg)
-        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
-        losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"])}
-        if self.vgg is not None:
-            losses["VGG"] = vgg_term(self.vgg, fake, real, p["vgg_input"], p["lambda_vgg"])
+        losses = generator_losses(self.D, self.vgg, seg, fake, real, self.params)
         optimise(self.opt_g, sum(losses.values()))  # type: ignore[arg-type]
         # discriminator, on a fresh fake (the official ``compute_discriminator_loss`` regenerates it)
         with torch.no_grad():

@@ -28,8 +28,8 @@ from methods.common.frozen import FrozenEncoders
 from methods.common.images import paired_jitter, resize_to, to_signed
 from methods.common.paired import AdamPairState, adam_pair, generated_image, optimise, paired_training
 from methods.common.sampling import paired_fetch, step_generator
-from methods.common.spade import SPADEDiscriminator, SPADEGenerator, discriminate_pair, init_xavier
-from methods.common.spade_losses import feature_matching, hinge_d_step, hinge_g, perceptual_net, vgg_term
+from methods.common.spade import SPADEDiscriminator, SPADEGenerator, init_xavier
+from methods.common.spade_losses import generator_losses, hinge_d_step, perceptual_net
 from methods.common.training import require_kind, set_requires_grad
 from methods.spade_vae.losses import kld
 from methods.spade_vae.networks import ConvEncoder
@@ -155,11 +155,7 @@ class SPADEVAE(FrozenEncoders, AdamPairState, Method):
         set_requires_grad(self.D, False)
         z, mu, logvar = self._encode(real)
         fake = self.G(seg, z)
-        pred_fake, pred_real = discriminate_pair(self.D, seg, fake, real)
-        losses = {"GAN": hinge_g(pred_fake), "GAN_Feat": feature_matching(pred_fake, pred_real, p["lambda_feat"]),
-                  "KLD": kld(mu, logvar) * p["lambda_kld"]}
-        if self.vgg is not None:
-            losses["VGG"] = vgg_term(self.vgg, fake, real, p["vgg_input"], p["lambda_vgg"])
+        losses = generator_losses(self.D, self.vgg, seg, fake, real, p, {"KLD": kld(mu, logvar) * p["lambda_kld"]})
         optimise(self.opt_g, sum(losses.values()))  # type: ignore[arg-type]
         # discriminator, on a fresh fake (the official ``compute_discriminator_loss`` regenerates it)
         with torch.no_grad():

@@ -8,7 +8,7 @@ from torch import nn
 
 from core.errors import BenchError, NonFiniteError
 from methods.common.paired import adam_pair, generated_image, labelmap_batch, labelmap_input, optimise
-from methods.common.spade_losses import hinge_d, hinge_d_step, perceptual_net
+from methods.common.spade_losses import generator_losses, hinge_d, hinge_d_step, hinge_g, perceptual_net
 
 P = {"beta1": 0.0, "beta2": 0.9, "steps": 4, "decay_steps": 2, "load_size": None, "crop_size": 8, "flip": False}
 
@@ -78,3 +78,14 @@ def test_perceptual_net_checks_vgg_input_and_is_off_without_weight() -> None:
     with pytest.raises(BenchError, match="vgg_input must be 'raw' or 'imagenet'"):
         perceptual_net({"vgg_input": "bgr", "lambda_vgg": 1.0, "allow_uncalibrated": True})
     assert perceptual_net({"vgg_input": "raw", "lambda_vgg": 0.0, "allow_uncalibrated": True}) is None
+
+
+def test_generator_losses_keep_the_official_order_with_extra_terms() -> None:
+    torch.manual_seed(0)
+    D = Critic()
+    seg, fake, real = torch.rand(2, 1, 4, 4), torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    losses = generator_losses(D, None, seg, fake, real, {"lambda_feat": 10.0}, {"KLD": torch.tensor(0.5)})
+    assert list(losses) == ["GAN", "GAN_Feat", "KLD"]
+    assert torch.allclose(losses["GAN"], hinge_g([[D(torch.cat([seg, fake], 1))[0][1]]]))
+    expected_feat = 10.0 * torch.nn.functional.l1_loss(torch.cat([seg, fake], 1), torch.cat([seg, real], 1))
+    assert torch.allclose(losses["GAN_Feat"], expected_feat)
