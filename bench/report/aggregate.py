@@ -13,12 +13,16 @@ import pandas as pd
 
 from core.errors import BenchError
 
-# A configuration: the same protocol setting, scale, seed and method row. ``latest`` keeps its newest run.
-CONFIG_KEY = ["protocol", "protocol_hash", "scale", "seed", "method"]
+# A configuration: the same protocol setting, scale, seed, method row and method parameters (``setting``, a short
+# hash of the method run's logged ``method.*`` params; "" when the store has no method runs). ``latest`` keeps its
+# newest successful run.
+CONFIG_KEY = ["protocol", "protocol_hash", "scale", "seed", "method", "setting"]
 # One aggregated row: everything but the seed.
 ROW_KEY = ["protocol", "protocol_hash", "method", "method_class", "variant_of", "scale", "calibrated", "metric",
            "translation"]
-REPORTED_KEY = ["protocol", "method", "metric", "translation", "source"]
+# A published number once per protocol setting: each run logs the reported rows with the caveat of its own data
+# source, so the same paper row reaches a stand-in setting and a real-data setting with different captions.
+REPORTED_KEY = ["protocol", "protocol_hash", "method", "metric", "translation"]
 
 
 def as_list(value) -> list[str]:
@@ -53,10 +57,14 @@ UNSETTLED = {"running", "killed"}  # statuses of method runs without a result
 
 
 def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataFrame:
-    """``latest``: per configuration (protocol, hash, scale, seed, method) only the newest run's rows (the newest
-    finished one, when a newer run of it is still training or was stopped).
+    """``latest``: per configuration (protocol, hash, scale, seed, method label, method parameters) the newest
+    successful run's rows; when none succeeded, the newest finished one (a run still training or stopped hides a
+    finished one only when there is none: the table then says RUNNING/KILLED). A newer run that failed (or was
+    refused/stopped) next to an older successful one is named in the kept rows' note, with its MLflow run id.
+    Runs of one method label with different method parameters are different configurations: each keeps its own
+    rows, labelled ``<method> #<setting>`` when one protocol setting holds more than one (``label_settings``).
     ``all``: every run (repeated runs of one seed are then averaged like seeds). ``runs``: only these run names/ids.
-    Reported rows are deduplicated (the newest copy of each published number)."""
+    Reported rows: the newest copy of each published number per protocol setting (``REPORTED_KEY``)."""
     if mode not in {"latest", "all"}:
         raise BenchError(f"unknown run selection {mode!r}", hint="use select=latest or select=all")
     if picked := as_list(runs):
@@ -64,19 +72,48 @@ def select_runs(rows: pd.DataFrame, mode: str = "latest", runs=None) -> pd.DataF
         if rows.empty:
             raise BenchError(f"none of the runs {picked} is in the store (after filters)",
                              hint="pass run names as shown in the report's run list, or MLflow run ids")
+    if "setting" not in rows:
+        rows = rows.assign(setting="")
     ours = rows[rows["source"] == "ours"]
     reported = rows[rows["source"] != "ours"]
     reported = reported.sort_values("run_start").drop_duplicates(REPORTED_KEY, keep="last")
     if mode == "latest" and not ours.empty:
-        key = ours[CONFIG_KEY].astype(str).agg("|".join, axis=1)
-        # A run still training or stopped has no result: it hides an older finished run of the same configuration
-        # only when there is none (then the table says RUNNING/KILLED).
-        settled = ~ours["status"].isin(UNSETTLED)
-        keep = settled | ~settled.groupby(key).transform("any")
-        ours, key = ours[keep], key[keep]
-        newest = ours.assign(_key=key).groupby("_key")["run_start"].transform("max")
-        ours = ours[ours["run_start"] == newest]
-    return pd.concat([ours, reported], ignore_index=True)
+        ours = _latest(ours)
+    return pd.concat([label_settings(ours), reported], ignore_index=True)
+
+
+def _latest(ours: pd.DataFrame) -> pd.DataFrame:
+    key = ours[CONFIG_KEY].astype(str).agg("|".join, axis=1)
+    ok_run = (ours["status"] == "ok").groupby([key, ours["run_id"]]).transform("any")
+    has_ok = ok_run.groupby(key).transform("any")
+    settled = ~ours["status"].isin(UNSETTLED)
+    # prefer the runs that succeeded; else the finished ones; else whatever there is (RUNNING/KILLED)
+    rank = ok_run.astype(int) * 2 + settled.astype(int)
+    best = rank.groupby(key).transform("max")
+    keep = rank == best
+    newest = ours["run_start"].where(keep).groupby(key).transform("max")
+    chosen = keep & (ours["run_start"] == newest)
+    out = ours[chosen].copy()
+    newer = ours[~chosen & has_ok & (ours["run_start"] > newest)]
+    for k, g in newer.groupby(key[newer.index], sort=False):
+        said = "; ".join(f"a newer attempt ended {s} (run {rid})"
+                         for rid, s in dict.fromkeys(zip(g["run_id"], g["status"], strict=True)))
+        target = key[out.index] == k
+        out.loc[target, "note"] = [f"{said}; {n}" if n else said for n in out.loc[target, "note"]]
+    return out
+
+
+def label_settings(ours: pd.DataFrame) -> pd.DataFrame:
+    """Our rows whose method label holds several method settings in one protocol setting (and scale) get the
+    setting in the label, ``cocosnet #1a2b3c``, so different parameters never share a row (or a leaderboard line)."""
+    if ours.empty or not ours["setting"].astype(bool).any():
+        return ours
+    group = ["protocol", "protocol_hash", "scale", "method"]
+    counts = ours.groupby(group)["setting"].transform("nunique")
+    several = (counts > 1) & (ours["setting"] != "")
+    ours = ours.copy()
+    ours.loc[several, "method"] = ours.loc[several, "method"] + " #" + ours.loc[several, "setting"]
+    return ours
 
 
 def bootstrap_ci(values: np.ndarray, n_resamples: int = 2000, level: float = 0.95, seed: int = 0

@@ -178,7 +178,8 @@ def _write_group(client, by_id: dict[str, RunInfo], agg: pd.DataFrame, selected:
                  phash: str, opts: ReportOptions, tables_dir: Path, figures_dir: Path, section: Section,
                  out_dir: Path, files: list[Path]) -> dict[str, Any]:
     ours = agg[(agg["source"] == "ours") & (agg["protocol"] == protocol) & (agg["protocol_hash"] == phash)]
-    reported = agg[(agg["source"] != "ours") & (agg["protocol"] == protocol)]
+    # the paper's rows logged by runs of this setting (their caveat names this setting's data source)
+    reported = agg[(agg["source"] != "ours") & (agg["protocol"] == protocol) & (agg["protocol_hash"] == phash)]
     part = pd.concat([ours, reported], ignore_index=True)
     raw = selected[(selected["source"] == "ours") & (selected["protocol"] == protocol)
                    & (selected["protocol_hash"] == phash)]
@@ -268,9 +269,10 @@ def _ablation_section(agg: pd.DataFrame, opts: ReportOptions, tables_dir: Path, 
     reported = frame[frame["source"] != "ours"]
     groups += [(p, "reported") for p in dict.fromkeys(reported["protocol"]) if p not in {q for q, _ in groups}]
     for protocol, phash in sorted(groups):
-        # a paper's ablation rows are shown with every setting of its protocol, like the protocol tables do
-        g = frame[(frame["protocol"] == protocol)
-                  & (((frame["source"] == "ours") & (frame["protocol_hash"] == phash)) | (frame["source"] != "ours"))]
+        # a paper's ablation rows as logged by runs of this setting (once per paper row when no own variant ran)
+        g = frame[(frame["protocol"] == protocol) & ((frame["protocol_hash"] == phash) | (phash == "reported"))]
+        if phash == "reported":
+            g = g.drop_duplicates(["variant", "full_method", "metric", "translation"], keep="last")
         table: Table = ablation_table(g, protocol, phash, opts.digits)
         table.slug = slug("ablation", protocol, phash)
         written = table.write(tables_dir)

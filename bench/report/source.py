@@ -11,6 +11,7 @@ children (``rows.csv``, else their metrics and tags), so a partially logged run 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from bench.tracking import TRAINING_METRIC_PREFIX
 from core.columns import Column
 from core.errors import BenchError
 
-RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin"]
+RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin", "setting"]
 STRING_COLUMNS = ["protocol", "method", "metric", "translation", "direction", "protocol_hash", "status", "source",
                   "note", "method_class", "scale", "data_source", "data_fingerprint", "run_name", "git_commit"]
 
@@ -222,13 +223,25 @@ def collect_rows(client, runs: list[RunInfo], configs_dir: Path | None = None, p
     child_tags: dict[tuple, dict[str, str]] = {}
     for r in runs:
         if r.kind == "method":  # keyed by the run the rows were read from: the parent, or the orphan child itself
-            child_tags[(r.parent_id, r.tags.get("bench.method", ""))] = r.tags
-            child_tags[(r.run_id, r.tags.get("bench.method", ""))] = r.tags
+            tags = {**r.tags, "_params": r.params}
+            child_tags[(r.parent_id, r.tags.get("bench.method", ""))] = tags
+            child_tags[(r.run_id, r.tags.get("bench.method", ""))] = tags
+    rows["setting"] = [method_setting(child_tags.get((rid, m), {}).get("_params", {})) if src == "ours" else ""
+                       for m, src, rid in zip(rows["method"], rows["source"], rows["run_id"], strict=True)]
     rows["variant_of"] = [
         _variant_of(m, mc, child_tags.get((rid, m), {}) if src == "ours" else {}, configs_dir, src != "ours")
         for m, mc, src, rid in zip(rows["method"], rows["method_class"], rows["source"], rows["run_id"], strict=True)
     ]
     return rows
+
+
+def method_setting(params: dict[str, str]) -> str:
+    """Six hex digits naming a method run's parameters (its logged ``method.*`` params; the seed is not one), so
+    runs of one label with different parameters are told apart; "" without params (no method run in the store)."""
+    items = sorted((k, v) for k, v in params.items() if k.startswith("method."))
+    if not items:
+        return ""
+    return hashlib.sha256(repr(items).encode()).hexdigest()[:6]
 
 
 def _fill_directions(rows: pd.DataFrame) -> pd.DataFrame:

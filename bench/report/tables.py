@@ -178,7 +178,8 @@ def _row_key(r: pd.Series) -> tuple:
 
 
 def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits: int = 3) -> Table:
-    """Rows: our methods (mean over seeds) next to the paper's reported rows; columns: metric × translation."""
+    """Rows: our methods (mean over seeds, alphabetical), then the paper's reported rows (those logged by runs of
+    this setting, with its caveat); columns: metric × translation."""
     pairs = ordered_columns(agg)
     columns = [column_label(m, t) for m, t in pairs]
     ours_ok = agg[(agg["source"] == "ours") & (agg["status"] == "ok") & (agg["metric"] != "")]
@@ -191,7 +192,7 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
     groups: dict[tuple, list[int]] = {}
     for position, key in enumerate(keys):
         groups.setdefault(key, []).append(position)
-    order = sorted(groups, key=lambda k: (k[0].lower(), k[1] != "ours", k[2], not k[3]))
+    order = sorted(groups, key=lambda k: (k[1] != "ours", k[0].lower(), k[2], not k[3]))  # ours, then the papers
     rows = []
     for key in order:
         g = agg.iloc[groups[key]]
