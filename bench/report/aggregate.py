@@ -112,6 +112,13 @@ def label_settings(ours: pd.DataFrame) -> pd.DataFrame:
     counts = ours.groupby(group)["setting"].transform("nunique")
     several = (counts > 1) & (ours["setting"] != "")
     ours = ours.copy()
+    if "setting_params" in ours:  # name the parameters that differ between the settings of one label
+        for _, g in ours[several].groupby(group):
+            merged = [p if isinstance(p, dict) else {} for p in g["setting_params"]]
+            differ = sorted({k for p in merged for k in p if len({str(q.get(k)) for q in merged}) > 1})
+            said = [", ".join(f"{k}={p.get(k)}" for k in differ) for p in merged]
+            ours.loc[g.index, "note"] = [f"method setting: {d}; {n}" if n else f"method setting: {d}"
+                                         for d, n in zip(said, g["note"], strict=True)]
     ours.loc[several, "method"] = ours.loc[several, "method"] + " #" + ours.loc[several, "setting"]
     return ours
 

@@ -25,7 +25,7 @@ from bench.tracking import TRAINING_METRIC_PREFIX
 from core.columns import Column
 from core.errors import BenchError
 
-RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin", "setting"]
+RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin", "setting", "setting_params"]
 STRING_COLUMNS = ["protocol", "method", "metric", "translation", "direction", "protocol_hash", "status", "source",
                   "note", "method_class", "scale", "data_source", "data_fingerprint", "run_name", "git_commit"]
 
@@ -226,8 +226,11 @@ def collect_rows(client, runs: list[RunInfo], configs_dir: Path | None = None, p
             tags = {**r.tags, "_params": r.params}
             child_tags[(r.parent_id, r.tags.get("bench.method", ""))] = tags
             child_tags[(r.run_id, r.tags.get("bench.method", ""))] = tags
-    rows["setting"] = [method_setting(child_tags.get((rid, m), {}).get("_params", {})) if src == "ours" else ""
-                       for m, src, rid in zip(rows["method"], rows["source"], rows["run_id"], strict=True)]
+    params = [child_tags.get((rid, m), {}).get("_params", {}) if src == "ours" else {}
+              for m, src, rid in zip(rows["method"], rows["source"], rows["run_id"], strict=True)]
+    rows["setting"] = [method_setting(p) for p in params]
+    rows["setting_params"] = [{k.removeprefix("method."): v for k, v in p.items() if k.startswith("method.")}
+                              for p in params]
     rows["variant_of"] = [
         _variant_of(m, mc, child_tags.get((rid, m), {}) if src == "ours" else {}, configs_dir, src != "ours")
         for m, mc, src, rid in zip(rows["method"], rows["method_class"], rows["source"], rows["run_id"], strict=True)

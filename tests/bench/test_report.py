@@ -114,8 +114,12 @@ def test_uncalibrated_smoke_failed_and_reported_rows_are_marked(report):
     assert h1.loc["toy [smoke]", "calibrated"] == "yes"
     reported = f"EGSC-IT ({REPORTED_SOURCE})"
     assert h1.loc[reported, "SSIM A→B"] == "0.510 ± 0.020" and h1.loc[reported, "spread"] == "reported"
-    # the paper's column order (its reported metrics first) and our rows beside the reported ones
+    # the paper's column order (its reported metrics first); our rows first, then the reported ones
     assert list(h1.columns[:3]) == ["SSIM A→B", "SSIM B→A", "PSNR A→B"]
+    assert [m.endswith(")") for m in h1.index] == sorted(m.endswith(")") for m in h1.index)
+    # the paper's rows appear in the tables of the settings whose runs logged them (H1's runs did, H2's did not)
+    h2 = frame_of(tables / f"mnist_single__{H2}.csv")
+    assert reported in h1.index and not h2["method"].str.contains("reported").any()
     html = (tables / f"mnist_single__{H2}.html").read_text()
     assert '<tr class="ours reduced uncalibrated">' in html and 'class="badge uncalibrated"' in html
     index = report.index.read_text()
