@@ -308,7 +308,7 @@ def _write_outputs(protocol: Protocol, rows: list[ResultRow], samples: dict[str,
     for path in protocol.write_figures(samples, run_dir):
         artifacts[path.name] = path
     table_md = run_dir / "table.md"
-    table_md.write_text(table_markdown(table, rows))
+    table_md.write_text(table_markdown(table, rows, protocol.provenance.stand_in if protocol.provenance else ""))
     artifacts["table.md"] = table_md
     artifacts["table.csv"] = write_csv_atomic(table.reset_index(), run_dir / "table.csv")
     # Written last: its presence means the run finished (a crash leaves no metrics.csv behind).
@@ -316,13 +316,16 @@ def _write_outputs(protocol: Protocol, rows: list[ResultRow], samples: dict[str,
     return artifacts
 
 
-def table_markdown(table: Any, rows: list[ResultRow]) -> str:
+def table_markdown(table: Any, rows: list[ResultRow], stand_in: str = "") -> str:
+    """The run's table with its header lines and footnotes. ``stand_in`` (``DataProvenance.stand_in``) names data
+    that only stands in for the protocol's real dataset, beside the data source in the header."""
     ours = [r for r in rows if r.source == "ours"]
     header = []
     if ours:
         r = ours[0]
+        data = f"data `{r.data_source}`" + (f" ({stand_in})" if stand_in else "")
         header.append(f"protocol `{r.protocol}` (hash `{r.protocol_hash}`), scale `{r.scale}`, seed {r.seed}, "
-                      f"data `{r.data_source}` (fingerprint `{r.data_fingerprint}`), commit `{r.git_commit[:12]}`")
+                      f"{data} (fingerprint `{r.data_fingerprint}`), commit `{r.git_commit[:12]}`")
         counts = sorted({r.n for r in ours if r.n})
         if counts:
             header.append(f"samples per metric: {', '.join(map(str, counts))}")

@@ -98,7 +98,9 @@ class CoCosNetProtocol(Protocol):
         ld = self.loaded
         self.build_metrics(labelled=len(ld.test.label_set) > 0, ignore=ld.test.label_set.ignore)
         self.provenance = DataProvenance(source=ld.source, fingerprint=ld.fingerprint, files=ld.files,
-                                         description=ld.description)
+                                         description=ld.description,
+                                         stand_in=f"procedural stand-in, NOT {self.reader}" if source == self.world
+                                         else "")
         return self.provenance
 
     def build_metrics(self, labelled: bool, ignore: int | None) -> None:

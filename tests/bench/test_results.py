@@ -39,3 +39,10 @@ def test_table_without_notes_has_no_footnotes() -> None:
     rows = [row("input_copy", "fid", "")]
     text = table_markdown(comparison_table(rows), rows)
     assert "notes:" not in text and "| input_copy" in text
+
+
+def test_header_names_stand_in_data_as_such() -> None:
+    rows = [row("input_copy", "fid", "")]
+    header = table_markdown(comparison_table(rows), rows, "procedural stand-in, NOT edges2shoes").splitlines()[0]
+    assert "data `edges2objects` (procedural stand-in, NOT edges2shoes) (fingerprint `f`)" in header
+    assert "stand-in" not in table_markdown(comparison_table(rows), rows)  # real data: the source alone
