@@ -329,3 +329,12 @@ def test_a_selection_the_protocol_refuses_entirely_stops_before_data_is_built(
     assert set(reasons) == {"munit", "cyclegan"}  # one line per method, with its reason
     assert all("refused, translates RGB images" in line for line in reasons.values())
     check_any_served(compose_run(["protocol=ade20k", "methods=[munit,spade]", "scale=smoke"]))  # spade runs: no error
+
+
+@pytest.mark.parametrize("scale", ["smoke", "cpu", "paper"])
+def test_every_method_config_passes_its_value_checks(scale: str) -> None:
+    """Every shipped method config (each per-dataset overlay, each scale) passes ``Method.check_params``."""
+    from bench.runner import check_method_params
+
+    names = sorted(p.stem for p in (Path(__file__).parents[2] / "bench/configs/methods").glob("*.yaml"))
+    check_method_params(compose_run([f"methods=[{','.join(names)}]", f"scale={scale}"]))
