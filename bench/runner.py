@@ -104,7 +104,8 @@ def check_any_served(cfg: DictConfig) -> None:
     if reasons and all(reasons.values()):
         lines = "".join(f"\n  {label}: refused, {reason}" for label, reason in reasons.items())
         raise BenchError(f"protocol {cfg.protocol.name} refuses every selected method; nothing to run:{lines}",
-                         hint="choose methods whose capabilities the protocol serves (`python -m bench list methods`)")
+                         hint="choose methods the protocol serves: see the compatibility table of "
+                              "`python -m bench list --no-counts`")
 
 
 class _MethodRun:
