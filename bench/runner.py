@@ -25,6 +25,7 @@ from bench.config import flatten, method_class, method_params
 from bench.results import ResultRow, comparison_table, footnoted, rows_frame, write_csv_atomic
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
+from core.errors import BenchError
 from core.hashing import settings_hash
 from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
@@ -82,13 +83,29 @@ def run_method_params(mcfg: DictConfig, cfg: DictConfig, settings: dict[str, Any
 
 def check_method_params(cfg: DictConfig) -> None:
     """Resolve every selected method's parameters (under each of its per-dataset overlays) against the names its
-    class declares (``Method.defaults``); raises ``BenchError`` naming an unknown one, with the valid names as the
-    hint."""
+    class declares (``Method.defaults``) and check their values (``Method.check_params``); raises ``BenchError``
+    naming an unknown name (valid names as the hint) or a wrong value (the valid values in the message). Needs no
+    data."""
     for label, mcfg in cfg.methods.items():
         method_cls = METHODS.get(method_class(str(label), mcfg))
         if method_cls.defaults is not None:
             for dataset in [None, *(mcfg.get("datasets") or {})]:
-                resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg, dataset=dataset))
+                params = resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg, dataset=dataset))
+                method_cls.check_params(params)
+
+
+def check_any_served(cfg: DictConfig) -> None:
+    """Raise ``BenchError`` when the protocol refuses every selected method (``Protocol.refusal``, a check of
+    capabilities that needs no data): one line per method with the reason, before any data is built. When some
+    method can run, the refused ones get their REFUSED rows as usual."""
+    protocol_cls = PROTOCOLS.get(cfg.protocol.name)
+    reasons = {str(label): protocol_cls.refusal(METHODS.get(method_class(str(label), mcfg)))
+               for label, mcfg in cfg.methods.items()}
+    if reasons and all(reasons.values()):
+        lines = "".join(f"\n  {label}: refused, {reason}" for label, reason in reasons.items())
+        raise BenchError(f"protocol {cfg.protocol.name} refuses every selected method; nothing to run:{lines}",
+                         hint="choose methods the protocol serves: see the compatibility table of "
+                              "`python -m bench list --no-counts`")
 
 
 class _MethodRun:
@@ -126,6 +143,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     stops the run).
     """
     check_method_params(cfg)  # a misspelt parameter stops the run here, before any data is built or folder made
+    check_any_served(cfg)  # so does a selection the protocol refuses entirely
     results = Path(cfg.paths.results)
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -291,7 +309,7 @@ def _write_outputs(protocol: Protocol, rows: list[ResultRow], samples: dict[str,
     for path in protocol.write_figures(samples, run_dir):
         artifacts[path.name] = path
     table_md = run_dir / "table.md"
-    table_md.write_text(table_markdown(table, rows))
+    table_md.write_text(table_markdown(table, rows, protocol.provenance.stand_in if protocol.provenance else ""))
     artifacts["table.md"] = table_md
     artifacts["table.csv"] = write_csv_atomic(table.reset_index(), run_dir / "table.csv")
     # Written last: its presence means the run finished (a crash leaves no metrics.csv behind).
@@ -299,13 +317,16 @@ def _write_outputs(protocol: Protocol, rows: list[ResultRow], samples: dict[str,
     return artifacts
 
 
-def table_markdown(table: Any, rows: list[ResultRow]) -> str:
+def table_markdown(table: Any, rows: list[ResultRow], stand_in: str = "") -> str:
+    """The run's table with its header lines and footnotes. ``stand_in`` (``DataProvenance.stand_in``) names data
+    that only stands in for the protocol's real dataset, beside the data source in the header."""
     ours = [r for r in rows if r.source == "ours"]
     header = []
     if ours:
         r = ours[0]
+        data = f"data `{r.data_source}`" + (f" ({stand_in})" if stand_in else "")
         header.append(f"protocol `{r.protocol}` (hash `{r.protocol_hash}`), scale `{r.scale}`, seed {r.seed}, "
-                      f"data `{r.data_source}` (fingerprint `{r.data_fingerprint}`), commit `{r.git_commit[:12]}`")
+                      f"{data} (fingerprint `{r.data_fingerprint}`), commit `{r.git_commit[:12]}`")
         counts = sorted({r.n for r in ours if r.n})
         if counts:
             header.append(f"samples per metric: {', '.join(map(str, counts))}")

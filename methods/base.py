@@ -8,7 +8,7 @@ refuse a method they cannot evaluate, with the reason.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -81,7 +81,8 @@ class Method(ABC):
 
     Parameters: a method declares every parameter it accepts, with its default, in ``defaults``; ``__init__``
     resolves the given ones against it (``methods.common.params.resolve_params``: an unknown name is a
-    ``BenchError``) into ``self.params``. ``defaults = None`` keeps the given parameters as they are (test doubles).
+    ``BenchError``) into ``self.params``, then checks their values with ``check_params`` (the runner calls it too,
+    before any data is built). ``defaults = None`` keeps the given parameters as they are (test doubles).
     """
 
     capabilities: ClassVar[Capabilities]
@@ -91,8 +92,16 @@ class Method(ABC):
     def __init__(self, **params: Any) -> None:
         if self.defaults is not None:
             params = resolve_params(self.registry_name or type(self).__name__, self.defaults, params)
+        type(self).check_params(params)
         self.params = dict(params)
         self.device = torch.device("cpu")
+
+    @classmethod  # noqa: B027 - optional hook, not abstract
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Refuse parameter values that are wrong whatever the data (an unknown choice, a value out of range), with
+        a ``BenchError`` naming the valid values. ``params`` are resolved (every declared name present). Called by
+        ``__init__`` and by ``bench run`` before it builds any data; checks that need the data (sizes, channel
+        counts set by the protocol) stay in ``__init__`` or ``fit``. The default checks nothing."""
 
     # -- training and inference -------------------------------------------------------------------------------
     def fit(self, data: TrainData, ctx: FitContext) -> None:  # noqa: B027 - optional hook, not abstract

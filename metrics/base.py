@@ -66,6 +66,8 @@ class Metric(ABC):
     best: ClassVar[float | None] = None
     implementation: ClassVar[str] = "bench"
     version: ClassVar[str] = "1"
+    # the pretrained network whose published weights the metric needs, named when it runs uncalibrated
+    pretrained_network: ClassVar[str] = ""
 
     @property
     def calibrated(self) -> bool:
@@ -127,7 +129,8 @@ def describe(value: MetricValue, metric: Metric, **sample_settings: Any) -> Metr
     value.extra["protocol_hash"] = settings_hash(settings)
     if not metric.calibrated:
         value.calibrated = False
-        note = "uncalibrated: computed with random weights instead of the published pretrained weights"
+        network = metric.pretrained_network or "the metric's network"
+        note = f"uncalibrated: {network} ran with random weights instead of the published pretrained ones"
         if note not in value.warnings:
             value.warnings.append(note)
     return value

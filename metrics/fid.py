@@ -92,6 +92,13 @@ def polynomial_mmd2(x: np.ndarray, y: np.ndarray, degree: int = 3, coef0: float 
     return float(within - 2 * k_xy.mean())
 
 
+def small_sample_note(n_fake: int, n_real: int, min_samples: int) -> str:
+    """The warning on an FID from fewer than ``min_samples`` images per set: one sentence (a table footnote)."""
+    return (f"FID from {n_fake} generated / {n_real} real samples (< {min_samples}): the estimate is biased upward and "
+            "the covariance is rank-deficient, so compare it only with FIDs from the same sample counts (KID, which "
+            "is unbiased, is reported beside it)")
+
+
 def kid_subset_size(n_fake: int, n_real: int, subset_size: int = 1000) -> tuple[int, str | None]:
     """The subset size KID uses for sets of ``n_fake`` and ``n_real`` samples, and a note when it differs.
 
@@ -111,7 +118,8 @@ def kid_subset_size(n_fake: int, n_real: int, subset_size: int = 1000) -> tuple[
                                hint="give more images; KID's published protocol uses subsets of 1000")
     note = (f"KID subsets of {size}, not {subset_size} (only {n} samples in the smaller set): each subset draws "
             f"{size} generated and {size} real samples without replacement, so ± is the spread between subsets of "
-            f"that size; subsets of a whole set would repeat one value and print ± 0")
+            f"that size (half the smaller set: subsets of all {n} would be the same set every time, give one value "
+            "and print ± 0)")
     return size, note
 
 
@@ -130,6 +138,8 @@ def kid_from_features(fake: np.ndarray, real: np.ndarray, subsets: int = 100, su
 
 class _InceptionSetMetric(SetMetric):
     """Shared plumbing: one Inception extractor, a reference-feature cache keyed by content and protocol."""
+
+    pretrained_network = "Inception-v3 (FID/KID features)"
 
     implementation = "pytorch-fid"
     cache_namespace = "inception"
@@ -252,10 +262,7 @@ class FID(_InceptionSetMetric):
                                    hint="give both sets at least 2 images (FID is only meaningful from thousands)")
         value = MetricValue(self.name, self.distance(fake, ref), None, n_fake, self.direction, self.calibrated)
         if min(n_fake, n_real) < self.min_samples:
-            value.warnings.append(
-                f"FID from {n_fake} generated / {n_real} real samples (< {self.min_samples}): the estimate is biased "
-                "upward and the covariance is rank-deficient; compare only with FIDs of the same sample counts; "
-                "KID is reported beside it")
+            value.warnings.append(small_sample_note(n_fake, n_real, self.min_samples))
             try:
                 value.extra["companions"] = [self._kid().from_features(fake, ref.features)]
             except MetricInputError as exc:  # too few samples for KID's spread: FID is still reported, flagged

@@ -140,6 +140,7 @@ class LPIPSNetwork:
 @METRICS.register("lpips")
 class LPIPS(PairedMetric):
     """Paired LPIPS: output vs ground truth (``reference="ground_truth"``) or vs exemplar; lower is better."""
+    pretrained_network = "LPIPS's backbone and linear heads"
 
     direction = "lower"
     best = 0.0
@@ -181,6 +182,7 @@ def pair_indices(k: int, pairs: str) -> list[tuple[int, int]]:
 @METRICS.register("lpips_diversity")
 class LPIPSDiversity(Metric):
     """Mean LPIPS between outputs of the same input (different exemplars/noise); higher is more diverse."""
+    pretrained_network = "LPIPS's backbone and linear heads"
 
     direction = "higher"
     inputs = "groups"

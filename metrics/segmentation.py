@@ -194,6 +194,7 @@ def labels_from_colours(image: torch.Tensor, palette: dict[tuple[int, int, int],
 @METRICS.register("miou")
 class SegmentationScore(Metric):
     """mIoU (value) with pixel accuracy and mean class accuracy (companions) of a segmenter on generated images."""
+    pretrained_network = "the segmentation network"
 
     direction = "higher"
     inputs = "images+labels"

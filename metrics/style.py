@@ -52,6 +52,7 @@ from metrics.regions import class_masks, label_ids, match_regions
 
 
 class _VGGMetric(Metric):
+    pretrained_network = "VGG-19 (the VGG metrics' features)"
     implementation = "bench (torchvision VGG-19)"
 
     def __init__(self, allow_uncalibrated: bool = False, device: str | None = None, batch_size: int = 16,

@@ -49,12 +49,15 @@ class Offers:
 @dataclass
 class DataProvenance:
     """Where the data came from: a source name (e.g. ``mnist``, ``digits``, ``mnist-train-rebuilt``), a content
-    fingerprint of what was built, and the files read with their sha256."""
+    fingerprint of what was built, and the files read with their sha256. ``stand_in``: for data that only stands
+    in for the protocol's real dataset, a few words saying so (e.g. ``procedural stand-in, NOT ade20k``), printed
+    in the table header beside the source; empty for the real data."""
 
     source: str
     fingerprint: str
     files: dict[str, str] = field(default_factory=dict)
     description: str = ""
+    stand_in: str = ""
 
 
 @dataclass

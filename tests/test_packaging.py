@@ -65,3 +65,13 @@ def test_the_default_run_outside_the_checkout(installed: Path, tmp_path: Path) -
     assert len(metrics) == 1
     text = metrics[0].read_text()
     assert "exemplar_copy" in text and "installed-" in text  # provenance names the installed version, no commit
+
+
+def test_git_tracks_no_virtual_environment() -> None:
+    """A tracked ``.venv`` (file, folder or symlink) replaces a clone's own environment: a committed ``.venv`` link
+    broke the quick start in a fresh clone."""
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = _run("git", "ls-files", "-z", cwd=REPO).stdout.split("\0")
+    venvs = [path for path in tracked if ".venv" in Path(path).parts]
+    assert venvs == [], f"git tracks {venvs[:5]}: `git rm --cached -r .venv` and keep it in .gitignore"

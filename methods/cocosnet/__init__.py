@@ -10,6 +10,7 @@ class ids [N,H,W] long, one-hot encoded here when input_nc = label_nc); ``exempl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -27,6 +28,7 @@ from methods.cocosnet.correspondence import CorrespondenceNet
 from methods.cocosnet.networks import CoCosGenerator, MultiscaleDiscriminator
 from methods.cocosnet.sampling import ExemplarSampler
 from methods.common.conditioning import as_conditioning, resize_nearest
+from methods.common.correspondence import MATCH_FACTORS
 from methods.common.frozen import FrozenEncoders
 from methods.common.paired import AdamPairState, adam_pair, optimise, paired_training
 from methods.common.sampling import fetch, step_generator
@@ -40,6 +42,11 @@ ABLATIONS = {"feat": "fm_ratio", "domain": "weight_domain", "perc": "weight_perc
              "reg": "warp_cycle_w"}  # the paper's loss (Eq. 14) → the weight that switches it off
 WEIGHTS = ("weight_gan", "lambda_feat", "lambda_vgg", "fm_ratio", "weight_perceptual", "ctx_w", "weight_domain",
            "weight_mask", "warp_cycle_w", "warp_self_w")
+CHOICES: dict[str, tuple[Any, ...]] = {  # parameters with a fixed set of values (checked before any data)
+    "dataset": DATASETS, "match_resolution": tuple(MATCH_FACTORS), "which_perceptual": ("5_2", "4_2"),
+    "vgg_input": ("imagenet", "raw"), "warp_bilinear": (True, False), "warp_patch": (True, False),
+    "maskmix": (True, False), "pono_c": (True, False), "pono": (True, False), "use_attention": (True, False),
+}
 DEFAULTS: dict[str, Any] = {
     "allow_uncalibrated": False,  # the VGG losses need VGG-19 ImageNet weights; true: random VGG, uncalibrated
     # data facts (set by the protocol): ADE20k, 150 classes + don't care as one-hot input
@@ -113,15 +120,6 @@ class CoCosNet(FrozenEncoders, AdamPairState, Method):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        checks = {"dataset": (p["dataset"], DATASETS), "which_perceptual": (p["which_perceptual"], ("5_2", "4_2")),
-                  "vgg_input": (p["vgg_input"], ("imagenet", "raw"))}
-        for name, (value, valid) in checks.items():
-            if value not in valid:
-                raise BenchError(f"cocosnet: {name} must be one of {', '.join(valid)}, got {value!r}")
-        unknown = sorted(set(p["without"]) - set(ABLATIONS))
-        if unknown:
-            raise BenchError(f"cocosnet: unknown ablation(s) {unknown} in `without`",
-                             hint=f"known: {', '.join(ABLATIONS)}")
         dropped = {ABLATIONS[name] for name in p["without"]}
         self.w = {k: 0.0 if k in dropped else float(p[k]) for k in WEIGHTS}  # effective loss weights
         if self.w["weight_mask"] > 0 and p["input_nc"] != p["label_nc"]:
@@ -132,6 +130,22 @@ class CoCosNet(FrozenEncoders, AdamPairState, Method):
             self.vgg = features.get("vgg19", upto="relu5_2", init="model", seed=0,
                                     allow_uncalibrated=p["allow_uncalibrated"])
         self._build(0)
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """The choice-valued parameters (``CHOICES``), the ablation names in ``without`` and a positive
+        temperature; ``BenchError`` naming the valid values."""
+        for name, valid in CHOICES.items():
+            if params[name] not in valid:
+                raise BenchError(f"cocosnet: {name} must be one of {', '.join(map(str, valid))}, "
+                                 f"got {params[name]!r}", hint=f"set methods.<label>.params.{name} to one of them")
+        unknown = sorted(set(params["without"]) - set(ABLATIONS))
+        if unknown:
+            raise BenchError(f"cocosnet: unknown ablation(s) {unknown} in `without`; known: {', '.join(ABLATIONS)}",
+                             hint="the paper's Table 4 drops feat, domain, perc, context or reg")
+        if not float(params["temperature"]) > 0:
+            raise BenchError(f"cocosnet: temperature must be > 0, got {params['temperature']!r}",
+                             hint="the paper uses 0.01")
 
     def _build(self, seed: int) -> None:
         """Networks and optimisers from ``seed`` (spectral norm's power-iteration vectors included)."""

@@ -8,6 +8,7 @@ beyond the names (allowed values, ranges) run after ``super().__init__`` on ``se
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,11 +19,13 @@ def resolve_params(method: str, defaults: Mapping[str, Any], given: Mapping[str,
     """``defaults`` updated with ``given``.
 
     Raises ``BenchError`` naming any parameter ``defaults`` does not declare (a misspelt name is never silently
-    ignored), with the valid names as the hint.
+    ignored) and the closest declared name where one is close, with the valid names as the hint.
     """
     unknown = sorted(set(given) - set(defaults))
     if unknown:
-        raise BenchError(f"unknown {method} parameters {unknown}",
+        guesses = {name: difflib.get_close_matches(name, list(defaults), n=1) for name in unknown}
+        meant = "; ".join(f"did you mean {g[0]!r} for {name!r}?" for name, g in guesses.items() if g)
+        raise BenchError(f"unknown {method} parameters {unknown}" + (f" ({meant})" if meant else ""),
                          hint=f"valid parameters: {', '.join(sorted(defaults))}")
     return {**defaults, **given}
 

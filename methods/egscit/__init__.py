@@ -15,7 +15,7 @@ so a resumed run continues in the stage it was in:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any, ClassVar
 
@@ -71,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "checkpoint_every": 2000, "log_every": 50,
 }
 
-def check_params(p: dict[str, Any]) -> None:
+def check_params(p: Mapping[str, Any]) -> None:
     """The checks beyond the names (``Method.__init__`` resolves those): Table-6 values present, valid choices."""
     missing = [k for k in TABLE6_KEYS if p.get(k) is None]
     if missing:
@@ -113,10 +113,13 @@ class EGSCIT(FrozenEncoders, Method):
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        check_params(params)
+
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        check_params(p)
         self.vgg: features.FeatureExtractor | None = None
         if p["perceptual"] and (p["style_weight"] or p["content_weight"]):
             # channels-last weights: ≈20% faster convolutions on CPU; random weights from vgg19() under seed 0

@@ -12,7 +12,7 @@ pix2pix_noise: the same model with a Gaussian code z (nz=8) tiled and concatenat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
@@ -82,8 +82,6 @@ class Pix2Pix(AdamPairState, Method):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        if p["test_mode"] not in ("paper", "eval"):
-            raise BenchError(f"test_mode must be 'paper' or 'eval', got {p['test_mode']!r}")
         self.G = UnetGenerator(3, 3, p["num_downs"], p["ngf"], p["norm"], p["use_dropout"], nz=p["nz"],
                                where_add="input")
         self.D = PatchDiscriminator(6, p["ndf"], p["n_layers_d"], norm=p["norm"])  # conditional: sees (A, B)
@@ -91,6 +89,12 @@ class Pix2Pix(AdamPairState, Method):
         self._init(0)
 
     calibrated = True  # no pretrained component
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """``test_mode`` is ``paper`` (dropout and batch statistics at test, as released) or ``eval``."""
+        if params["test_mode"] not in ("paper", "eval"):
+            raise BenchError(f"test_mode must be 'paper' or 'eval', got {params['test_mode']!r}")
 
     def _init(self, seed: int) -> None:
         with seeded(seed):

@@ -14,6 +14,7 @@ Training data: ``a[i]["input"]`` (or ``label_map``) and ``b[i]["image"]`` in [0,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -83,11 +84,15 @@ class Pix2PixHD(FrozenEncoders, AdamPairState, Method):
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """``netG`` is ``global`` or ``local`` (pix2pixHD's two generators)."""
+        if params["netG"] not in ("global", "local"):
+            raise BenchError(f"netG must be 'global' or 'local', got {params['netG']!r}")
+
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        if p["netG"] not in ("global", "local"):
-            raise BenchError(f"netG must be 'global' or 'local', got {p['netG']!r}")
         multiple = 2 ** (p["n_downsample_global"] + (p["netG"] == "local"))
         if p["crop_size"] % multiple:
             raise BenchError(f"pix2pixhd: crop_size {p['crop_size']} is not a multiple of {multiple}",

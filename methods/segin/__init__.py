@@ -11,7 +11,7 @@ reconstruct y (Eq. 5–11) while a second decoder predicts y's foreground mask.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -135,24 +135,30 @@ class Segin(FrozenEncoders, Method):
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
-    def __init__(self, **params: Any) -> None:
-        super().__init__(**params)
-        p = self.params
-        if p["match_at_test"] not in MATCH_MODES:
-            raise BenchError(f"match_at_test={p['match_at_test']!r}; valid: {', '.join(MATCH_MODES)}")
-        if p["n_inputs"] not in N_INPUTS:
-            raise BenchError(f"segin n_inputs={p['n_inputs']!r}; valid: {', '.join(N_INPUTS)}",
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """The choice-valued parameters, ``feature_sum_size`` and ``image_size`` (a multiple of the generator's
+        downsampling)."""
+        if params["match_at_test"] not in MATCH_MODES:
+            raise BenchError(f"match_at_test={params['match_at_test']!r}; valid: {', '.join(MATCH_MODES)}")
+        if params["n_inputs"] not in N_INPUTS:
+            raise BenchError(f"segin n_inputs={params['n_inputs']!r}; valid: {', '.join(N_INPUTS)}",
                              hint="paper feeds N the input, the reference and W; x_w feeds the input and W")
-        if p["train_reference"] not in TRAIN_REFERENCES:
-            raise BenchError(f"segin train_reference={p['train_reference']!r}; valid: {', '.join(TRAIN_REFERENCES)}",
+        if params["train_reference"] not in TRAIN_REFERENCES:
+            raise BenchError(f"segin train_reference={params['train_reference']!r}; "
+                             f"valid: {', '.join(TRAIN_REFERENCES)}",
                              hint="y: the ground truth (§III-B1); warped: the perturbed W(x, y) (§I)")
-        size = p["feature_sum_size"]
+        size = params["feature_sum_size"]
         if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size <= 0):
             raise BenchError(f"segin feature_sum_size={size!r} must be a positive integer or null",
                              hint="256 (the paper's image size) or null for the raw per-image sum")
-        if int(p["image_size"]) % SeginGenerator.DOWNSAMPLING:
-            raise BenchError(f"segin image_size={p['image_size']} must be a multiple of "
+        if int(params["image_size"]) % SeginGenerator.DOWNSAMPLING:
+            raise BenchError(f"segin image_size={params['image_size']} must be a multiple of "
                              f"{SeginGenerator.DOWNSAMPLING}")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        p = self.params
         # shared through the feature registry (matching and L_F never change it); random weights: vgg19() under
         # vgg_seed
         self.vgg = features.get("vgg19", layers=(p["match_layer"], p["feature_layer"]), init="model",

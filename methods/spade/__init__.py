@@ -13,6 +13,7 @@ Training data: ``a[i]["input"]`` (or ``label_map``) and ``b[i]["image"]`` in [0,
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -67,12 +68,16 @@ class SPADE(FrozenEncoders, AdamPairState, Method):
 
     defaults: ClassVar[dict[str, Any]] = DEFAULTS
 
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """``param_free_norm`` is one of ``PARAM_FREE_NORMS``."""
+        if params["param_free_norm"] not in PARAM_FREE_NORMS:
+            raise BenchError(f"param_free_norm must be one of {', '.join(PARAM_FREE_NORMS)}, "
+                             f"got {params['param_free_norm']!r}")
+
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        if p["param_free_norm"] not in PARAM_FREE_NORMS:
-            raise BenchError(f"param_free_norm must be one of {', '.join(PARAM_FREE_NORMS)}, "
-                             f"got {p['param_free_norm']!r}")
         self.vgg = perceptual_net(p)  # checkpoints keep only its record
         self._build(0)
 

@@ -98,7 +98,9 @@ class CoCosNetProtocol(Protocol):
         ld = self.loaded
         self.build_metrics(labelled=len(ld.test.label_set) > 0, ignore=ld.test.label_set.ignore)
         self.provenance = DataProvenance(source=ld.source, fingerprint=ld.fingerprint, files=ld.files,
-                                         description=ld.description)
+                                         description=ld.description,
+                                         stand_in=f"procedural stand-in, NOT {self.reader}" if source == self.world
+                                         else "")
         return self.provenance
 
     def build_metrics(self, labelled: bool, ignore: int | None) -> None:
@@ -170,6 +172,9 @@ class CoCosNetProtocol(Protocol):
         note = (f"outputs written as {self.fid_outputs.save_format.upper()} before FID/SWD, as CoCosNet's test.py "
                 "saves them and its evaluation reads them (issues #19, #25)")
         note += f"; {ld.exemplar_rule}"
+        if not ld.calibrated:  # every number depends on which exemplars were retrieved, not only the VGG metrics'
+            note += ("; uncalibrated: the test exemplars (and the training exemplar lists) were retrieved with a "
+                     "random-weight VGG-19, not the ImageNet one")
         values: dict[Column, MetricValue] = {}
         fid = self.metrics["fid"](saved, real)
         for v in [fid, *companions(fid)]:
@@ -182,7 +187,8 @@ class CoCosNetProtocol(Protocol):
         ref_labels = torch.from_numpy(ld.refs.labels).long() if labelled else None
         regions = "per class present in both label maps" if labelled else "whole images (the data has no labels)"
         if type(method).capabilities.guidance != "exemplar":  # §4: "We do not include Pix2pixHD as it does not ..."
-            regions += "; the method ignores the exemplar (the paper leaves such methods out of Table 3)"
+            regions += ("; the method ignores the exemplar (Table 3 of the paper has no row for such a method: it "
+                        "leaves out Pix2pixHD, and its SPADE row is SPADE with its image encoder, `spade_vae` here)")
         values.update(self._split(self.metrics["style_relevance"](out, exemplars, labels, ref_labels),
                                   f"{regions}; {ld.exemplar_rule}"))
         if ld.exact is not None:

@@ -3,8 +3,10 @@
 Table 1 (FID / SWD), Table 2 (semantic consistency), Table 3 (style relevance colour / texture; no Pix2pixHD row
 and no ADE20k-outdoor column), Table 4 (ablation; its Full row, FID 14.3 / 0.949 / 0.977 / 0.958, is the CelebA-HQ
 column of Tables 1–3, so it belongs to ``celebahq_edge``). "N/A" cells are omitted. SIMS's row is the reported one
-only, as in the paper. Row labels are the harness's method names (``pix2pixhd``, ``spade``, ``munit``, ``egscit``,
-``cocosnet``; ``sims`` has no implementation here); the ablation rows are named ``cocosnet_no_<loss>``.
+only, as in the paper. Row labels are the harness's method names (``pix2pixhd``, ``spade_vae``, ``munit``,
+``egscit``, ``cocosnet``; ``sims`` has no implementation here); the ablation rows are named ``cocosnet_no_<loss>``.
+The paper's SPADE is ``spade_vae``: "These methods except Pix2pixHD can generate exemplar-based results, and we use
+their released codes in this mode" (§4 Baselines), i.e. SPADE with its image encoder fed the exemplar.
 The paper's "CelebA-HQ" column is edge → face (§4 Datasets: "We perform an edge-to-face translation").
 """
 
@@ -19,7 +21,7 @@ COLUMNS = ("ade20k", "ade20k_outdoor", "celebahq_edge", "deepfashion")  # the pa
 # method: per protocol (FID, SWD)
 _TABLE1 = {
     "pix2pixhd": ((81.8, 35.7), (97.8, 34.5), (62.7, 43.3), (25.2, 16.4)),
-    "spade": ((33.9, 19.7), (63.3, 21.9), (31.5, 26.9), (36.2, 27.8)),
+    "spade_vae": ((33.9, 19.7), (63.3, 21.9), (31.5, 26.9), (36.2, 27.8)),
     "munit": ((129.3, 97.8), (168.2, 126.3), (56.8, 40.8), (74.0, 46.2)),
     "sims": (None, (67.7, 27.2), None, None),
     "egscit": ((168.3, 94.4), (210.0, 104.9), (29.5, 23.8), (29.0, 39.1)),
@@ -28,7 +30,7 @@ _TABLE1 = {
 # method: semantic consistency per protocol
 _TABLE2 = {
     "pix2pixhd": (0.833, 0.848, 0.914, 0.943),
-    "spade": (0.856, 0.867, 0.922, 0.936),
+    "spade_vae": (0.856, 0.867, 0.922, 0.936),
     "munit": (0.723, 0.704, 0.848, 0.910),
     "sims": (None, 0.822, None, None),
     "egscit": (0.734, 0.723, 0.915, 0.942),
@@ -36,7 +38,7 @@ _TABLE2 = {
 }
 # method: (colour, texture) for ade20k, celebahq_edge, deepfashion
 _TABLE3 = {
-    "spade": ((0.874, 0.892), (0.955, 0.927), (0.943, 0.904)),
+    "spade_vae": ((0.874, 0.892), (0.955, 0.927), (0.943, 0.904)),
     "munit": ((0.745, 0.782), (0.939, 0.884), (0.893, 0.861)),
     "egscit": ((0.781, 0.839), (0.965, 0.942), (0.945, 0.916)),
     "cocosnet": ((0.962, 0.941), (0.977, 0.958), (0.982, 0.958)),

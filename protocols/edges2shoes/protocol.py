@@ -133,7 +133,9 @@ class Edges2Photos(Protocol):
         self.plan = build_plan(len(self.data.val), self.counts, self.seed,
                                colour_histograms(self.test_b, self.test_mask), self.ref_sampling)
         self.provenance = DataProvenance(source=self.data.source, fingerprint=self.data.fingerprint,
-                                         files=self.data.files, description=self.data.description)
+                                         files=self.data.files, description=self.data.description,
+                                         stand_in=f"procedural stand-in, NOT {self.dataset}"
+                                         if self.data.source == STAND_IN else "")
         return self.provenance
 
     @property

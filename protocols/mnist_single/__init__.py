@@ -73,6 +73,7 @@ class MnistSingle(Protocol):
         fingerprint = f"{self.train.fingerprint()[:8]}{self.test.fingerprint()[:8]}"
         self.provenance = DataProvenance(
             source=digits.source, fingerprint=fingerprint, files=digits.files,
+            stand_in="scikit-learn's 8×8 digits, NOT MNIST" if digits.source == "digits" else "",
             description=f"MNIST-Single from {digits.source}: {len(self.train)} train pairs, {len(self.test)} test "
                         f"pairs, data seed {self.data_cfg.get('seed', 0)}",
         )

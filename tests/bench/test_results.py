@@ -39,3 +39,33 @@ def test_table_without_notes_has_no_footnotes() -> None:
     rows = [row("input_copy", "fid", "")]
     text = table_markdown(comparison_table(rows), rows)
     assert "notes:" not in text and "| input_copy" in text
+
+
+def test_header_names_stand_in_data_as_such() -> None:
+    rows = [row("input_copy", "fid", "")]
+    header = table_markdown(comparison_table(rows), rows, "procedural stand-in, NOT edges2shoes").splitlines()[0]
+    assert "data `edges2objects` (procedural stand-in, NOT edges2shoes) (fingerprint `f`)" in header
+    assert "stand-in" not in table_markdown(comparison_table(rows), rows)  # real data: the source alone
+
+
+def test_metric_warnings_stay_one_footnote_each() -> None:
+    """A warning is one footnote: the table splits a row's note at NOTE_SEPARATOR, so no warning may contain it."""
+    from bench.results import NOTE_SEPARATOR
+    from metrics import METRICS
+    from metrics.base import MetricValue, describe
+    from metrics.fid import kid_subset_size, small_sample_note
+
+    kid_note = kid_subset_size(8, 8)[1]
+    assert kid_note is not None and "subsets of all 8 would be the same set every time" in kid_note
+    fid_note = small_sample_note(8, 8, 2048)
+    uncalibrated = []
+    for name in ("fid", "style_relevance"):
+        cls = METRICS.get(name)
+        metric = type("Random", (), {"name": name, "pretrained_network": cls.pretrained_network, "calibrated": False,
+                                     "settings": lambda self: {}})()  # the class's note, no network built
+        uncalibrated.append(describe(MetricValue(name, 1.0, None, 8, "lower"), metric).warnings[-1])  # type: ignore
+    assert uncalibrated[0].startswith("uncalibrated: Inception-v3") and "VGG-19" in uncalibrated[1]
+    for note in (kid_note, fid_note, *uncalibrated):
+        assert NOTE_SEPARATOR not in note, note
+        rows = [row("m", "fid", NOTE_SEPARATOR.join([note, "other"]))]
+        assert footnoted(comparison_table(rows))[1] == [note, "other"]

@@ -158,7 +158,8 @@ def test_nan_and_crashing_methods_fail_cleanly_others_still_run(tmp_path: Path, 
 
 
 def test_incompatible_method_is_refused_with_reason(tmp_path: Path, test_methods: None) -> None:
-    outcome = execute(small_cfg(tmp_path, methods={"paired": "_paired"}))
+    # beside a method that runs (a selection refused entirely stops before any data is built: the test below)
+    outcome = execute(small_cfg(tmp_path, methods={"paired": "_paired", "copy": "exemplar_copy"}))
     assert not outcome.failed
     frame = pd.read_csv(outcome.metrics_csv)
     rows = frame[frame.method == "paired"]
@@ -274,3 +275,66 @@ def test_a_misspelt_key_in_any_dataset_overlay_stops_the_run_before_data_is_buil
                        "+methods.spade_vae.datasets.deepfashion.lambda_vggg=1.0"])  # as a config file would hold it
     with pytest.raises(BenchError, match="lambda_vggg"):
         check_method_params(cfg)
+
+
+def test_a_wrong_parameter_value_stops_the_run_before_data_is_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.runner import check_method_params
+    from core.errors import BenchError
+
+    cfg = compose_run(["protocol=ade20k", "methods=[cocosnet,spade,exemplar_copy]", "scale=smoke",
+                       "methods.cocosnet.params.match_resolution=1/3"])
+    with pytest.raises(BenchError, match="match_resolution must be one of 1/4, 1/2, full, got '1/3'"):
+        check_method_params(cfg)
+    cfg = compose_run(["protocol=ade20k", "methods=[spade]", "scale=smoke",
+                       "methods.spade.params.param_free_norm=layer"])
+    with pytest.raises(BenchError, match="param_free_norm must be one of"):
+        check_method_params(cfg)
+    with pytest.raises(BenchError, match=r"did you mean 'match_resolution' for 'match_resolutoin'\?"):
+        check_method_params(compose_run(["protocol=ade20k", "methods=[cocosnet]", "scale=smoke",
+                                         "+methods.cocosnet.params.match_resolutoin=1/2"]))
+
+
+def _no_data(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make building any protocol's data fail the test."""
+    from protocols import PROTOCOLS
+
+    def prepare(self: object) -> None:
+        raise AssertionError("data was built")
+
+    for _, protocol_cls in PROTOCOLS.items():
+        monkeypatch.setattr(protocol_cls, "prepare", prepare)
+
+
+def test_execute_refuses_a_wrong_value_before_data_is_built(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.errors import BenchError
+
+    _no_data(monkeypatch)
+    cfg = compose_run(["protocol=ade20k", "methods=[cocosnet,spade,exemplar_copy]", "scale=smoke",
+                       "methods.cocosnet.params.match_resolution=1/3", f"paths.results={tmp_path}"])
+    with pytest.raises(BenchError, match="match_resolution must be one of 1/4, 1/2, full"):  # the CLI: rc 2
+        execute(cfg)
+
+
+def test_a_selection_the_protocol_refuses_entirely_stops_before_data_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.runner import check_any_served
+    from core.errors import BenchError
+
+    _no_data(monkeypatch)
+    cfg = compose_run(["protocol=ade20k", "methods=[munit,cyclegan]", "scale=smoke", f"paths.results={tmp_path}"])
+    with pytest.raises(BenchError, match="refuses every selected method") as info:
+        execute(cfg)
+    lines = str(info.value).splitlines()
+    reasons = {line.split(":")[0].strip(): line for line in lines[1:3]}
+    assert set(reasons) == {"munit", "cyclegan"}  # one line per method, with its reason
+    assert all("refused, translates RGB images" in line for line in reasons.values())
+    check_any_served(compose_run(["protocol=ade20k", "methods=[munit,spade]", "scale=smoke"]))  # spade runs: no error
+
+
+@pytest.mark.parametrize("scale", ["smoke", "cpu", "paper"])
+def test_every_method_config_passes_its_value_checks(scale: str) -> None:
+    """Every shipped method config (each per-dataset overlay, each scale) passes ``Method.check_params``."""
+    from bench.runner import check_method_params
+
+    names = sorted(p.stem for p in (Path(__file__).parents[2] / "bench/configs/methods").glob("*.yaml"))
+    check_method_params(compose_run([f"methods=[{','.join(names)}]", f"scale={scale}"]))

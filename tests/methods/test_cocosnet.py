@@ -213,3 +213,20 @@ def test_other_recipes_train_on_contract_data(dataset: str, expected: set[str], 
     assert "mask" not in history[0]
     out = method.translate(soft[:2], base.b.all_images()[1:3], exemplar_labels=soft[1:3])  # type: ignore[attr-defined]
     assert out.shape == (2, 3, 64, 64) and float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+@pytest.mark.parametrize(("name", "value", "valid"), [("match_resolution", "1/3", "1/4, 1/2, full"),
+                                                      ("which_perceptual", "3_1", "5_2, 4_2"),
+                                                      ("vgg_input", "bgr", "imagenet, raw"),
+                                                      ("dataset", "cityscapes", "ade20k, celebahq")])
+def test_check_params_refuses_an_unknown_choice_naming_the_valid_values(name: str, value: str, valid: str) -> None:
+    from methods.cocosnet import CoCosNet
+
+    CoCosNet.check_params(DEFAULTS)  # the paper's values pass
+    with pytest.raises(BenchError, match=f"{name} must be one of {valid}") as info:
+        CoCosNet.check_params({**DEFAULTS, name: value})
+    assert repr(value) in str(info.value).splitlines()[0]  # one line: the name, the valid values, the bad value
+    with pytest.raises(BenchError, match="temperature must be > 0"):
+        CoCosNet.check_params({**DEFAULTS, "temperature": 0.0})
+    with pytest.raises(BenchError, match=r"unknown ablation.*known: feat, domain, perc, context, reg"):
+        CoCosNet.check_params({**DEFAULTS, "without": ["gan"]})

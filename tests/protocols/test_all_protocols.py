@@ -94,3 +94,10 @@ def test_an_oracle_gets_the_best_score_on_the_exact_columns(name: str) -> None:
         assert best is not None, f"{column}: its metric declares no best score"
         assert abs(value.value - best) < TOLERANCE, f"{column}: oracle scored {value.value}, best is {best}"
         assert value.extra.get("settings") and value.extra.get("protocol_hash")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_offline_default_data_says_it_is_a_stand_in(name: str) -> None:
+    """Every protocol's offline default is a stand-in for its real dataset; the table header prints this."""
+    provenance = build(name).provenance
+    assert provenance is not None and "NOT" in provenance.stand_in, f"{name}: {provenance}"
