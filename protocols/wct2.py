@@ -5,7 +5,7 @@ written so that the official ``cat5`` checkpoints (``wave_encoder_cat5_l4.pth``,
 with ``strict=True``: same module names, shapes and order.
 
 - Encoder: VGG-19 up to relu4_1 (a 1×1 ``conv0`` first, reflection-padded 3×3 convolutions) whose max-pooling is
-  replaced by Haar wavelet pooling: LL goes on, the high-frequency bands LH, HL, HH are kept as skips (paper §3.1).
+  replaced by Haar wavelet pooling: LL goes on, the high-frequency bands LH, HL, HH are kept as skips.
 - Decoder (``cat5`` unpooling): the mirror image; each unpooling concatenates the four transposed-Haar outputs of
   (LL, LH, HL, HH) with the encoder's pre-pooling feature (5× channels), then a 3×3 convolution.
 - ``transfer``: the official ``WCT2.transfer`` with ``transfer_at={encoder, skip, decoder}`` (its default): WCT after

@@ -253,3 +253,15 @@ def test_present_weights_are_checked_loaded_strictly_and_used(no_weights: Path,
     paths[1].write_bytes(paths[1].read_bytes()[:-1] + b"\0")
     with pytest.raises(MissingWeightsError, match="does not match"):
         colour_correct(content, style, allow_uncalibrated=True)
+
+
+def test_a_checkpoint_with_other_keys_is_not_loaded(no_weights: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Strict loading: a file that passes its (here patched) checksum but lacks a key of the architecture fails."""
+    paths = _install(WCT2(), no_weights, monkeypatch)
+    state = torch.load(paths[0], weights_only=True)
+    del state["conv0.bias"]
+    torch.save(state, paths[0])
+    monkeypatch.setitem(weights.MANIFEST, WCT2_ARTIFACTS[0], dataclasses.replace(
+        weights.get(WCT2_ARTIFACTS[0]), git_blob_sha1=git_blob_sha1(paths[0])))
+    with pytest.raises(RuntimeError, match=r"Missing key.*conv0\.bias"):
+        colour_correct(_images(0), _images(1), allow_uncalibrated=False)
