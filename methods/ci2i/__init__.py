@@ -12,6 +12,7 @@ palette image as content (contract §3), as it does on edges2shoes/MNIST with th
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -21,9 +22,9 @@ from methods import METHODS
 from methods.base import Capabilities, Direction
 from methods.ci2i.losses import DualPass, dual_losses, dual_pass
 from methods.ci2i.networks import CombineGenerator, SplitEncoder, patch_discriminator
-from methods.common.blocks import LayerNorm2d
+from methods.common.blocks import NORMS, LayerNorm2d
 from methods.common.init import init_weights
-from methods.common.losses import GANLoss
+from methods.common.losses import GAN_MODES, GANLoss
 from methods.common.training import set_requires_grad
 from methods.common.unpaired import UnpairedGANMethod
 
@@ -46,6 +47,22 @@ class CI2I(UnpairedGANMethod):
         "lr": 2e-4, "beta1": 0.5, "beta2": 0.999, "batch_size": 1, "init": "kaiming", "init_gain": 0.02,
         "steps": 200_000, "checkpoint_every": 10_000,
     }
+
+    @classmethod
+    def check_params(cls, params: Mapping[str, Any]) -> None:
+        """Known norms and GAN loss; no per-sample channel norm in g (it would cancel the tiled x^s); sizes ≥ 1."""
+        for key in ("enc_norm", "gen_norm", "dis_norm"):
+            if params[key] not in NORMS or params[key] == "adain":
+                raise BenchError(f"ci2i: unknown {key} {params[key]!r}", hint=f"use one of {', '.join(NORMS[:-1])}")
+        if params["gen_norm"] in ("instance", "instance_affine"):
+            raise BenchError("ci2i: gen_norm=instance would subtract the tiled domain-specific feature x^s and make "
+                             "the exemplar useless", hint="use layer, batch or none")
+        if params["gan_mode"] not in GAN_MODES:
+            raise BenchError(f"ci2i: unknown gan_mode {params['gan_mode']!r}",
+                             hint=f"use one of {', '.join(GAN_MODES)}")
+        for key in ("dim", "s_dim", "ndf", "dis_layers", "batch_size"):
+            if int(params[key]) < 1:
+                raise BenchError(f"ci2i: {key} must be ≥ 1, got {params[key]}", hint=f"set {key} to a positive integer")
 
     def build(self) -> None:
         p = self.params

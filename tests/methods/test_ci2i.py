@@ -52,6 +52,8 @@ def test_translation_is_the_target_generator_on_input_and_exemplar_features() ->
     torch.testing.assert_close(one[1:], method.translate(a[1:], b[:1], "AB"))
     with pytest.raises(BenchError, match="needs an exemplar"):
         method.translate(a, None, "AB")
+    with pytest.raises(BenchError, match="exemplar useless"):
+        smoke(gen_norm="instance")
 
 
 def test_exemplar_and_content_each_change_the_output() -> None:
