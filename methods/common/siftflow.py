@@ -139,9 +139,10 @@ def dense_sift(image: np.ndarray, cell_size: int = 3) -> np.ndarray:
 
 
 def _pyramid(sift: np.ndarray, nlevels: int) -> list[np.ndarray]:
-    """Finest first. Each level: 5×5 Gaussian, σ = 0.67, replicated border (``SIFTflowc2f.m``), then halved
-    (ceil) by 2×2 area averaging; the release halves with Matlab's antialiased bicubic ``imresize``."""
-    levels = [sift]
+    """uint8 SIFT images, finest first. Each level: 5×5 Gaussian, σ = 0.67, replicated border (``SIFTflowc2f.m``),
+    then halved (ceil) by 2×2 area averaging, rounded to uint8 (Matlab's ``imfilter``/``imresize`` keep the
+    release's uint8 SIFT images 8-bit); the release halves with Matlab's antialiased bicubic ``imresize``."""
+    levels = [sift.astype(np.uint8)]
     for _ in range(1, nlevels):
         prev = cv2.GaussianBlur(levels[-1], (5, 5), 0.67, borderType=cv2.BORDER_REPLICATE)
         size = ((prev.shape[1] + 1) // 2, (prev.shape[0] + 1) // 2)
@@ -220,11 +221,11 @@ def flow_energy(source: np.ndarray, target: np.ndarray, flow: np.ndarray, outsid
     if flow.shape != (height, width, 2) or not np.array_equal(flow, np.round(flow)):
         raise BenchError(f"flow must be integer-valued [{height},{width},2], got {flow.shape}",
                          hint="round the flow (np.round) to whole pixels")
-    s_t, s_s = dense_sift(target, p.cell_size), dense_sift(source, p.cell_size)
+    s_t, s_s = dense_sift(target, p.cell_size).astype(np.uint8), dense_sift(source, p.cell_size).astype(np.uint8)
     offsets = flow.transpose(2, 0, 1).astype(np.int64)
     costs, _ = data_term(s_t, s_s, offsets, 0, p.data_threshold)
     inside = ((np.arange(height)[:, None] + offsets[1] >= 0) & (np.arange(height)[:, None] + offsets[1] < height)
               & (np.arange(width) + offsets[0] >= 0) & (np.arange(width) + offsets[0] < width))
-    costs[~inside] = outside_cost
+    costs[0, 0][~inside] = outside_cost
     total, data_sum = objective(costs, offsets, 0, np.zeros_like(offsets), p.alpha, p.d, p.eta)
     return total, data_sum / (height * width)
