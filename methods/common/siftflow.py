@@ -34,8 +34,9 @@ DESCRIPTOR = "opencv SIFT (upright, 4x4 cells x 8 bins, cell 3 px) at every pixe
 class SiftFlowParams:
     """SIFT Flow's parameters; defaults are the authors' release demo (``demo.m``: ``alpha=2*255``, ``d=40*255``,
     ``gamma=0.005*255``, ``nlevels=4``, ``wsize=2``, ``topwsize=10``, ``nTopIterations=60``, ``nIterations=30``,
-    ``cellsize=3``), i.e. the paper's α = 2, d = 40, η = 0.005 for descriptors scaled to [0, 1], scaled by 255 for
-    descriptors quantised to [0, 255] as here.
+    ``cellsize=3``; the same values in the copies of the demo we checked), written there as multiples of 255, the
+    scale of its 8-bit SIFT images; ours are quantised the same way (``dense_sift``). We could not read the
+    paper's own numeric values, so the release is the source.
 
     - ``alpha``: smoothness weight per pixel of flow difference; ``d``: its truncation (data-term units).
     - ``eta``: small-displacement weight per pixel of flow at the finest level; level i (0 = finest) uses
