@@ -141,13 +141,17 @@ def dense_sift(image: np.ndarray, cell_size: int = 3) -> np.ndarray:
 
 def _pyramid(sift: np.ndarray, nlevels: int) -> list[np.ndarray]:
     """uint8 SIFT images, finest first. Each level: 5×5 Gaussian, σ = 0.67, replicated border (``SIFTflowc2f.m``),
-    then halved (ceil) by 2×2 area averaging, rounded to uint8 (Matlab's ``imfilter``/``imresize`` keep the
-    release's uint8 SIFT images 8-bit); the release halves with Matlab's antialiased bicubic ``imresize``."""
+    then halved (ceil; an odd last row/column is repeated) by 2×2 averaging and rounded to uint8 (Matlab's
+    ``imfilter``/``imresize`` keep the release's SIFT images 8-bit); the release halves with Matlab's antialiased
+    bicubic ``imresize``."""
     levels = [sift.astype(np.uint8)]
     for _ in range(1, nlevels):
-        prev = cv2.GaussianBlur(levels[-1], (5, 5), 0.67, borderType=cv2.BORDER_REPLICATE)
-        size = ((prev.shape[1] + 1) // 2, (prev.shape[0] + 1) // 2)
-        levels.append(cv2.resize(prev, size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1))
+        prev = cv2.GaussianBlur(levels[-1], (5, 5), 0.67, borderType=cv2.BORDER_REPLICATE).reshape(
+            levels[-1].shape)
+        height, width, channels = prev.shape
+        even = np.pad(prev, ((0, height % 2), (0, width % 2), (0, 0)), mode="edge").astype(np.float32)
+        blocks = even.reshape((height + 1) // 2, 2, (width + 1) // 2, 2, channels).mean(axis=(1, 3))
+        levels.append(np.round(blocks).astype(np.uint8))
     return levels
 
 

@@ -64,6 +64,16 @@ def test_recovers_integer_translation(translated, translation_result) -> None:
     np.testing.assert_array_equal(inner[..., 1], v)
 
 
+@pytest.mark.parametrize("shape", [(37, 50, 3), (41, 33)])
+def test_odd_sizes_and_grey_images(shape: tuple[int, ...]) -> None:
+    image = np.random.default_rng(4).integers(0, 256, shape, dtype=np.uint8)
+    result = sift_flow(image, np.roll(image, 2, axis=1))  # target(x) = source(x - 2): u = -2, v = 0
+    assert result.flow.shape == (*shape[:2], 2) and result.warped.shape == shape
+    inner = result.flow[6:-6, 6:-6]
+    np.testing.assert_array_equal(inner[..., 0], -2)
+    np.testing.assert_array_equal(inner[..., 1], 0)
+
+
 def test_recovers_smooth_warp() -> None:
     source = texture(SIZE, SIZE, seed=1)
     ys, xs = np.mgrid[0:SIZE, 0:SIZE].astype(np.float32)
