@@ -2,12 +2,13 @@
 discrete flow with data, small-displacement and smoothness terms. A reusable matcher: the coco_stuff_scenes
 protocol ranks retrieval candidates by ``data_energy``; SEGIN's matching ablation warps with ``warped``.
 
-Objective (paper Eq. 3), for the flow w(p) = (u(p), v(p)) of target pixel p into the source:
+Objective (the paper's §3 energy; we could not check its equation numbers against the final text), for the flow
+w(p) = (u(p), v(p)) of target pixel p into the source:
 
     E(w) = Σ_p min(‖s_t(p) − s_s(p + w(p))‖₁, t) + η Σ_p (|u(p)| + |v(p)|)
            + Σ_{(p,q) 4-neighbours} min(α|u(p) − u(q)|, d) + min(α|v(p) − v(q)|, d)
 
-minimised by dual-layer loopy BP (u and v decoupled, §3.3; ``siftflow_bp``) on a pyramid of SIFT images: the
+minimised by dual-layer loopy BP (u and v decoupled, paper §3; ``siftflow_bp``) on a pyramid of SIFT images: the
 coarsest level searches a ``topwsize`` window around zero, each finer level a small window around twice the
 upsampled coarser flow. Parameters and every step the paper leaves to code follow the authors' Matlab/C++ release
 (``SIFTflowc2f.m``, ``BPFlow.cpp``, ``ImageFeature.h``, its demo); our deviations are named where they occur:

@@ -1,10 +1,10 @@
 """The discrete optimiser of SIFT Flow at one pyramid level: data term, dual-layer loopy BP, objective.
 
 Liu, Yuen & Torralba, "SIFT Flow: Dense Correspondence across Scenes and its Applications", TPAMI 33(5), 2011,
-§3.2 (objective, Eq. 3) and §3.3 (dual-layer BP, coarse-to-fine). The authors' C++ release (``BPFlow.cpp`` of
+§3 (matching objective, dual-layer BP, coarse-to-fine matching). The authors' C++ release (``BPFlow.cpp`` of
 the SIFT flow Matlab/C++ package) is the reference for what the paper leaves to code; each choice below names it.
 
-Conventions: level images are SIFT images ``[H, W, 128]`` float32; ``s1`` is the image whose pixels get a flow
+Conventions: level images are uint8 SIFT images ``[H, W, 128]``; ``s1`` is the image whose pixels get a flow
 (the target in ``sift_flow``), ``s2`` the one they point into. Each pixel p searches the window
 ``offset(p) + [-w, w]²``; a label ``l ∈ [0, n)``, ``n = 2w + 1``, means the displacement ``offset + l - w`` pixels.
 Label axes come first so that reductions over labels are element-wise over contiguous planes: the data term is
@@ -83,7 +83,7 @@ def data_term(s1: np.ndarray, s2: np.ndarray, offsets: np.ndarray, w: int,
 
 def objective(costs: np.ndarray, offsets: np.ndarray, w: int, labels: np.ndarray, alpha: float, d: float,
               eta: float) -> tuple[float, float]:
-    """The SIFT Flow objective (paper Eq. 3) at integer labels [2, H, W] (lu, lv): returns (total, data sum).
+    """The SIFT Flow objective (the paper's §3 energy) at integer labels [2, H, W] (lu, lv): returns (total, data sum).
 
     total = Σ_p D(p, w(p)) + η Σ_p (|u(p)| + |v(p)|) + Σ_{4-neighbours} min(α|Δu|, d) + min(α|Δv|, d), with the
     flow ``w = offsets + labels − w``; sums in float64.
@@ -109,7 +109,7 @@ class LevelSolution:
 
 def dual_layer_bp(costs: np.ndarray, offsets: np.ndarray, w: int, alpha: float, d: float, eta: float,
                   iterations: int) -> LevelSolution:
-    """Min-sum loopy BP on SIFT Flow's dual-layer graph (paper §3.3, Fig. 5): per pixel one u node and one v node,
+    """Min-sum loopy BP on SIFT Flow's dual-layer graph (paper §3): per pixel one u node and one v node,
     each with n labels, joined by the data term; u nodes form a 4-connected grid with truncated-L1 edges, and so do
     v nodes; the small-displacement term is each node's unary cost.
 
