@@ -35,7 +35,7 @@ from methods.msca.networks import SCALES, VGG_LAYERS, FeatureDecoders, MSCAGener
 from methods.msca.tasks import GAN_MODES, TaskBatch, gan_d, gan_g, make_tasks
 
 MIN_SIZE = 16  # scale 4 is 1/16 of the image
-LISTS = ("x_channels", "c_channels", "K")  # one value per scale
+LISTS = ("x_channels", "c_channels", "K")  # one positive value per scale
 DEFAULTS: dict[str, Any] = {
     "allow_uncalibrated": False,  # VGG-19 ImageNet weights (features and loss); true: random VGG, uncalibrated
     # data facts (set by the protocol, contract §1): COCO-Stuff's 182 classes + don't care as one-hot input
@@ -43,7 +43,8 @@ DEFAULTS: dict[str, Any] = {
     "crop_size": 256,  # test resolution (§4: 256×256)
     # §4: 512×512 images, two 256 patches; 384 patches after epoch 20 (with the global task)
     "load_size": 512, "patch_size": 256, "patch_size_late": 384, "late_epoch": 20, "flip": True,
-    # §3.1–3.2: per scale 0..4 (VGG relu1_1..relu5_1): compressed image width N, label width M, K attention maps
+    # §3.1–3.2: per scale 0..4: the VGG-19 layer (one of block i+1), compressed image width N, label width M, K maps
+    "vgg_layers": list(VGG_LAYERS),
     "x_channels": [64, 128, 256, 256, 256], "c_channels": [64, 64, 64, 64, 64], "K": [8, 16, 16, 16, 16],
     "mask_hidden": 64, "lrelu_slope": 0.2,
     # Table 1 ablations: attention msca | gap | labels (w/o att); feature_masking (w/o fm); global_task (w/o global)
@@ -81,7 +82,7 @@ class MSCA(FrozenEncoders, Method):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         p = self.params
-        self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
+        self.vgg = features.get("vgg19", upto=p["vgg_layers"][-1], init="model", seed=0,  # features and loss
                                 allow_uncalibrated=p["allow_uncalibrated"])
         self._build(0)
 
@@ -98,6 +99,10 @@ class MSCA(FrozenEncoders, Method):
             if len(values) != SCALES or any(int(v) < 1 for v in values):
                 _refuse(f"{name} needs {SCALES} positive values (scales 0–4), got {values}",
                         f"e.g. {name}={DEFAULTS[name]}")
+        layers = list(params["vgg_layers"])
+        if len(layers) != SCALES or any(not str(name).startswith(f"relu{i + 1}_") for i, name in enumerate(layers)):
+            _refuse(f"vgg_layers needs one VGG-19 ReLU of block i+1 per scale i (scales 0–4), got {layers}",
+                    f"e.g. {list(VGG_LAYERS)} or relu1_2, relu2_2, relu3_4, ...")
         late = params["patch_size_late"]
         for name, value in (("crop_size", params["crop_size"]), ("patch_size", params["patch_size"]),
                             ("patch_size_late", late if late is not None else params["patch_size"])):
@@ -138,9 +143,10 @@ class MSCA(FrozenEncoders, Method):
         return as_conditioning(maps, self.params["input_nc"], self.params["label_nc"], f"msca ({what})")
 
     def _vgg(self, images: torch.Tensor) -> list[torch.Tensor]:
-        """VGG-19 relu1_1..relu5_1 of images [N,3,H,W] in [0,1] (ImageNet-normalised inside), scale order."""
-        feats = self.vgg(images, VGG_LAYERS)
-        return [feats[name] for name in VGG_LAYERS]
+        """VGG-19 ``vgg_layers`` of images [N,3,H,W] in [0,1] (ImageNet-normalised inside), in scale order."""
+        layers = self.params["vgg_layers"]
+        feats = self.vgg(images, layers)
+        return [feats[name] for name in layers]
 
     def _check_meta(self, data: TrainData) -> None:
         for key in ("input_nc", "label_nc", "dataset"):

@@ -229,3 +229,12 @@ def test_refusals() -> None:
     method = build()
     with pytest.raises(BenchError, match="label map"):
         method.translate(one_hot(label_maps(1, 32, C), C), torch.rand(1, 3, 32, 32))
+
+
+def test_vgg_layers_are_one_relu_of_each_block_and_a_deeper_choice_builds() -> None:
+    with pytest.raises(BenchError, match="vgg_layers"):
+        build(vgg_layers=["relu1_1", "relu1_2", "relu3_1", "relu4_1", "relu5_1"])
+    method = build(vgg_layers=["relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"])
+    maps = label_maps(1, 32, C)
+    out = method.translate(one_hot(maps, C), torch.rand(1, 3, 32, 32), exemplar_labels=one_hot(maps, C))
+    assert out.shape == (1, 3, 32, 32)
