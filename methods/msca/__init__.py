@@ -175,9 +175,9 @@ class MSCA(FrozenEncoders, Method):
             a, b = fetch(data.a, idx), fetch(data.b, idx)
             cond = batch_conditioning(a, p["input_nc"], p["label_nc"], "msca")
             g = step_generator(ctx.seed, step)
-            batch = make_tasks(cond.float(), b["image"].float(), p["load_size"],
+            # on the device: a 512-px one-hot batch of 183 classes is 1.5 GB before cropping
+            batch = make_tasks(cond.float().to(self.device), b["image"].float().to(self.device), p["load_size"],
                                self.patch_size_at(step, n, sampler.batch_size), p["flip"], p["global_task"], g)
-            batch = batch.to(self.device)
             if step < p["pretrain_steps"]:
                 losses = self._pretrain_step(batch)
             else:
@@ -273,15 +273,15 @@ class MSCA(FrozenEncoders, Method):
         """The MSCA maps of ``scale`` (0–4; contract §6, Fig. 6) at ``crop_size`` inputs: ``alpha`` [N,K,h,w] over
         the exemplar (sums to one over h·w per k; all zero for a class absent from the exemplar under
         ``attention: labels``), ``beta`` [N,K,h,w] over the target (sums to one over K per pixel), ``gate``
-        [N,K] in (0,1) (ones without feature masking). h, w = crop_size / 2^scale. ``BenchError`` for another
-        scale."""
+        [N,K] in (0,1) (ones without feature masking); CPU tensors. h, w = crop_size / 2^scale. ``BenchError`` for
+        another scale."""
         if scale not in range(SCALES):
             _refuse(f"scale must be 0–{SCALES - 1}, got {scale!r}", "scale 0 is the finest (relu1_1)")
         c1, x2, c2 = self._inputs(content, exemplar, exemplar_labels)
         self.eval_mode()
         with torch.no_grad():
             _, maps = self.G.condition(self._vgg(x2), c1, c2)
-        return {k: v.float() for k, v in maps[scale].items()}
+        return {k: v.float().cpu() for k, v in maps[scale].items()}
 
 
 def _rows(preds: list[list[torch.Tensor]], rows: slice) -> list[list[torch.Tensor]]:

@@ -63,10 +63,6 @@ class TaskBatch:
     target: torch.Tensor
     n_cross: int
 
-    def to(self, device: torch.device) -> TaskBatch:
-        return TaskBatch(self.c1.to(device), self.c2.to(device), self.x2.to(device), self.target.to(device),
-                         self.n_cross)
-
     def slices(self, lambda_global: float) -> list[tuple[slice, float]]:
         """(rows, weight) per task: Eq. 11's cross term (weight 1) and the global term (weight λ) if present."""
         out = [(slice(0, self.n_cross), 1.0)]
