@@ -50,6 +50,10 @@ class Encoding:
     encode: Callable[[LabelledItem, int], np.ndarray] | None = None
 
 
+ONE_HOT = Encoding("one_hot", "a one-hot label map (one channel per class + don't-care)", stored=False)
+"""The one-hot encoding: built per batch from the stored labels (``one_hot`` below)."""
+
+
 def one_hot(labels: LabelSet, real_ade: bool, label: np.ndarray) -> np.ndarray:
     """float32 [C,S,S]: CoCosNet's 151 channels on the real ADE20k, else classes + don't-care."""
     return cocosnet_one_hot(label) if real_ade else labels.one_hot(label, dont_care=True)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from datasets.inputs.pose import pose_input
 from datasets.labelled import LabelledItem
-from protocols.labelled import Encoding
+from protocols.labelled import ONE_HOT, Encoding
 
 
 def _face_edges(item: LabelledItem, size: int) -> np.ndarray:
@@ -39,7 +39,7 @@ def _pose(item: LabelledItem, size: int) -> np.ndarray:
 
 
 ENCODINGS = {
-    "one_hot": Encoding("one_hot", "a one-hot label map (one channel per class + don't-care)", stored=False),
+    "one_hot": ONE_HOT,
     "face_edges": Encoding("face_edges", "15 face-edge channels (datasets/inputs/face_edges.py)", True, _face_edges),
     "pose": Encoding("pose", "20 pose channels (datasets/inputs/pose.py)", True, _pose),
 }
