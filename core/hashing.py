@@ -38,6 +38,17 @@ def file_sha256(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def git_blob_sha1(path: str | Path, chunk: int = 1 << 20) -> str:
+    """git's object id of a file's bytes (sha1 over ``blob <size>\\0`` + the bytes): what a repository's tree records
+    for a file, so a file published only inside a git repository has a public, exact checksum."""
+    path = Path(path)
+    digest = hashlib.sha1(f"blob {path.stat().st_size}\0".encode())
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def array_fingerprint(*arrays: np.ndarray, length: int = 16) -> str:
     """Content hash of arrays (shape, dtype and bytes), for data fingerprints."""
     digest = hashlib.sha256()

@@ -13,7 +13,9 @@ Nothing in the harness downloads weights implicitly: ``python -m bench weights d
 that touches the network. Checksums: ``sha256`` is the full digest where we could confirm it from several
 independent public records; torchvision and pytorch-fid also put the first 8 hex digits of the sha256 in the file
 name (``sha256_prefix``). A present file is checked against the full digest when known, else against the prefix
-(``checksum_text`` says which).
+(``checksum_text`` says which). A file published only inside a git repository, with no sha256 anywhere public
+(WCT²'s checkpoints), is checked against the blob id the publisher's git tree records for it (``git_blob_sha1``,
+exact); ``sha256_prefix`` is then empty.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import MissingWeightsError
-from core.hashing import file_sha256
+from core.hashing import file_sha256, git_blob_sha1
 
 
 @dataclass(frozen=True)
@@ -46,13 +48,22 @@ class Artifact:
     extra_locations: tuple[str, ...] = ()
     kind: str = "weights"  # ``weights`` or ``config``
     note: str = ""
+    # The file's blob id in the publisher's git tree, for files published only in a repository without a sha256.
+    git_blob_sha1: str | None = None
 
     def matches(self, digest: str) -> bool:
-        return digest == self.sha256 if self.sha256 else digest.startswith(self.sha256_prefix)
+        """Whether a file's sha256 ``digest`` is this artifact's (False when only a git blob id is known)."""
+        if self.sha256:
+            return digest == self.sha256
+        return bool(self.sha256_prefix) and digest.startswith(self.sha256_prefix)
 
     @property
     def checksum_text(self) -> str:
-        return f"sha256 {self.sha256}" if self.sha256 else f"sha256 starting {self.sha256_prefix} (prefix only)"
+        if self.sha256:
+            return f"sha256 {self.sha256}"
+        if self.git_blob_sha1:
+            return f"git blob sha1 {self.git_blob_sha1} (no sha256 published)"
+        return f"sha256 starting {self.sha256_prefix} (prefix only)"
 
 
 MANIFEST: dict[str, Artifact] = {}
@@ -157,6 +168,19 @@ register(Artifact(
          "Base-RCNN-FPN.yaml (sha256 95306a73…) as of detectron2 commit 02b5c4e",
 ))
 
+# -- WCT² (Yoo et al., ICCV 2019): MSCA's colour correction [46] of the retrieving task's ground truth ---------------
+# Published only inside the official repository (model_checkpoints/, added in its first commit 22b16df and unchanged
+# since); no sha256 is published anywhere we could find, so the checksum is the blob id in that tree.
+for _part, _blob in (("encoder", "6be4f0df67802f93dfa68c3da5a25f5be4d15a88"),
+                     ("decoder", "3f7fd4cbd4398a053dd21b22c00dd0012dfcc6e2")):
+    register(Artifact(
+        name=f"wct2_{_part}_cat5", filename=f"wave_{_part}_cat5_l4.pth", sha256_prefix="", git_blob_sha1=_blob,
+        url=f"https://github.com/clovaai/WCT2/raw/master/model_checkpoints/wave_{_part}_cat5_l4.pth",
+        license="MIT (clovaai/WCT2, Copyright (c) 2019 NAVER Corp.); trained on MS-COCO images",
+        used_by=f"WCT² colour correction (its {_part}, unpooling cat5), MSCA's retrieving task",
+        note="checked against the git blob id of clovaai/WCT2's tree, not a sha256 (none is published)",
+    ))
+
 
 def weights_dir() -> Path:
     return Path(os.environ.get("BENCH_WEIGHTS", Path.home() / ".cache" / "bench" / "weights")).expanduser()
@@ -203,21 +227,29 @@ def get(name: str) -> Artifact:
     return MANIFEST[name]
 
 
-# Hashing a 500 MB file takes seconds; remember digests per (path, size, mtime) for the life of the process.
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+# Hashing a 500 MB file takes seconds; remember digests per (kind, path, size, mtime) for the life of the process.
+_DIGESTS: dict[tuple[str, str, int, int], str] = {}
 
 
-def digest_of(path: Path) -> str:
+def digest_of(path: Path, kind: str = "sha256") -> str:
+    """The file's sha256 (``kind="sha256"``) or git blob id (``kind="git_blob_sha1"``), hex."""
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    key = (kind, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
     if key not in _DIGESTS:
-        _DIGESTS[key] = file_sha256(path)
+        _DIGESTS[key] = file_sha256(path) if kind == "sha256" else git_blob_sha1(path)
     return _DIGESTS[key]
+
+
+def file_matches(artifact: Artifact, path: Path) -> bool:
+    """Whether the file at ``path`` is the published artifact: its sha256 (full or prefix), else its git blob id."""
+    if artifact.sha256 or not artifact.git_blob_sha1:
+        return artifact.matches(digest_of(path))
+    return digest_of(path, "git_blob_sha1") == artifact.git_blob_sha1
 
 
 def verify(name: str) -> tuple[Path | None, bool]:
     path = locate(name)
-    return path, bool(path and get(name).matches(digest_of(path)))
+    return path, bool(path and file_matches(get(name), path))
 
 
 def get_command(artifact: Artifact) -> str:
@@ -232,7 +264,7 @@ def require(name: str, allow_uncalibrated: bool = False) -> Path | None:
     artifact = get(name)
     path = locate(name)
     if path is not None:
-        if not artifact.matches(digest_of(path)):
+        if not file_matches(artifact, path):
             raise MissingWeightsError(
                 f"{path} does not match the published {artifact.name} weights ({artifact.checksum_text})",
                 hint=f"delete it and run `{get_command(artifact)}`",
@@ -278,8 +310,8 @@ def download(name: str, timeout: float = 30.0) -> Path:
             hint=f"download it on a machine with internet access and copy it to {target} "
                  f"(expected {artifact.checksum_text}{f', {artifact.size} bytes' if artifact.size else ''})",
         ) from exc
-    digest = file_sha256(tmp)
-    if not artifact.matches(digest):
+    if not file_matches(artifact, tmp):
+        digest = file_sha256(tmp)
         tmp.unlink(missing_ok=True)
         raise MissingWeightsError(f"downloaded {artifact.filename} has sha256 {digest}, expected "
                                   f"{artifact.checksum_text}")

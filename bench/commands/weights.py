@@ -38,7 +38,8 @@ def status(names: list[str]) -> int:
     for name in names:
         artifact = weights.MANIFEST[name]
         path = weights.locate(name)
-        checksum = artifact.sha256 or f"{artifact.sha256_prefix}… (prefix only)"
+        checksum = artifact.sha256 or (artifact.checksum_text if artifact.git_blob_sha1
+                                        else f"{artifact.sha256_prefix}… (prefix only)")
         rows.append([name, "present" if path else "MISSING", _size(artifact.size), checksum,
                      str(path) if path else weights.get_command(artifact), artifact.used_by])
     print(tabulate(rows, headers=["artifact", "state", "size", "sha256", "location / how to get it", "used by"]))
@@ -59,7 +60,7 @@ def verify(names: list[str], explicit: bool) -> int:
             failed |= explicit
             continue
         digest = weights.digest_of(path)
-        ok = artifact.matches(digest)
+        ok = weights.file_matches(artifact, path)
         failed |= not ok
         rows.append([name, "ok" if ok else "MISMATCH", str(path),
                      digest if ok else f"{digest} (expected {artifact.checksum_text})"])

@@ -13,7 +13,7 @@ import pytest
 from bench.__main__ import main as bench_main
 from core import weights
 from core.errors import MissingWeightsError
-from core.hashing import file_sha256
+from core.hashing import file_sha256, git_blob_sha1
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +45,9 @@ def test_manifest_lists_every_artifact_with_provenance() -> None:
     assert set(weights.MANIFEST) >= EXPECTED
     for name, artifact in weights.MANIFEST.items():
         assert artifact.url.startswith("https://"), name
-        assert re.fullmatch(r"[0-9a-f]{8}", artifact.sha256_prefix), name
+        # a file published only in a git tree (WCT²) carries its exact blob id instead of a sha256 prefix
+        assert (re.fullmatch(r"[0-9a-f]{8}", artifact.sha256_prefix)
+                or (artifact.sha256_prefix == "" and re.fullmatch(r"[0-9a-f]{40}", artifact.git_blob_sha1 or ""))), name
         assert artifact.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", artifact.sha256), name
         assert artifact.sha256 is None or artifact.sha256.startswith(artifact.sha256_prefix), name
         assert artifact.license and artifact.used_by, name
@@ -92,6 +94,18 @@ def test_prefix_only_artifacts_match_on_the_prefix(monkeypatch: pytest.MonkeyPat
     artifact = fake_artifact(monkeypatch, tmp_path, sha256=None)
     assert artifact.matches(file_sha256(tmp_path / "source.bin"))
     assert "prefix only" in artifact.checksum_text
+
+
+def test_git_blob_artifacts_match_on_the_blob_id_only(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    source = tmp_path / "source.bin"
+    source.write_bytes(b"weights")
+    blob = "3ab313fff6f41bb35969cd359e9ddfb8033b3ac2"  # `git hash-object` of a file holding b"weights"
+    assert git_blob_sha1(source) == blob
+    artifact = fake_artifact(monkeypatch, tmp_path, sha256=None, sha256_prefix="", git_blob_sha1=blob)
+    assert not artifact.matches(file_sha256(source))  # an empty prefix never accepts a sha256
+    assert weights.file_matches(artifact, source) and f"git blob sha1 {blob}" in artifact.checksum_text
+    wrong = fake_artifact(monkeypatch, tmp_path, sha256=None, sha256_prefix="", git_blob_sha1="0" * 40)
+    assert not weights.file_matches(wrong, source)
 
 
 def test_download_copies_and_verifies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
