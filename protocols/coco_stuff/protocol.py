@@ -134,8 +134,8 @@ class CocoStuffScenes(Protocol):
     def build_tasks(self, data: SceneData) -> dict[str, Task]:
         cfg = dict(self.settings_cfg.get("retrieval", {}))
         matcher = SiftFlowMatcher(dict(cfg.get("sift_flow", {})))
-        corrector = correction(str(dict(self.settings_cfg.get("colour_correction", {})).get("method", "wct2")),
-                               self.allow_uncalibrated)
+        cc = dict(self.settings_cfg.get("colour_correction", {}))
+        corrector = correction(str(cc.get("method", "wct2")), self.allow_uncalibrated, bool(cc.get("segment_wise")))
         task, _ = retrieving(data, int(cfg.get("k", 20)), matcher, matcher.settings(), corrector)
         built = {"retrieving": task, "mirroring": mirroring(data), "duplicating": duplicating(data)}
         return {name: built[name] for name in TASKS}
@@ -212,7 +212,6 @@ class CocoStuffScenes(Protocol):
                         self.metrics["style_loss"](out, ref)]
             fid = self.metrics["fid"](self.fid_outputs(out8), truth)
             measured += [fid, *companions(fid)]
-            fid.extra.pop("companions", None)
             for value in measured:
                 values[Column(value.name, name)] = self._noted(value, task_note, task.calibrated)
             if task.exact is not None:

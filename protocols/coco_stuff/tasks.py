@@ -64,15 +64,18 @@ def mirroring(data: SceneData) -> Task:
                 "exemplar = the test image flipped left-right (parse flipped with it); ground truth = the test image")
 
 
-Corrector = Callable[[np.ndarray, np.ndarray], Any]  # (content, style) uint8 [N,H,W,3] → CorrectionResult
+# (content, style) uint8 [N,H,W,3], (content_labels, style_labels) uint8 [N,H,W] → CorrectionResult
+Corrector = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], Any]
 
 
-def correction(method: str, allow_uncalibrated: bool) -> Corrector:
-    """``colour_correct(content, style, method, allow_uncalibrated=...)`` of ``protocols.colour_correction``."""
-    def correct(content: np.ndarray, style: np.ndarray) -> Any:
+def correction(method: str, allow_uncalibrated: bool, segment_wise: bool) -> Corrector:
+    """``protocols.colour_correction.colour_correct(content, style, method, allow_uncalibrated=...)``, given the
+    label maps when ``segment_wise`` (MSCA does not say whether it corrected per segment; default: whole images)."""
+    def correct(content: np.ndarray, style: np.ndarray, content_labels: np.ndarray, style_labels: np.ndarray) -> Any:
         from protocols.colour_correction import colour_correct
 
-        return colour_correct(content, style, method, allow_uncalibrated=allow_uncalibrated)
+        labels = {"content_labels": content_labels, "style_labels": style_labels} if segment_wise else {}
+        return colour_correct(content, style, method, allow_uncalibrated=allow_uncalibrated, **labels)
 
     return correct
 
@@ -84,7 +87,7 @@ def retrieving(data: SceneData, k: int, energy: Energy, energy_settings: dict[st
     found = retrieve(test.labels, test.images, pool.labels, pool.images, len(test.label_set), k, energy,
                      data.pool_exclude)
     exemplars, labels = pool.images[found.best], pool.labels[found.best]
-    result = corrector(test.images, exemplars)
+    result = corrector(test.images, exemplars, test.labels, labels)
     corrected = np.asarray(result.images, np.uint8)
     if corrected.shape != test.images.shape:
         raise BenchError(f"colour correction returned {corrected.shape} for {test.images.shape}",
