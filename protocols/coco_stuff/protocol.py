@@ -208,10 +208,9 @@ class CocoStuffScenes(Protocol):
             truth = images(task.truth)
             ref = truth if self.metrics["style_loss"].reference == "ground_truth" else images(task.exemplars)
             task_note = "; ".join([task.rule, note, *task.warnings])
-            measured = [self.metrics["psnr"](out, truth), self.metrics["lpips"](out, truth),
-                        self.metrics["style_loss"](out, ref)]
             fid = self.metrics["fid"](self.fid_outputs(out8), truth)
-            measured += [fid, *companions(fid)]
+            measured = [self.metrics["psnr"](out, truth), self.metrics["lpips"](out, truth), fid, *companions(fid),
+                        self.metrics["style_loss"](out, ref)]  # Table 1's order
             for value in measured:
                 values[Column(value.name, name)] = self._noted(value, task_note, task.calibrated)
             if task.exact is not None:

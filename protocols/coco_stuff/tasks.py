@@ -27,8 +27,8 @@ from protocols.coco_stuff.data import SceneData
 from protocols.coco_stuff.retrieval import Energy, Retrieval, retrieve
 
 TASKS = ("retrieving", "mirroring", "duplicating")  # Table 1's order
-EXEMPLAR_PARSES = {"ground_truth": "the exemplar's ground-truth label map (no COCO-Stuff DeepLab-v2 in the feature "
-                                   "registry; MSCA parsed exemplars with one)"}
+EXEMPLAR_PARSES = {"ground_truth": "the exemplar's ground-truth label map, not a segmenter's (MSCA parsed exemplars "
+                                   "with a COCO-Stuff DeepLab-v2, which the feature registry does not hold)"}
 
 
 @dataclass
@@ -100,9 +100,9 @@ def retrieving(data: SceneData, k: int, energy: Energy, energy_settings: dict[st
     if not result.calibrated:
         warnings.append(f"uncalibrated: ground truth colour-corrected with the substitute {result.method!r}, not "
                         "WCT² with its published weights")
-    rule = (f"exemplar = of the {found.candidates.shape[1]} training images with the largest label-histogram "
-            f"intersection, the lowest SIFT Flow data energy; ground truth = the test image colour-corrected toward "
-            f"it ({result.method})")
+    rule = (f"exemplar = the training image of lowest SIFT Flow data energy among the {found.candidates.shape[1]} "
+            f"of largest label-histogram intersection; ground truth = the test image colour-corrected toward it "
+            f"({result.method})")
     settings = {"pool": "training split", "k": int(k), "histogram": "class pixel shares, ignore in no bin",
                 "matcher": energy_settings, "colour_correction": {"method": result.method,
                                                                   "calibrated": bool(result.calibrated),
