@@ -43,7 +43,8 @@ def _draw(ax: plt.Axes, panel: Panel, label: str, title: bool) -> None:
 def image_grid(columns: list[tuple[str, list[Panel]]], path: Path, title: str = "") -> Path:
     """Columns of panels (all of one length), titled on the first row."""
     n_rows, n_cols = max(len(p) for _, p in columns), len(columns)
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.0 * n_cols + 0.4, 1.0 * n_rows + 0.7), squeeze=False)
+    width = max(1.0 * n_cols + 0.4, 0.07 * len(title))  # room for the title
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(width, 1.0 * n_rows + 0.7), squeeze=False)
     for col, (label, panels) in enumerate(columns):
         for row in range(n_rows):
             _draw(axes[row, col], panels[row] if row < len(panels) else None, label, row == 0)

@@ -53,6 +53,7 @@ from protocols.labelled import PhotoSet
 
 PER_TASK = ("psnr", "lpips", "fid", "style_loss")  # Table 1's measures
 EXACT = ("psnr", "lpips", "style_loss")  # against a world's exact retrieving ground truth
+ATTENTION = "attention_"  # sample keys of the Fig. 6 maps
 
 
 def images(array: np.ndarray) -> torch.Tensor:
@@ -107,7 +108,6 @@ class CocoStuffScenes(Protocol):
         self.metrics: dict[str, Any] = {}
         self.loaded: SceneData | None = None
         self.tasks: dict[str, Task] = {}
-        self.attention: dict[str, dict[str, torch.Tensor]] = {}  # registry name → Fig. 6 maps (write_figures)
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
@@ -221,13 +221,15 @@ class CocoStuffScenes(Protocol):
                     value.name = f"{metric}_exact"
                     values[Column(value.name, name)] = self._noted(value, exact_note, True)
             samples[name] = out[: self.grid_rows]
-        self._keep_attention(method)
+        samples.update(self.attention(method))
         return EvalResult(values=values, samples=samples)
 
-    def _keep_attention(self, method: Method) -> None:
-        """Fig. 6: ``attention_maps`` (contract §6) of the first retrieving cases, for methods that have it."""
+    def attention(self, method: Method) -> dict[str, torch.Tensor]:
+        """Fig. 6: ``attention_maps`` (contract §6: ``alpha``, ``beta``, ``gate``) at scale 0 for the first
+        ``attention_cases`` retrieving cases, as samples ``attention_<map>`` (so that ``write_figures`` gets them
+        per run label); none for a method without ``attention_maps``."""
         if not hasattr(method, "attention_maps") or self.attention_cases < 1:
-            return
+            return {}
         test, task = self.data.test, self.tasks["retrieving"]
         rows = np.arange(min(self.attention_cases, len(test)))
         device = method.device
@@ -235,7 +237,7 @@ class CocoStuffScenes(Protocol):
             maps = method.attention_maps(encode(test, test.labels[rows], "one_hot").to(device),  # type: ignore
                                          images(task.exemplars[rows]).to(device),
                                          encode(test, task.exemplar_labels[rows], "one_hot").to(device), scale=0)
-        self.attention[method.registry_name] = {k: v.detach().float().cpu() for k, v in maps.items()}
+        return {f"{ATTENTION}{k}": v.detach().float().cpu() for k, v in maps.items()}
 
     def oracle(self) -> Method | None:
         """On a world: each task's exact ground truth (retrieving: the exact translation, not the corrected one)."""
@@ -266,7 +268,10 @@ class CocoStuffScenes(Protocol):
         paths = [figures.task_grid(self.loaded, task, {m: s[name] for m, s in samples.items() if name in s},
                                    self.grid_rows, out_dir / f"grid_{name}.png", f"{title}: {name}")
                  for name, task in self.tasks.items()]
-        for method, maps in self.attention.items():
-            paths.append(figures.attention_figure(self.loaded, self.tasks["retrieving"], maps,
-                                                  out_dir / f"attention_{method}.png", f"{title}: {method} (Fig. 6)"))
+        for method, s in samples.items():
+            maps = {k.removeprefix(ATTENTION): v for k, v in s.items() if k.startswith(ATTENTION)}
+            if maps:
+                paths.append(figures.attention_figure(self.loaded, self.tasks["retrieving"], maps,
+                                                      out_dir / f"attention_{method}.png",
+                                                      f"{title}: {method} (Fig. 6)"))
         return paths

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -51,12 +52,25 @@ def fake_correct(content: np.ndarray, style: np.ndarray, method: str = "wct2", *
     return types.SimpleNamespace(images=blended, method="fake_blend", calibrated=False, settings={"fake": True})
 
 
-@pytest.fixture
-def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+def install_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(protocol_module, "SiftFlowMatcher", FakeMatcher)
     module = types.ModuleType("protocols.colour_correction")
     module.colour_correct = fake_correct  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "protocols.colour_correction", module)
+
+
+@pytest.fixture
+def fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    install_fakes(monkeypatch)
+
+
+@pytest.fixture(scope="module")
+def stand_in() -> Iterator[Protocol]:
+    """The protocol on the ``scenes`` stand-in (5 train, 3 test), prepared once with the fakes (only ``prepare``
+    retrieves and corrects)."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        install_fakes(monkeypatch)
+        yield built()
 
 
 def built(*extra: str, train: int = 5, test: int = 3) -> Protocol:
@@ -98,8 +112,8 @@ def test_retrieval_takes_the_lowest_energy_among_the_candidates() -> None:
     assert found.energies.tolist() == [[100.0, 10.0, 100.0]]
 
 
-def test_the_tasks_exemplars_and_ground_truths(fakes: None) -> None:
-    protocol = built()
+def test_the_tasks_exemplars_and_ground_truths(stand_in: Protocol) -> None:
+    protocol = stand_in
     ld, tasks = protocol.data, protocol.tasks  # type: ignore[attr-defined]
     assert list(tasks) == ["retrieving", "mirroring", "duplicating"]
     assert np.array_equal(tasks["duplicating"].exemplars, ld.test.images)
@@ -120,8 +134,8 @@ def test_the_tasks_exemplars_and_ground_truths(fakes: None) -> None:
     assert not r.calibrated and "fake_blend" in r.warnings[0]
 
 
-def test_scores_exact_columns_stand_in_naming_and_uncalibrated_correction(fakes: None) -> None:
-    protocol = built()
+def test_scores_exact_columns_stand_in_naming_and_uncalibrated_correction(stand_in: Protocol) -> None:
+    protocol = stand_in
     assert protocol.provenance.stand_in == "procedural stand-in, NOT coco_stuff"  # type: ignore[union-attr]
     assert all("not comparable" in r.source for r in protocol.reported())
     values = protocol.evaluate(create_method("exemplar_copy")).values
@@ -147,7 +161,7 @@ class _SingleImage(Method):
     capabilities = Capabilities(training="single_image", guidance="exemplar", directions="AB")  # type: ignore[arg-type]
 
 
-def test_encodings_refusals_and_training_data(fakes: None) -> None:
+def test_encodings_refusals_and_training_data(stand_in: Protocol) -> None:
     cls = PROTOCOLS.get(NAME)
     assert {n: content_encoding(METHODS.get(n)) for n in ("spade_vae", "cocosnet", "egscit", "exemplar_copy")} == {
         "spade_vae": "one_hot", "cocosnet": "one_hot", "egscit": "colour", "exemplar_copy": "colour"}
@@ -155,7 +169,7 @@ def test_encodings_refusals_and_training_data(fakes: None) -> None:
         assert cls.refusal(METHODS.get(name)) is None, name
     assert "neither an input_nc nor a label_nc" in cls.refusal(_OneHotNoChannels)  # type: ignore[operator]
     assert "single_image training data" in cls.refusal(_SingleImage)  # type: ignore[operator]
-    protocol = built()
+    protocol = stand_in
     assert protocol.method_settings() == {"input_nc": 17, "label_nc": 17, "dataset": "coco_stuff"}  # 16 + 1
     data = protocol.train_data()
     a, b = data.a[0], data.b[0]
@@ -188,3 +202,33 @@ def test_real_samples_run_the_three_tasks(fakes: None) -> None:
     assert set(protocol.tasks["retrieving"].settings["retrieved"]) <= set(ld.train.names)  # type: ignore[attr-defined]
     values = protocol.evaluate(create_method("exemplar_copy")).values
     assert {c for c in values if c[0] != "kid"} == set(PROTOCOLS.get(NAME).columns()[:12])  # no exact columns
+
+
+class _Attending(Method):
+    """Copies the exemplar; K = 3 attention maps over 8×8 (contract §6 shapes)."""
+
+    capabilities = Capabilities(training="none", guidance="exemplar", directions="AB", needs_label_maps=True,
+                                needs_exemplar_labels=True)
+    defaults: ClassVar[dict[str, Any]] = {"input_nc": 17}
+
+    def translate(self, content, exemplar, direction="AB", seed=0, exemplar_labels=None):  # type: ignore
+        assert content.shape[1] == 17 and exemplar_labels is not None and exemplar_labels.shape[1] == 17
+        return exemplar
+
+    def attention_maps(self, content, exemplar, exemplar_labels, scale=0):  # type: ignore[no-untyped-def]
+        n = len(content)
+        alpha = torch.softmax(torch.randn(n, 3, 64), -1).reshape(n, 3, 8, 8)
+        return {"alpha": alpha, "beta": torch.softmax(torch.randn(n, 3, 8, 8), 1), "gate": torch.rand(n, 3)}
+
+
+def test_figures_per_task_and_the_attention_maps_of_methods_that_have_them(stand_in: Protocol, tmp_path: Path
+                                                                           ) -> None:
+    protocol = stand_in
+    samples = protocol.evaluate(_Attending()).samples
+    assert samples["attention_alpha"].shape == (2, 3, 8, 8) and samples["retrieving"].shape == (3, 3, 64, 64)
+    plain = protocol.evaluate(create_method("exemplar_copy")).samples
+    assert not any(k.startswith("attention_") for k in plain)
+    paths = protocol.write_figures({"att": samples, "exemplar_copy": plain}, tmp_path)
+    assert sorted(p.name for p in paths) == ["attention_att.png", "grid_duplicating.png", "grid_mirroring.png",
+                                             "grid_retrieving.png"]
+    assert all(p.stat().st_size > 0 for p in paths)
