@@ -38,7 +38,7 @@ from protocols.coco_stuff.data import (
     load_stand_in,
 )
 from protocols.coco_stuff.reported import reported_rows
-from protocols.coco_stuff.retrieval import SiftFlowMatcher
+from protocols.coco_stuff.retrieval import Retrieval, SiftFlowMatcher, pairing_table
 from protocols.coco_stuff.tasks import (
     EXEMPLAR_PARSES,
     TASKS,
@@ -108,6 +108,7 @@ class CocoStuffScenes(Protocol):
         self.metrics: dict[str, Any] = {}
         self.loaded: SceneData | None = None
         self.tasks: dict[str, Task] = {}
+        self.retrieval: Retrieval | None = None
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
@@ -136,7 +137,7 @@ class CocoStuffScenes(Protocol):
         matcher = SiftFlowMatcher(dict(cfg.get("sift_flow", {})))
         cc = dict(self.settings_cfg.get("colour_correction", {}))
         corrector = correction(str(cc.get("method", "wct2")), self.allow_uncalibrated, bool(cc.get("segment_wise")))
-        task, _ = retrieving(data, int(cfg.get("k", 20)), matcher, matcher.settings(), corrector)
+        task, self.retrieval = retrieving(data, int(cfg.get("k", 20)), matcher, matcher.settings(), corrector)
         built = {"retrieving": task, "mirroring": mirroring(data), "duplicating": duplicating(data)}
         return {name: built[name] for name in TASKS}
 
@@ -268,6 +269,9 @@ class CocoStuffScenes(Protocol):
         paths = [figures.task_grid(self.loaded, task, {m: s[name] for m, s in samples.items() if name in s},
                                    self.grid_rows, out_dir / f"grid_{name}.png", f"{title}: {name}")
                  for name, task in self.tasks.items()]
+        if self.retrieval is not None:
+            paths.append(pairing_table(self.retrieval, self.loaded.test.names, self.loaded.train.names,
+                                       out_dir / "retrieving_pairs.csv"))
         for method, s in samples.items():
             maps = {k.removeprefix(ATTENTION): v for k, v in s.items() if k.startswith(ATTENTION)}
             if maps:

@@ -13,8 +13,10 @@ candidates using SIFT Flow [29]".
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,3 +98,19 @@ def retrieve(test_labels: np.ndarray, test_images: np.ndarray, pool_labels: np.n
                         np.float64)
     best = candidates[np.arange(len(candidates)), np.argmin(energies, axis=1)]
     return Retrieval(candidates, np.take_along_axis(scores, candidates, axis=1), energies, best.astype(np.int64))
+
+
+def pairing_table(found: Retrieval, test_names: list[str], pool_names: list[str], path: Path) -> Path:
+    """CSV of the retrieved pairing: per test item the exemplar, its intersection and energy, and the candidates
+    (``name:intersection:energy``, largest intersection first)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["test", "exemplar", "intersection", "data_energy", "candidates"])
+        for q, name in enumerate(test_names):
+            j = int(np.flatnonzero(found.candidates[q] == found.best[q])[0])
+            out.writerow([name, pool_names[found.best[q]], f"{found.intersections[q, j]:.6f}",
+                          f"{found.energies[q, j]:.6f}",
+                          " ".join(f"{pool_names[c]}:{i:.4f}:{e:.4f}" for c, i, e in
+                                   zip(found.candidates[q], found.intersections[q], found.energies[q], strict=True))])
+    return path

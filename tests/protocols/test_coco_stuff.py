@@ -230,5 +230,7 @@ def test_figures_per_task_and_the_attention_maps_of_methods_that_have_them(stand
     assert not any(k.startswith("attention_") for k in plain)
     paths = protocol.write_figures({"att": samples, "exemplar_copy": plain}, tmp_path)
     assert sorted(p.name for p in paths) == ["attention_att.png", "grid_duplicating.png", "grid_mirroring.png",
-                                             "grid_retrieving.png"]
+                                             "grid_retrieving.png", "retrieving_pairs.csv"]
+    pairs = (tmp_path / "retrieving_pairs.csv").read_text().splitlines()
+    assert [line.split(",")[1] for line in pairs[1:]] == protocol.tasks["retrieving"].settings["retrieved"]
     assert all(p.stat().st_size > 0 for p in paths)
