@@ -61,11 +61,14 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
 
 
 def format_cell(value: float | None, std: float | None, digits: int = 3) -> str:
+    """``value ± std`` with ``digits`` decimals; values below 10^-(digits-1) in magnitude (e.g. MSCA's Gram style loss,
+    ~1e-4) in scientific notation with ``digits`` significant digits, so that they do not print as 0.000."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
+    spec = f".{digits - 1}e" if 0 < abs(value) < 10 ** -(digits - 1) else f".{digits}f"
     if std is None or (isinstance(std, float) and math.isnan(std)):
-        return f"{value:.{digits}f}"
-    return f"{value:.{digits}f} ± {std:.{digits}f}"
+        return f"{value:{spec}}"
+    return f"{value:{spec}} ± {std:{spec}}"
 
 
 def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:

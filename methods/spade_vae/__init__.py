@@ -124,6 +124,11 @@ class SPADEVAE(FrozenEncoders, AdamPairState, Method):
 
     # -- training ---------------------------------------------------------------------------------------------
     def _labels_of(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Class indices [N,1,H,W] of a training batch: from the one-hot ``input`` where the protocol gives one (its
+        don't-care channel holds the unlabeled pixels, which ``label_map`` keeps as the ignore id 255), else from
+        ``label_map``."""
+        if "input" in batch:
+            return label_indices(batch["input"], self.params["label_nc"])
         if "label_map" not in batch:
             raise BenchError("spade_vae needs a semantic label map for every training input",
                              hint="domain A items of the training data must carry 'label_map' "

@@ -28,11 +28,12 @@ from methods.base import Method
 from metrics import create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
-from protocols.cocosnet.data import ENCODINGS, ConditionSet, PhotoSet
+from protocols.cocosnet.data import ENCODINGS
 from protocols.cocosnet.reported import reported_rows
 from protocols.cocosnet.sources import LoadedData, load_real, load_stand_in
 from protocols.figures import qualitative_grid
 from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, scale_counts, stand_in_sources, translate_all
+from protocols.labelled import ConditionSet, PhotoSet
 
 T = TRANSLATION_OF["AB"]
 

@@ -12,7 +12,7 @@ from core.errors import DataError
 from core.hashing import settings_hash
 from datasets.real import REAL_DATASETS, ROOT_SETTING
 from datasets.worlds import load_world
-from protocols.cocosnet.data import ENCODINGS, Split, concat, read_split
+from protocols.cocosnet.data import ENCODINGS
 from protocols.cocosnet.retrieval import (
     Retriever,
     class_mean_render,
@@ -22,6 +22,7 @@ from protocols.cocosnet.retrieval import (
     ranked_lists,
     same_person,
 )
+from protocols.labelled import Split, concat, read_split, take
 
 
 @dataclass
@@ -48,13 +49,6 @@ class LoadedData:
     def label_nc(self) -> int:
         """Classes incl. don't-care: the one-hot channel count, else the label set's classes + 1."""
         return self.test.input_nc if self.test.stored is None else len(self.test.label_set) + 1
-
-
-def take(split: Split, rows: np.ndarray) -> Split:
-    """Rows ``rows`` of ``split`` (repeats allowed)."""
-    return Split([split.names[r] for r in rows], split.images[rows], split.labels[rows],
-                 None if split.stored is None else split.stored[rows], split.label_set, split.real_ade, split.source,
-                 split.index[rows] if len(split.index) else split.index)
 
 
 def training_lists(train: Split, retriever: Retriever, rule: str, k: int, seed: int) -> tuple[np.ndarray, Any]:

@@ -73,3 +73,14 @@ def test_label_map_formats() -> None:
     assert torch.equal(label_indices(one_hot(labels.unsqueeze(1), 3), 3), labels.unsqueeze(1))
     with pytest.raises(BenchError, match=r"\[0, 2\)"):
         label_indices(labels, 2)
+
+
+def test_training_labels_come_from_the_one_hot_input_where_given() -> None:
+    """Label-map protocols keep unlabeled pixels as 255 in ``label_map`` and put them in ``input``'s don't-care
+    channel (contract §2): training reads the one-hot input, so real data with unlabeled pixels trains."""
+    method = create_method("spade_vae", **TINY)
+    label_map = torch.tensor([[[0, 1], [255, 1]]])
+    onehot = one_hot(torch.tensor([[[[0, 1], [2, 1]]]]), 3)  # channel 2 = don't-care
+    assert method._labels_of({"input": onehot, "label_map": label_map}).tolist() == [[[[0, 1], [2, 1]]]]
+    with pytest.raises(BenchError, match="must lie in"):
+        method._labels_of({"label_map": label_map})
