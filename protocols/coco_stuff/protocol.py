@@ -26,6 +26,7 @@ from datasets.base import TrainData
 from methods.base import Method
 from metrics import create_metric
 from metrics.base import MetricValue, companions
+from metrics.cache import ArrayCache
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.coco_stuff import figures
 from protocols.coco_stuff.data import (
@@ -137,7 +138,8 @@ class CocoStuffScenes(Protocol):
         matcher = SiftFlowMatcher(dict(cfg.get("sift_flow", {})))
         cc = dict(self.settings_cfg.get("colour_correction", {}))
         corrector = correction(str(cc.get("method", "wct2")), self.allow_uncalibrated, bool(cc.get("segment_wise")))
-        task, self.retrieval = retrieving(data, int(cfg.get("k", 20)), matcher, matcher.settings(), corrector)
+        task, self.retrieval = retrieving(data, int(cfg.get("k", 20)), matcher, matcher.settings(), corrector,
+                                          cache=ArrayCache("retrieval"))
         built = {"retrieving": task, "mirroring": mirroring(data), "duplicating": duplicating(data)}
         return {name: built[name] for name in TASKS}
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import BenchError
+from metrics.cache import ArrayCache
 from protocols.coco_stuff.data import SceneData
 from protocols.coco_stuff.retrieval import Energy, Retrieval, retrieve
 
@@ -80,12 +81,13 @@ def correction(method: str, allow_uncalibrated: bool, segment_wise: bool) -> Cor
     return correct
 
 
-def retrieving(data: SceneData, k: int, energy: Energy, energy_settings: dict[str, Any], corrector: Corrector
-               ) -> tuple[Task, Retrieval]:
-    """The retrieving task: retrieval from the training split (the pool), then the colour-corrected ground truth."""
+def retrieving(data: SceneData, k: int, energy: Energy, energy_settings: dict[str, Any], corrector: Corrector,
+               cache: ArrayCache | None = None, progress: bool = True) -> tuple[Task, Retrieval]:
+    """The retrieving task: retrieval from the training split (the pool), then the colour-corrected ground truth;
+    ``cache`` keeps the SIFT Flow energies (``retrieval.retrieve``)."""
     test, pool = data.test, data.train
     found = retrieve(test.labels, test.images, pool.labels, pool.images, len(test.label_set), k, energy,
-                     data.pool_exclude)
+                     data.pool_exclude, cache=None if cache is None else (cache, energy_settings), progress=progress)
     exemplars, labels = pool.images[found.best], pool.labels[found.best]
     result = corrector(test.images, exemplars, test.labels, labels)
     corrected = np.asarray(result.images, np.uint8)

@@ -6,6 +6,7 @@ content encodings, refusals, stand-in naming, reported rows, and the real sample
 from __future__ import annotations
 
 import sys
+import tempfile
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from bench.config import compose_run
 from bench.runner import build_protocol
 from methods import METHODS, create_method
 from methods.base import Capabilities, Method
+from metrics.cache import ArrayCache
 from protocols import PROTOCOLS, Protocol
 from protocols.coco_stuff import protocol as protocol_module
 from protocols.coco_stuff.data import content_encoding
@@ -53,6 +55,7 @@ def fake_correct(content: np.ndarray, style: np.ndarray, method: str = "wct2", *
 
 
 def install_fakes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BENCH_CACHE", tempfile.mkdtemp(prefix="bench-cache-"))  # no energies from other runs
     monkeypatch.setattr(protocol_module, "SiftFlowMatcher", FakeMatcher)
     module = types.ModuleType("protocols.colour_correction")
     module.colour_correct = fake_correct  # type: ignore[attr-defined]
@@ -110,6 +113,29 @@ def test_retrieval_takes_the_lowest_energy_among_the_candidates() -> None:
                      lambda s, t: float(np.abs(s.astype(float) - t.astype(float)).mean()))
     assert found.candidates[0, :3].tolist() == [0, 1, 2] and found.best.tolist() == [1]
     assert found.energies.tolist() == [[100.0, 10.0, 100.0]]
+
+
+def test_retrieval_energies_are_cached_by_content_and_matcher_settings(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, (6, 8, 8)).astype(np.uint8)
+    images = rng.integers(0, 256, (6, 8, 8, 3)).astype(np.uint8)
+    calls: list[int] = []
+
+    def energy(s: np.ndarray, t: np.ndarray) -> float:
+        calls.append(1)
+        return float(np.abs(s.astype(float) - t.astype(float)).mean())
+
+    cache = ArrayCache("retrieval", root=tmp_path)
+    first = retrieve(labels[:2], images[:2], labels[2:], images[2:], 3, 3, energy, cache=(cache, {"m": 1}))
+    assert len(calls) == 6
+    again = retrieve(labels[:2], images[:2], labels[2:], images[2:], 3, 3, energy, cache=(cache, {"m": 1}))
+    assert len(calls) == 6 and np.array_equal(again.energies, first.energies)  # read back, not recomputed
+    retrieve(labels[:2], images[:2], labels[2:], images[2:], 3, 3, energy, cache=(cache, {"m": 2}))
+    assert len(calls) == 12  # another matcher setting: recomputed
+    changed = images.copy()
+    changed[0, 0, 0, 0] ^= 1
+    retrieve(labels[:2], changed[:2], labels[2:], images[2:], 3, 3, energy, cache=(cache, {"m": 1}))
+    assert len(calls) == 18  # another test image: recomputed
 
 
 def test_the_tasks_exemplars_and_ground_truths(stand_in: Protocol) -> None:
