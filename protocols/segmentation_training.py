@@ -261,8 +261,8 @@ def build_segmenter(arch: str, num_classes: int, seed: int, allow_uncalibrated: 
                     ) -> tuple[SegmenterNet, dict[str, Any]]:
     """The untrained network of ``arch`` for ``num_classes`` classes and its backbone provenance (``artifact``,
     ``weights_sha256``, ``calibrated``). The trunk starts from the feature registry's ImageNet classifier (manifest
-    check; ``MissingWeightsError`` without the file unless ``allow_uncalibrated``, then seeded random weights); the
-    head is drawn under ``seed``."""
+    check; ``MissingWeightsError`` without the file unless ``allow_uncalibrated``, then seeded random weights and
+    BatchNorm that trains); the head is drawn under ``seed``."""
     spec = SEGMENTER_ARCHS.get(arch)
     state, provenance = None, {"artifact": None, "weights_sha256": None, "calibrated": True}
     if spec.backbone is not None:
@@ -271,6 +271,8 @@ def build_segmenter(arch: str, num_classes: int, seed: int, allow_uncalibrated: 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = spec.build(num_classes, state)
+    if not provenance["calibrated"]:  # BatchNorm statistics to freeze come only with the ImageNet weights (archs.py)
+        net.set_frozen_bn(False)
     return net, provenance
 
 

@@ -11,7 +11,9 @@ upsamples them bilinearly to the input size. Parameters split into ``backbone`` 
   conv5 channels straight to the K class scores, summed (official caffe prototxt ``fc1_c0..c3`` + ``Eltwise SUM``;
   the same head in kazuto1011/deeplab-pytorch ``ATROUS_RATES: [6, 12, 18, 24]`` and AdaptSegNet's
   ``Classifier_Module``), weights N(0, 0.01²), zero biases. BatchNorm is frozen (statistics and affine parameters),
-  as DeepLab-v2 trains ResNet with ``use_global_stats`` and batches of 1–10 images. Single scale: no multi-scale
+  as DeepLab-v2 trains ResNet with ``use_global_stats`` and batches of 1–10 images — with ImageNet weights only:
+  from random weights (``allow_uncalibrated``) frozen identity BatchNorms let the activations of 101 layers blow up
+  (the loss is inf by the second iteration), so there BatchNorm trains on the batch. Single scale: no multi-scale
   input fusion (EGSC-IT §4: "a single-scale Deeplab model"), no CRF. ImageNet initialisation: torchvision's
   ResNet-101 (IMAGENET1K_V1, registry name ``resnet101``). Difference from the original: torchvision's ResNet-101
   is "v1.5" (stride on the 3×3 convolution; the MSRA caffe model DeepLab used strides the 1×1) with other published
@@ -44,12 +46,15 @@ class SegmenterNet(nn.Module):
 
     def __init__(self, backbone: nn.Module, head: nn.Module, frozen_bn: bool = False) -> None:
         super().__init__()
-        self.backbone, self.head, self.frozen_bn = backbone, head, frozen_bn
-        if frozen_bn:
-            for module in self.modules():
-                if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                    for param in module.parameters():
-                        param.requires_grad_(False)
+        self.backbone, self.head = backbone, head
+        self.set_frozen_bn(frozen_bn)
+
+    def set_frozen_bn(self, frozen: bool) -> None:
+        self.frozen_bn = frozen
+        for module in self.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                for param in module.parameters():
+                    param.requires_grad_(not frozen)
 
     def train(self, mode: bool = True) -> SegmenterNet:
         super().train(mode)

@@ -163,7 +163,7 @@ def test_every_architecture_builds_at_its_output_stride(arch: str) -> None:
     assert provenance["calibrated"] is (SEGMENTER_ARCHS.get(arch).backbone is None)
 
 
-def test_deeplabv2_has_aspp_l_on_a_dilated_resnet101_with_frozen_bn() -> None:
+def test_deeplabv2_has_aspp_l_on_a_dilated_resnet101_with_frozen_imagenet_bn() -> None:
     net, provenance = build_segmenter("deeplabv2_resnet101", 19, seed=0, allow_uncalibrated=True)
     branches = list(net.head.branches)
     assert [(c.kernel_size, c.dilation, c.padding, c.in_channels, c.out_channels) for c in branches] == [
@@ -171,8 +171,11 @@ def test_deeplabv2_has_aspp_l_on_a_dilated_resnet101_with_frozen_bn() -> None:
     assert all(abs(float(c.weight.detach().std()) - 0.01) < 1e-3 and not c.bias.any() for c in branches)
     assert net.backbone.layer3[1].conv2.dilation == (2, 2) and net.backbone.layer4[1].conv2.dilation == (4, 4)
     assert provenance == {"artifact": "resnet101", "weights_sha256": "random-init(seed=0)", "calibrated": False}
-    net.train()
-    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    bns = [m for m in net.train().modules() if isinstance(m, nn.BatchNorm2d)]  # random trunk: BatchNorm trains
+    assert bns and all(m.training and m.weight.requires_grad for m in bns)
+    with torch.random.fork_rng(devices=[]):  # built for ImageNet weights (here: none loaded): BatchNorm frozen
+        frozen = SEGMENTER_ARCHS.get("deeplabv2_resnet101").build(19, None).train()
+    bns = [m for m in frozen.modules() if isinstance(m, nn.BatchNorm2d)]
     assert bns and not any(m.training or m.weight.requires_grad for m in bns)
     # parameters: torchvision's published ResNet-101 count (ResNet101_Weights.IMAGENET1K_V1.meta["num_params"] =
     # 44,549,160) minus its 1000-way fc (2048·1000 + 1000), plus ASPP-L: 4 × (2048·3·3·19 + 19)
@@ -194,6 +197,11 @@ def test_pretrained_architectures_refuse_without_imagenet_weights(tmp_path: Path
     for arch in ("deeplabv3_resnet50", "deeplabv3_mobilenet_v3_large"):
         with pytest.raises(MissingWeightsError):
             build_segmenter(arch, 3, seed=0, allow_uncalibrated=False)
+    # allowed: random trunk, marked uncalibrated, and it trains (finite losses)
+    trained = train_segmenter(images[:, :16], labels[:, :16], schedule=schedule(
+        arch="deeplabv2_resnet101", iterations=2, batch_size=1, lr=2.5e-4, crop=None), num_classes=3, seed=0,
+        checkpoint_dir=tmp_path, allow_uncalibrated=True, progress=False)
+    assert not trained.calibrated and all(np.isfinite(h["loss"]) for h in trained.history)
 
 
 def test_schedule_settings_presets_and_refusals() -> None:
@@ -242,6 +250,10 @@ def test_curves_go_to_a_callback_or_an_mlflow_child_run(tmp_path: Path) -> None:
     assert tracker.calls == [("start", ("segmenter:oracle", "segmenter", "parent-9")), ("params", "small"),
                              ("metrics", ("child-1", 2, ["loss", "lr"])), ("metrics", ("child-1", 4, ["loss", "lr"])),
                              ("finish", "FINISHED")]
+    # the real tracker's signatures fit (disabled: no MLflow store needed; checked by hand against a SQLite store)
+    from bench.tracking import Tracker
+
+    train(tmp_path / "d", schedule(iterations=2), tracking=SegTracking(Tracker(tmp_path, enabled=False), ""))
     failed = FakeTracker()
     with pytest.raises(Interrupt):
         train(tmp_path / "c", schedule(iterations=4), tracking=SegTracking(failed, "p"),
