@@ -9,8 +9,9 @@ rate lr·(1 − t/T)^0.9 updated every iteration, base lr 2.5·10⁻⁴ and 10×
 TPAMI 2018, §4: poly power 0.9, momentum 0.9, weight decay 0.0005; the ResNet-101 rate 2.5·10⁻⁴ and the 10×
 classifier multiplier as in kazuto1011/deeplab-pytorch ``configs/voc12.yaml`` (LR 2.5e-4, MOMENTUM 0.9,
 POLY_POWER 0.9, WEIGHT_DECAY 5.0e-4) and AdaptSegNet ``train_gta2cityscapes_multi.py`` (LEARNING_RATE 2.5e-4, POWER
-0.9, 10× on the classifier, GTA5 → Cityscapes). The official caffe solver also gives the classifier biases 20× and no
-weight decay; we use one multiplier for the whole classifier and decay on every trained parameter, as AdaptSegNet).
+0.9, 10× on the classifier, GTA5 → Cityscapes). The official caffe prototxt gives the classifier biases 20× and no
+weight decay (kazuto1011's ``main.py`` copies it: "cf lr_mult and decay_mult in train.prototxt"); we use one
+multiplier for the whole classifier and decay on every trained parameter, as AdaptSegNet does).
 Loss: pixel-wise cross-entropy over non-ignored pixels (label 255 ignored), the logits upsampled bilinearly to the
 crop. Augmentation: a random crop of ``crop`` (H, W) (the whole image when None) and a horizontal flip with
 probability ½. Batch size, crop and iterations are the protocol's schedule (presets ``SCHEDULE_PRESETS``).
@@ -21,7 +22,9 @@ in a private fork seeded from ``seed`` and its state is checkpointed with the we
 buffers) and the step, every ``checkpoint_every`` iterations and at the end, atomically
 (``methods.common.checkpoint``: a temp file, then a rename). A rerun with the same arguments resumes from the last
 checkpoint and ends with bit-identical weights (same device and thread count); a rerun of a finished run only loads.
-A checkpoint written under other settings is refused (``BenchError``), never silently resumed.
+A checkpoint written under other settings is refused (``BenchError``), never silently resumed; the data are not
+fingerprinted (only their count), so ``checkpoint_dir`` must be specific to the training set (e.g. keyed by the
+protocol hash and the method whose translations it trains on).
 
 Logging (``tracking``): the protocol has no MLflow handle of its own (the runner hands trackers only to methods,
 through ``FitContext.log_metrics``), so the kit takes either a callback ``log(step, {name: value})`` — the loss and

@@ -187,6 +187,18 @@ def test_deeplabv2_has_aspp_l_on_a_dilated_resnet101_with_frozen_imagenet_bn() -
     assert total == published - (2048 * 1000 + 1000) + 4 * (2048 * 9 * 19 + 19) == 43_901_068
 
 
+def test_deeplabv3_resnet50_count_matches_torchvision_published_one() -> None:
+    """torchvision publishes 42,004,074 parameters for deeplabv3_resnet50 (21 classes, with the auxiliary FCN head,
+    ``DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.meta``); ours has no auxiliary head."""
+    from torchvision.models.segmentation import DeepLabV3_ResNet50_Weights
+    from torchvision.models.segmentation.fcn import FCNHead
+
+    net, _ = build_segmenter("deeplabv3_resnet50", 21, seed=0, allow_uncalibrated=True)
+    published = DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.meta["num_params"]
+    aux = sum(p.numel() for p in FCNHead(1024, 21).parameters())
+    assert published == 42_004_074 and sum(p.numel() for p in net.parameters()) == published - aux == 39_638_869
+
+
 def test_pretrained_architectures_refuse_without_imagenet_weights(tmp_path: Path) -> None:
     images, labels = toy(n=2)
     with pytest.raises(MissingWeightsError, match=r"resnet101-63fe2227\.pth") as info:
