@@ -31,7 +31,7 @@ through ``FitContext.log_metrics``), so the kit takes either a callback ``log(st
 learning rate every ``log_every`` iterations as ``segmenter.<name>.loss`` / ``.lr`` — or a ``SegTracking`` (a
 ``bench.tracking.Tracker`` and a parent run id), in which case it opens an MLflow child run ``segmenter:<name>``
 under the parent, logs the schedule as parameters and the curve as metrics ``loss``/``lr``, and closes it FINISHED
-(FAILED on an error).
+(FAILED on an error, KILLED on Ctrl-C; a resumed run opens a new child run).
 """
 
 from __future__ import annotations
@@ -249,8 +249,8 @@ def train_segmenter(images: ImageSource, labels: ImageSource, *, schedule: SegSc
                     on_step(done)
             if start < schedule.iterations or not path.exists():
                 _save(path, schedule.arch, config, net, optimiser, schedule.iterations, history, devices)
-        except BaseException:
-            log.finish("FAILED")
+        except BaseException as exc:
+            log.finish("KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
             raise
         finally:
             bar.close()
