@@ -10,6 +10,7 @@ the contract test can check that a perfect translation gets the best score there
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -82,6 +83,20 @@ class ReportedRow:
     source: str  # e.g. "EGSC-IT (ICLR 2019) Table 2"
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """Where a protocol keeps what it trains or caches itself (e.g. ``gta2bdd``'s segmenters), set by the runner
+    as ``Protocol.workspace`` before any method runs; None outside a run (tests), where such a protocol keeps
+    nothing on disk. ``log(child, step, values)``: logs ``values`` at ``step`` to an MLflow child run named
+    ``child`` under the run (started on first use, finished with the run); None without tracking."""
+
+    results: Path
+    checkpoints: Path
+    device: str = "cpu"
+    progress: bool = True
+    log: Callable[[str, int, dict[str, float]], None] | None = None
+
+
 class Protocol(ABC):
     name: ClassVar[str]  # set by ``@PROTOCOLS.register(name)``
     offers: ClassVar[Offers]
@@ -97,6 +112,10 @@ class Protocol(ABC):
         self.seed = seed
         self.allow_uncalibrated = allow_uncalibrated
         self.provenance: DataProvenance | None = None
+        self.workspace: Workspace | None = None  # set by the runner (see ``Workspace``)
+        # The runner's key of the method being trained or evaluated (row label + method config key, + ``@<step>``
+        # for an intermediate evaluation): a protocol that trains per method row keys its checkpoints by it.
+        self.run_key = ""
 
     # -- description (``bench list``) -------------------------------------------------------------------------
     @classmethod
