@@ -203,7 +203,7 @@ class GTA2BDD(Protocol):
     # -- reporting ------------------------------------------------------------------------------------------------
     def reported(self) -> list[ReportedRow]:
         source = self.provenance.source if self.provenance else ""
-        return reported_rows(T, "" if source == REAL else f"real GTA5/BDD100K; not comparable with rows on {source}")
+        return reported_rows(T, "" if source == REAL else f"real GTA5/BDD100K, not {source}")
 
     def write_figures(self, samples: dict[str, dict[str, torch.Tensor]], out_dir: Path) -> list[Path]:
         if self.loaded is None:
@@ -228,7 +228,7 @@ class GTA2BDD(Protocol):
 ROW_NOTES = {
     "source": "Source: segmenter trained on the raw A images (no translation)",
     "exact_translation": "exact translation: segmenter trained on the exact B-domain renderings of A's layouts under "
-                         "the same exemplars (world only; the upper bound of a translation)",
+                         "the same exemplars (world only: the upper bound of a translation)",
     "oracle": "Oracle: segmenter trained on B's own labelled training split",
 }
 

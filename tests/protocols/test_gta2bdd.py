@@ -18,6 +18,7 @@ from protocols.base import Workspace
 from protocols.gta2bdd import GTA2BDD, segment
 from protocols.gta2bdd.data import make_pairing
 from protocols.gta2bdd.reported import TABLE3
+from tests.datasets.test_gta5_bdd100k import bdd_folder, gta_folder
 from tests.protocols import gta2bdd_fake_kit as fake
 
 MIOU, GAP = Column("miou", "A→B"), Column("gap_to_oracle", "A→B")
@@ -120,7 +121,7 @@ def test_the_stand_in_is_named_and_the_reported_rows_carry_the_caveat() -> None:
     assert "NOT GTA5 → BDD100K" in GTA2BDD.data_sources()[0]
     rows = protocol.reported()
     assert {(r.method, r.metric): r.value for r in rows}[("egscit", "miou")] == 0.343
-    assert {r.method for r in rows} == set(TABLE3) and all("not comparable" in r.source for r in rows)
+    assert {r.method for r in rows} == set(TABLE3) and all("real GTA5/BDD100K, not streets" in r.source for r in rows)
     assert all(r.value == pytest.approx(TABLE3[r.method][0] - 0.448, abs=1e-9)
                for r in rows if r.metric == "gap_to_oracle")
 
@@ -150,3 +151,23 @@ def test_without_the_kit_the_protocol_says_which_branch_adds_it(monkeypatch: pyt
     monkeypatch.setattr(builtins, "__import__", no_kit)
     with pytest.raises(BenchError, match="segmenter-training kit"):
         segment.kit()
+
+
+def test_real_data_goes_through_the_readers_as_train_ids(tmp_path: Path) -> None:
+    """GTA5 label ids → train ids (road 7 → 0, sky 23 → 10, bicycle 33 → 18, void → 255) and BDD100K masks as
+    stored (unknown ids → 255) survive the protocol's nearest resize; no stand-in caveat, no exact row."""
+    gta_folder(tmp_path / "gta5")
+    bdd_folder(tmp_path / "bdd100k", "train")
+    bdd_folder(tmp_path / "bdd100k", "val", n=2)
+    protocol = built(f"data.root={tmp_path}", "protocol.samples.smoke.train_a=4", "protocol.samples.smoke.train_b=3",
+                     "protocol.samples.smoke.val=2")
+    d = protocol.data
+    assert protocol.provenance is not None and protocol.provenance.source == "gta5+bdd100k"
+    assert protocol.provenance.stand_in == "" and d.exact is None
+    assert d.a_images.shape == (4, 32, 64, 3) and set(np.unique(d.a_labels)) == {0, 10, 18, 255}
+    assert d.a_labels[0, -1, -1] == 0 and d.a_labels[0, 5, 30] == 10  # road below, sky above
+    assert set(np.unique(d.val_labels)) == set(range(19)) | {255}
+    assert all(r.source == "EGSC-IT (ICLR 2019) Table 3" for r in protocol.reported())
+    assert list(protocol.reference_results()) == ["source", "oracle"]
+    with pytest.raises(BenchError, match="only 3 items"):
+        built(f"data.root={tmp_path}", "protocol.samples.smoke.train_a=4")
