@@ -165,15 +165,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     tags = {f"bench.{k}": v for k, v in common.items()} | {"bench.kind": "run",
                                                            "bench.calibrated": str(protocol.calibrated).lower()}
     run_id = tracker.start(str(cfg.run_name), tags, parent_id=parent_run_id)
-    children: dict[str, str] = {}  # a protocol's own training runs (e.g. segmenters), child runs of this one
-
-    def log_child(name: str, step: int, values: dict[str, float]) -> None:
-        if name not in children:
-            children[name] = tracker.start(name, tags | {"bench.kind": "protocol_training"}, run_id)
-        tracker.log_metrics(children[name], values, step)
-
     protocol.workspace = Workspace(results, Path(cfg.paths.checkpoints), str(cfg.device), bool(cfg.progress),
-                                   log_child if tracker.enabled else None)
+                                   tracker if tracker.enabled else None, run_id)
     tracker.log_params(run_id, {k: v for k, v in flatten(cfg).items() if not k.startswith("methods.")})
     tracker.log_params(run_id, {f"protocol_settings.{k}": v for k, v in flatten(protocol.settings()).items()})
 
@@ -195,8 +188,6 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
                 protocol=protocol.name, method=rep.method, metric=rep.metric, translation=rep.translation,
                 value=rep.value, std=rep.std, n=None, direction="", protocol_hash="", calibrated=True,
                 status="reported", source=rep.source, method_class=rep.method, note="published number"))
-        for child in children.values():
-            tracker.finish(child)
         artifacts = _write_outputs(protocol, rows, samples, run_dir)
         for path in artifacts.values():
             tracker.log_artifact(run_id, path)

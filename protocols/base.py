@@ -10,7 +10,6 @@ the contract test can check that a perfect translation gets the best score there
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -87,14 +86,15 @@ class ReportedRow:
 class Workspace:
     """Where a protocol keeps what it trains or caches itself (e.g. ``gta2bdd``'s segmenters), set by the runner
     as ``Protocol.workspace`` before any method runs; None outside a run (tests), where such a protocol keeps
-    nothing on disk. ``log(child, step, values)``: logs ``values`` at ``step`` to an MLflow child run named
-    ``child`` under the run (started on first use, finished with the run); None without tracking."""
+    nothing on disk. ``tracker`` (a ``bench.tracking.Tracker``, None when tracking is off) and ``run_id`` (the run's
+    MLflow id) let it open child runs of its own."""
 
     results: Path
     checkpoints: Path
     device: str = "cpu"
     progress: bool = True
-    log: Callable[[str, int, dict[str, float]], None] | None = None
+    tracker: Any = None
+    run_id: str = ""
 
 
 class Protocol(ABC):

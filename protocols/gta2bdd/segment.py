@@ -92,13 +92,14 @@ class Segmenters:
 
     def _train_and_score(self, key: str, images: np.ndarray, labels: np.ndarray, test_images: np.ndarray,
                          test_labels: np.ndarray, folder: Path, workspace: Workspace | None) -> RowScores:
-        log = workspace.log if workspace is not None else None
+        tracking = None
+        if workspace is not None and workspace.tracker is not None:  # an MLflow child run per segmenter
+            tracking = kit().SegTracking(workspace.tracker, workspace.run_id, {"bench.protocol": "gta2bdd",
+                                                                                "bench.segmenter_row": key})
         segmenter = kit().train_segmenter(
             images, labels, schedule=self.schedule(), num_classes=NUM_CLASSES, seed=self.seed, checkpoint_dir=folder,
             allow_uncalibrated=self.allow_uncalibrated, device=workspace.device if workspace else "cpu",
-            progress=workspace.progress if workspace else False,
-            tracking=(lambda step, values: log(f"segmenter {key}", step, values)) if log else None,
-            name=f"segmenter {key}")
+            progress=workspace.progress if workspace else False, tracking=tracking, name=key)
         self.trained += 1
         confusion = np.zeros((NUM_CLASSES, NUM_CLASSES + 1), np.int64)
         first = []
