@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bench.config import compose_run
-from bench.runner import build_protocol
+from bench.runner import build_protocol, execute
 from core.columns import Column
 from core.errors import BenchError
 from methods import METHODS, create_method
@@ -171,3 +171,26 @@ def test_real_data_goes_through_the_readers_as_train_ids(tmp_path: Path) -> None
     assert list(protocol.reference_results()) == ["source", "oracle"]
     with pytest.raises(BenchError, match="only 3 items"):
         built(f"data.root={tmp_path}", "protocol.samples.smoke.train_a=4")
+
+
+def test_a_bench_run_prints_method_and_reference_rows_and_the_next_run_reads_the_cache(tmp_path: Path) -> None:
+    """Through the runner: the protocol gets a workspace and each method's row key; reference rows are computed in
+    the first run and read back (no segmenter trained) by a second run under the same protocol hash."""
+    def run() -> list:  # type: ignore[type-arg]
+        cfg = compose_run(["protocol=gta2bdd", "scale=smoke", "allow_uncalibrated=true", "progress=false",
+                           "tracking.enabled=false", f"paths.results={tmp_path}",
+                           "methods=[input_copy,colour_transfer]", *TINY])
+        return execute(cfg).rows
+
+    rows = run()
+    ours = {(r.method, r.metric): r.value for r in rows if r.status == "ok"}
+    assert {m for m, _ in ours} == {"input_copy", "colour_transfer", "source", "exact_translation", "oracle"}
+    assert ours[("oracle", "gap_to_oracle")] == 0.0
+    assert {r.method for r in rows if r.status == "reported"} == set(TABLE3)
+    segmenters = sorted(p.name for p in (tmp_path / "checkpoints" / "gta2bdd" / "segmenters").glob("*/*"))
+    assert len(segmenters) == 5 and {s.split("-")[0] for s in segmenters} == {"input_copy", "colour_transfer",
+                                                                               "source", "exact_translation", "oracle"}
+    trained = len(fake.CALLS)
+    assert trained == 5
+    again = {(r.method, r.metric): r.value for r in run() if r.status == "ok"}
+    assert again == ours and len(fake.CALLS) == trained + 2  # only the two method rows train again (resume)
