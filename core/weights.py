@@ -102,6 +102,20 @@ register(Artifact(
     used_by="LPIPS (net=alex) backbone",
 ))
 
+# ImageNet classifiers whose convolutional trunks initialise the trainable segmenters of
+# ``protocols.segmentation_training`` (DeepLab-v2's ResNet-101, the DeepLabV3 alternatives' backbones). torchvision
+# publishes only the 8-digit sha256 prefix in the file name for these (IMAGENET1K_V1 weights).
+for _name, _file, _user in (
+    ("resnet101", "resnet101-63fe2227.pth", "DeepLab-v2 (ResNet-101) segmenter training: ImageNet initialisation"),
+    ("resnet50", "resnet50-0676ba61.pth", "DeepLabV3-ResNet-50 segmenter training: ImageNet backbone"),
+    ("mobilenet_v3_large", "mobilenet_v3_large-8738ca79.pth",
+     "DeepLabV3-MobileNetV3-Large segmenter training: ImageNet backbone"),
+):
+    register(Artifact(
+        name=_name, filename=_file, sha256_prefix=_file.rsplit("-", 1)[1][:8],
+        url=f"https://download.pytorch.org/models/{_file}", license=_TORCHVISION_LICENSE, used_by=_user,
+    ))
+
 # -- FID Inception (pytorch-fid's port of the TF graph inception-2015-12-05) ---------------------------------------
 register(Artifact(
     name="inception_fid", filename="pt_inception-2015-12-05-6726825d.pth", sha256_prefix="6726825d",

@@ -3,7 +3,8 @@ whether it is calibrated and describes its settings. See ``core/features/registr
 
 Registered (``names()``): ``vgg19``, ``vgg16``, ``alexnet`` (torchvision ``features`` stacks; ``upto=``/``layers=``
 by ReLU name, ``init=`` random recipe), ``fid_inception`` (``dims=``), ``deeplabv3_resnet50``,
-``deeplabv3_resnet101``, ``deeplabv3_mobilenet_v3_large`` and ``detectron2_panoptic``. A new extractor is one
+``deeplabv3_resnet101``, ``deeplabv3_mobilenet_v3_large``, ``detectron2_panoptic`` and the ImageNet classifiers
+``resnet101``, ``resnet50``, ``mobilenet_v3_large`` (initialisations of trainable segmenters). A new extractor is one
 ``FeatureExtractor`` subclass decorated with ``@register("name")`` in a module of this package, plus its file in the
 weights manifest (``core/weights.py``).
 """

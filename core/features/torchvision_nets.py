@@ -1,4 +1,5 @@
-"""torchvision ImageNet backbones (VGG-19, VGG-16, AlexNet ``features``) and DeepLabV3 segmenters.
+"""torchvision ImageNet backbones (VGG-19, VGG-16, AlexNet ``features``), DeepLabV3 segmenters and whole ImageNet
+classifiers (ResNet-101/50, MobileNetV3-Large: initialisations of trainable segmenters).
 
 Random initialisation recipes (used only with ``allow_uncalibrated`` when the weights file is missing). Two exist
 for VGG because the harness drew two different random VGG-19s before this registry, and at smoke scale those random
@@ -217,3 +218,42 @@ for _variant in DEEPLABV3_VARIANTS:
         "variant": _variant, "artifact": f"deeplabv3_{_variant}",
         "network": f"torchvision deeplabv3_{_variant} (COCO subset, 21 VOC classes)",
         "__doc__": DeepLabV3.__doc__, "__module__": __name__}))
+
+
+# -- ImageNet classifiers: initialisations of trainable segmenters ------------------------------------------------
+
+IMAGENET_CLASSIFIERS = ("resnet101", "resnet50", "mobilenet_v3_large")
+
+
+class ImageNetClassifier(FeatureExtractor):
+    """A whole torchvision ImageNet classifier (IMAGENET1K_V1 weights). The harness uses its ``state_dict()`` as
+    the initialisation of a trainable segmenter's backbone (``protocols.segmentation_training``); the registry
+    provides the manifest check, the refusal without weights and the seeded random initialisation.
+
+    ``forward(images)`` takes [N,3,H,W] RGB in [0,1] (ImageNet-normalised inside) and returns logits [N,1000].
+    """
+
+    variant: ClassVar[str]
+    input = "RGB [0,1], ImageNet mean/std"
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    @classmethod
+    def create(cls, path: Path | None, seed: int, device: torch.device, **options: Any) -> ImageNetClassifier:
+        from torchvision import models
+
+        model = getattr(models, cls.variant)(weights=None)
+        if path is not None:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True, mmap=True))
+        return cls(model)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(imagenet_normalise(images))
+
+
+for _variant in IMAGENET_CLASSIFIERS:
+    register(_variant)(type(f"ImageNet_{_variant}", (ImageNetClassifier,), {
+        "variant": _variant, "artifact": _variant, "network": f"torchvision {_variant}() (ImageNet-1k, IMAGENET1K_V1)",
+        "__doc__": ImageNetClassifier.__doc__, "__module__": __name__}))

@@ -1,0 +1,1 @@
+"""Parts of the segmenter-training kit (``protocols.segmentation_training`` is its public entry point)."""
