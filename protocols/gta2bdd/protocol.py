@@ -95,6 +95,8 @@ class GTA2BDD(Protocol):
         else:
             raise BenchError(f"protocol {self.name} runs on {REAL} or the stand-in {WORLD}, not data.source={source}",
                              hint=f"data.source={REAL} with data.root=<folder>, or data.source={WORLD}")
+        if not self.segmenters.check():
+            self.uncalibrated_rows.add("segmenter")
         d = self.loaded
         self.provenance = DataProvenance(source=d.source, fingerprint=d.fingerprint, files=d.files,
                                          description=d.description,

@@ -81,6 +81,13 @@ class Segmenters:
     def settings(self) -> dict[str, Any]:
         return dict(self.schedule().settings())
 
+    def check(self) -> bool:
+        """Whether the schedule's segmenter starts from its published initialisation; raises the kit's
+        ``MissingWeightsError`` now (before hours of method training) when its weights are missing and
+        ``allow_uncalibrated`` is off."""
+        _, provenance = kit().build_segmenter(self.schedule().arch, NUM_CLASSES, self.seed, self.allow_uncalibrated)
+        return bool(provenance["calibrated"])
+
     def score(self, key: str, images: np.ndarray, labels: np.ndarray, test_images: np.ndarray,
               test_labels: np.ndarray, protocol_hash: str, workspace: Workspace | None) -> RowScores:
         """Train on ``images`` uint8 [N,H,W,3] / ``labels`` uint8 [N,H,W], score on the test split."""

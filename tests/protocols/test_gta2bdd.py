@@ -12,7 +12,7 @@ import pytest
 from bench.config import compose_run
 from bench.runner import build_protocol, execute
 from core.columns import Column
-from core.errors import BenchError
+from core.errors import BenchError, MissingWeightsError
 from methods import METHODS, create_method
 from protocols.base import Workspace
 from protocols.gta2bdd import GTA2BDD, segment
@@ -194,3 +194,18 @@ def test_a_bench_run_prints_method_and_reference_rows_and_the_next_run_reads_the
     assert trained == 5
     again = {(r.method, r.metric): r.value for r in run() if r.status == "ok"}
     assert again == ours and len(fake.CALLS) == trained + 2  # only the two method rows train again (resume)
+
+
+def test_missing_segmenter_weights_stop_the_protocol_before_any_method_trains(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from protocols import segmentation_training
+
+    monkeypatch.setattr(segment, "kit", lambda: segmentation_training)  # the real kit
+    monkeypatch.setenv("BENCH_WEIGHTS", str(tmp_path / "none"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "none"))
+    paper_arch = ["protocol.segmenter.smoke.arch=deeplabv2_resnet101"]
+    with pytest.raises(MissingWeightsError, match="resnet101"):
+        built(*paper_arch, "allow_uncalibrated=false")
+    protocol = built(*paper_arch, "allow_uncalibrated=true")  # the opt-in: every row says uncalibrated
+    assert not protocol.calibrated
+    assert built().calibrated  # the small segmenter needs no weights
