@@ -177,6 +177,9 @@ class GTA2BDD(Protocol):
                                                         dict(extra))}
 
     def evaluate(self, method: Method) -> EvalResult:
+        """Translate every A image, train this row's segmenter on the translations with A's labels, score it on the
+        B test split (``miou``, ``gap_to_oracle``; the Oracle row is computed or read from the cache first).
+        Samples: ``AB`` float [k,3,H,W] translations, ``prediction`` uint8 [k,H,W], ``confusion`` int64 [19,20]."""
         method.eval_mode()
         translations = self.translate(method)
         # in a run: the runner's row key (resumable); outside one (tests): the translations' content
@@ -192,6 +195,7 @@ class GTA2BDD(Protocol):
         return EvalResult(values=values, samples=samples)
 
     def reference_results(self) -> dict[str, EvalResult]:
+        """``source``, ``exact_translation`` (world only) and ``oracle``: once per protocol hash and seed (cached)."""
         rows = [r for r in self.reference_rows if r != "exact_translation" or self.data.exact is not None]
         oracle = self._reference("oracle")
         out = {}
