@@ -31,6 +31,7 @@ from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
 from methods.common.params import resolve_params
 from protocols import PROTOCOLS, Protocol
+from protocols.base import Workspace
 
 log = logging.getLogger("bench")
 
@@ -164,6 +165,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     tags = {f"bench.{k}": v for k, v in common.items()} | {"bench.kind": "run",
                                                            "bench.calibrated": str(protocol.calibrated).lower()}
     run_id = tracker.start(str(cfg.run_name), tags, parent_id=parent_run_id)
+    protocol.workspace = Workspace(results, Path(cfg.paths.checkpoints), str(cfg.device), bool(cfg.progress),
+                                   tracker if tracker.enabled else None, run_id)
     tracker.log_params(run_id, {k: v for k, v in flatten(cfg).items() if not k.startswith("methods.")})
     tracker.log_params(run_id, {f"protocol_settings.{k}": v for k, v in flatten(protocol.settings()).items()})
 
@@ -216,7 +219,11 @@ def _intermediate_hook(method: Method, protocol: Protocol, intermediate: Interme
 
     def on_step(done: int, total: int) -> None:
         if done < total and done in {max(1, total * k // 4) for k in (1, 2, 3)}:
-            values = protocol.evaluate(method).values
+            key, protocol.run_key = protocol.run_key, f"{protocol.run_key}@{done}"
+            try:
+                values = protocol.evaluate(method).values
+            finally:
+                protocol.run_key = key
             method.train_mode()
             intermediate(done, values)
 
@@ -251,6 +258,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
     config_key = settings_hash({"method": mrun.method_class, "params": params, "protocol": mrun.common["protocol_hash"],
                                 "seed": int(cfg.seed)})
     workdir = Path(cfg.paths.checkpoints) / protocol.name / label / config_key
+    protocol.run_key = f"{label}-{config_key}"
     child = tracker.start(label, tags | {"bench.status": "running", "bench.config_key": config_key}, parent_id)
     tracker.log_params(child, {f"method.{k}": v for k, v in flatten(params).items()} | {"method.name": label})
     log.info("%s: %s at scale %s (checkpoints in %s)", label, mrun.method_class, scale, workdir)

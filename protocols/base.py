@@ -82,6 +82,21 @@ class ReportedRow:
     source: str  # e.g. "EGSC-IT (ICLR 2019) Table 2"
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """Where a protocol keeps what it trains or caches itself (e.g. ``gta2bdd``'s segmenters), set by the runner
+    as ``Protocol.workspace`` before any method runs; None outside a run (tests), where such a protocol keeps
+    nothing on disk. ``tracker`` (a ``bench.tracking.Tracker``, None when tracking is off) and ``run_id`` (the run's
+    MLflow id) let it open child runs of its own."""
+
+    results: Path
+    checkpoints: Path
+    device: str = "cpu"
+    progress: bool = True
+    tracker: Any = None
+    run_id: str = ""
+
+
 class Protocol(ABC):
     name: ClassVar[str]  # set by ``@PROTOCOLS.register(name)``
     offers: ClassVar[Offers]
@@ -97,6 +112,10 @@ class Protocol(ABC):
         self.seed = seed
         self.allow_uncalibrated = allow_uncalibrated
         self.provenance: DataProvenance | None = None
+        self.workspace: Workspace | None = None  # set by the runner (see ``Workspace``)
+        # The runner's key of the method being trained or evaluated (row label + method config key, + ``@<step>``
+        # for an intermediate evaluation): a protocol that trains per method row keys its checkpoints by it.
+        self.run_key = ""
 
     # -- description (``bench list``) -------------------------------------------------------------------------
     @classmethod

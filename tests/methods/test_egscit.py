@@ -204,6 +204,9 @@ def test_table6_rows_follow_the_protocol() -> None:
     assert (multi["dataset_preset"], multi["n_down"], multi["style_weight"], multi["content_weight"]) == (
         "mnist_multiple", 3, 1e4, 1e2)
     assert multi["adain"] == "none"
+    street = method_params(compose_run(["protocol=gta2bdd", "methods=[egscit]"]).methods.egscit, "paper")
+    assert {k: street[k] for k in table.gta_bdd} == dict(table.gta_bdd)  # the alias row `gta2bdd` = Table 6's GTA5↔BDD
+    assert (street["n_down"], street["batch_size"], street["steps"]) == (3, 3, 22000)
 
 
 @pytest.mark.parametrize("variant", ["egscit_no_feature_mask", "egscit_no_adain", "egscit_no_perceptual"])
