@@ -1,9 +1,11 @@
 """The study page's HTML, CSS and vanilla JavaScript (no network, no libraries); ``study_page.write_page`` fills in
 ``__TITLE__`` and ``__DATA__`` (the embedded study data).
 
-Page behaviour: one case at a time; click the outputs (or press 1..n) from most to least similar in appearance to the
+Page behaviour (ranked tiles get a border and a rank badge, never a filter: the rater compares appearance): one case
+at a time; click the outputs (or press 1..n) from most to least similar in appearance to the
 source; Backspace undoes the last pick, R resets the case, ←/→ (or Enter when ranked) move between cases. Progress is
-kept in the browser's localStorage per study id, so a reload does not lose work. Export downloads the answers JSON
+kept in the browser's localStorage per study id, so a reload does not lose work; "New rater" clears it (raters
+sharing a computer). Export downloads the answers JSON
 only when a rater name is given and every case is fully ranked; otherwise it names what is missing and jumps to the
 first unranked case (incomplete answers would bias the average ranks, so none are exported).
 """
@@ -24,7 +26,7 @@ figure{margin:0;background:#fff;padding:6px;border:1px solid #ccc}
 figure img{display:block;width:256px;height:auto;image-rendering:auto}
 figcaption{text-align:center;font-size:14px;margin-top:4px}
 .tile{cursor:pointer;position:relative;border:3px solid transparent}
-.tile:hover{border-color:#36c}.tile.ranked{border-color:#2a2;opacity:.75}
+.tile:hover{border-color:#36c}.tile.ranked{border-color:#2a2}
 .badge{position:absolute;top:8px;left:8px;background:#2a2;color:#fff;font-weight:bold;border-radius:50%;
  width:30px;height:30px;line-height:30px;text-align:center;font-size:17px}
 #message{color:#b00;min-height:1.2em;margin:6px 0}
@@ -39,6 +41,7 @@ __DATA__
  <label>Your name <input id="rater" autocomplete="off" placeholder="rater name"></label>
  <span id="progress"></span>
  <button id="export">Export answers</button>
+ <button id="new-rater" title="clear all rankings and the name (the next rater on this computer)">New rater</button>
 </header>
 <main>
  <div id="hint" class="help"></div>
@@ -143,6 +146,11 @@ $("reset").onclick = reset;
 $("prev").onclick = () => go(state.current - 1);
 $("next").onclick = () => go(state.current + 1);
 $("export").onclick = exportAnswers;
+$("new-rater").onclick = () => {
+  if (!confirm("Clear all rankings and the name on this page for the next rater?")) return;
+  try { localStorage.removeItem(STORE); } catch (e) {}
+  location.reload();
+};
 document.addEventListener("keydown", (e) => {
   if (e.target.tagName === "INPUT" || e.ctrlKey || e.metaKey || e.altKey) return;
   const c = DATA.cases[state.current], n = parseInt(e.key, 10);

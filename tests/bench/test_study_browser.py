@@ -37,12 +37,11 @@ def browser():
         browser.close()
 
 
-def rate(browser, page_file: Path, rater: str, wanted: dict[str, list[str]], mapping: dict, out: Path) -> Path:
-    """One rater in a fresh browser profile: ranks case 0 by clicks, case 1 by keys 1..n, case 2 by a wrong click,
-    Reset, then clicks; a premature Export downloads nothing; then name + Export."""
-    context = browser.new_context(accept_downloads=True)
-    page = context.new_page()
+def rate(page, page_file: Path, rater: str, wanted: dict[str, list[str]], mapping: dict, out: Path) -> Path:
+    """One rater: ranks case 0 by clicks, case 1 by keys 1..n, case 2 by a wrong click, Reset, then clicks; a premature
+    Export downloads nothing, a reload keeps the work; then name + Export. The page is left as exported."""
     page.goto(page_file.resolve().as_uri())
+    assert page.locator("#progress").get_attribute("data-done") == "0" and page.locator("#rater").input_value() == ""
     for i, case in enumerate(sorted(wanted)):
         assert page.locator("#case-title").get_attribute("data-case") == case
         label_of = {method: label for label, method in mapping[case].items()}
@@ -65,6 +64,9 @@ def rate(browser, page_file: Path, rater: str, wanted: dict[str, list[str]], map
             page.click("#export")
             assert "unranked" in page.locator("#message").inner_text()
             assert page.locator("#case-title").get_attribute("data-case") == "c1"  # jumped to the first unranked
+            page.reload()  # the work so far survives a reload
+            assert page.locator("#progress").get_attribute("data-done") == "1"
+            assert page.locator("#rater").input_value() == rater
             continue
         if i + 1 < len(wanted):
             page.click("#next")
@@ -73,7 +75,6 @@ def rate(browser, page_file: Path, rater: str, wanted: dict[str, list[str]], map
         page.click("#export")
     target = out / download.value.suggested_filename
     download.value.save_as(target)
-    context.close()
     return target
 
 
@@ -81,7 +82,16 @@ def test_clicks_and_keys_become_the_average_rank_table(browser, tmp_path):
     page_file = tmp_path / "study.html"
     write_page(make_study(tmp_path / "study", cases=3, methods=("sia", "ia", "dia")), page_file, seed=5)
     mapping = read_page(page_file)["mapping"]
-    files = [rate(browser, page_file, name, wanted, mapping, tmp_path) for name, wanted in RATERS.items()]
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    files = []
+    for name, wanted in RATERS.items():  # raters share one browser: "New rater" clears the first one's work
+        if files:
+            page.once("dialog", lambda dialog: dialog.accept())
+            page.click("#new-rater")
+            page.wait_for_load_state()
+        files.append(rate(page, page_file, name, wanted, mapping, tmp_path))
+    context.close()
     answers = json.loads(files[0].read_text())
     assert answers["rater"] == "ana" and answers["study_id"] == read_page(page_file)["study_id"]
     assert all(c["ranked_at"] for c in answers["cases"]) and answers["exported_at"] >= answers["started_at"]
