@@ -41,8 +41,12 @@ def load_answers(path: Path, page: dict) -> tuple[str, dict[str, list[str]]]:
                                                        f"{path.name} from study=")
     mapping = page["mapping"]
     ranked = {}
-    for entry in answers.get("cases") or []:
-        case, ranking = entry.get("case"), list(entry.get("ranking") or [])
+    entries = answers.get("cases")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("ranking"), list)
+                                                for e in entries):
+        raise StudyError(f"{path}: 'cases' must be a list of {{case, ranking: [labels]}}", hint=fix)
+    for entry in entries:
+        case, ranking = entry.get("case"), [str(x) for x in entry["ranking"]]
         if case not in mapping:
             raise StudyError(f"{path}: case {case!r} is not in study {page['study_id']}", hint=fix)
         if case in ranked:

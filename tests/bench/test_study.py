@@ -132,7 +132,7 @@ def test_average_ranks_and_spread_over_raters():
 @pytest.mark.parametrize("fault, message", [
     ("study_id", "answers for study 'other'"), ("label", r"unknown label\(s\) \['Z'\]"),
     ("duplicate", "more than once"), ("short", "ranks 2 of 3 outputs"), ("missing_case", r"1 case\(s\) unranked"),
-    ("not_json", "not a JSON answers file")])
+    ("not_json", "not a JSON answers file"), ("shape", "must be a list of")])
 def test_bad_answers_files_name_the_file_and_the_fix(tmp_path, fault, message):
     page_file = tmp_path / "study.html"
     write_page(make_study(tmp_path / "s", cases=2), page_file)
@@ -150,6 +150,8 @@ def test_bad_answers_files_name_the_file_and_the_fix(tmp_path, fault, message):
         ranking.pop()
     elif fault == "missing_case":
         body["cases"].pop()
+    elif fault == "shape":
+        body["cases"] = {"c0": ranking}
     path.write_text("{oops" if fault == "not_json" else json.dumps(body))
     with pytest.raises(StudyError, match=message) as err:
         load_answers(path, page)
