@@ -23,6 +23,28 @@ def parse(argv: list[str]) -> list[str]:
     return overrides
 
 
+def study_report(cfg) -> int:
+    """``study=[...] study_page=...``: the user study's average-rank table, printed and written as Markdown + CSV."""
+    from bench.report.study_answers import study_table, to_markdown
+    from bench.results import write_csv_atomic
+    from core.errors import BenchError
+
+    files = OmegaConf.to_container(cfg.study) if OmegaConf.is_list(cfg.study) else [cfg.study]
+    if not files or not cfg.study_page:
+        raise BenchError("study= needs the answers files and study_page= the page they came from",
+                         hint="e.g. `python -m bench report study=[a.json,b.json] study_page=study.html`")
+    table, data = study_table([Path(str(f)) for f in files], Path(cfg.study_page), n_resamples=int(cfg.n_resamples))
+    out = Path(cfg.out_dir) / "study"
+    text = to_markdown(table, digits=int(cfg.digits))
+    heading = (f"Appearance-similarity user study {data['study_id']} (SIA Table 1): average rank, 1 = most similar "
+               f"to the source; spread over raters (std, percentile bootstrap 95% CI)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "average_rank.md").write_text(f"{heading}\n\n{text}\n", encoding="utf-8")
+    csv = write_csv_atomic(table, out / "average_rank.csv")
+    print(f"{heading}\n\n{text}\n\n→ {out / 'average_rank.md'}, {csv}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     from bench.report import ReportOptions, build_report
 
@@ -31,6 +53,8 @@ def main(argv: list[str]) -> int:
         print((CONFIG_DIR / "report.yaml").read_text())
         return 0
     cfg = compose_primary("report", parse(argv))
+    if cfg.study is not None:
+        return study_report(cfg)
     filters = OmegaConf.to_container(cfg.filters, resolve=True)
     opts = ReportOptions(
         out_dir=Path(cfg.out_dir), tracking_uri=cfg.tracking.uri, experiments=list(cfg.experiments or []),
