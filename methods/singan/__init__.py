@@ -166,6 +166,18 @@ class SinGAN(Method):
             zeros = torch.zeros(1, 3, *self.sizes[0], device=self.device)
             return self._through(zeros, 0, k, [self._noise(j, 1, self.sizes[j]) for j in range(k)])
 
+    def generate(self, reconstruct: bool, seed: int = 0) -> torch.Tensor:
+        """A full-pyramid output [1,3,H,W] in [-1,1] at the finest scale: the reconstruction (z* at scale 0, zero
+        noise above) or a random sample (``seed``); the paper's Fig. 4 / §2.1 reconstruction check."""
+        last, gen = len(self.sizes) - 1, torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            zeros = torch.zeros(1, 3, *self.sizes[0], device=self.device)
+            noises = [self.z_opt if reconstruct else self._noise(0, 1, self.sizes[0], gen)]
+            noises += [torch.zeros(1, 3, *s, device=self.device) if reconstruct else self._noise(k, 1, s, gen)
+                       for k, s in enumerate(self.sizes[1:], 1)]
+            x = self._through(zeros, 0, last, noises[:last])
+            return self.G[last](self.amps[last] * noises[last] + x, x)
+
     # -- training -----------------------------------------------------------------------------------------------
     def _schedule(self, scales: int) -> list[int]:
         """Iterations per scale: ``niter`` each (official) or ``steps`` in total, spread evenly (finer scales get
