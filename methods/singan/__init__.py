@@ -89,6 +89,11 @@ class SinGAN(Method):
     def networks(self) -> dict[str, nn.Module]:
         return {"G": self.G, "D": self.D}
 
+    def parameter_counts(self, trainable_only: bool = True) -> dict[str, int]:
+        """Weights of the whole pyramid per network kind: finished scales are frozen (``requires_grad=False``, as
+        the official ``reset_grads``) but learned, so they count whatever ``trainable_only`` says."""
+        return {name: sum(p.numel() for p in net.parameters()) for name, net in self.networks().items()}
+
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return self._opt
 
