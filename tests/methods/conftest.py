@@ -63,6 +63,21 @@ def toy_train_data(n: int = 2, size: int = 28, seed: int = 0, kind: str = "unpai
                      kind=kind, meta=meta)  # type: ignore[arg-type]
 
 
+def toy_single_image_data(size: int = 28, seed: int = 0) -> TrainData:
+    """Contract §1's ``single_image`` data: a toy source image with its layout (class 1 = bright) and, as the
+    target layout, another toy image's (one-hot with 2 channels)."""
+    a, _ = toy_domains(2, size, seed)
+    source_ids, target_ids = toy_labels(a)
+
+    def one_hot(ids: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.one_hot(ids, 2).permute(2, 0, 1).float()
+
+    meta = {"target": {"input": one_hot(target_ids), "label_map": target_ids}, "case": "toy", "input_nc": 2,
+            "label_nc": 2, "size": [size, size]}
+    return TrainData([{"input": one_hot(source_ids), "label_map": source_ids}], [{"image": a[0]}],  # type: ignore
+                     kind="single_image", meta=meta)
+
+
 def method_config(name: str) -> Any:
     path = CONFIG_DIR / f"{name}.yaml"
     if not path.exists():

@@ -25,7 +25,14 @@ from core.errors import MissingWeightsError, NonFiniteError
 from methods import METHODS, create_method, list_methods
 from methods.base import FitContext, Method
 from methods.training import CHECKPOINT_NAME
-from tests.methods.conftest import method_config, preset_params, toy_domains, toy_labels, toy_train_data
+from tests.methods.conftest import (
+    method_config,
+    preset_params,
+    toy_domains,
+    toy_labels,
+    toy_single_image_data,
+    toy_train_data,
+)
 
 NAMES = list_methods()
 SIZE = 28
@@ -46,8 +53,8 @@ def build(name: str, **overrides: Any) -> Method:
 
 def fit(method: Method, workdir: Path, seed: int = 0, log: Any = None) -> list[dict[str, float]]:
     caps = method.capabilities  # paired methods get a[i]→b[i] pairs; label-map methods get A's label maps
-    data = toy_train_data(2, SIZE, kind="paired" if caps.training == "paired" else "unpaired",
-                          label_maps=caps.needs_label_maps)
+    data = toy_single_image_data(SIZE) if caps.training == "single_image" else toy_train_data(
+        2, SIZE, kind="paired" if caps.training == "paired" else "unpaired", label_maps=caps.needs_label_maps)
     method.fit(data, FitContext(workdir=workdir, seed=seed, progress=False, log_metrics=log))
     checkpoint = workdir / CHECKPOINT_NAME
     assert checkpoint.exists(), "fit must use methods.training.TrainLoop (it writes the last checkpoint)"
