@@ -10,7 +10,7 @@ Feature vector of a pixel (each block weighted by a normalised Gaussian over its
 the layout's n×n window at the level, the filtered luminance's causal half-window at the level (pixels already
 synthesised in B′), and the m×m windows of layout and filtered luminance one level coarser. Everything but the
 causal block of B′ is computed for all pixels at once; the scanline loop only gathers that block, queries the
-tree and compares the coherence candidates, ≈ 0.1–0.3 ms per pixel on one core.
+tree and compares the coherence candidates, ≈ 0.2 ms (64 px) to 0.5 ms (128 px) per pixel on one core.
 """
 
 from __future__ import annotations
