@@ -37,6 +37,8 @@ class Capabilities:
     needs_exemplar_labels: the exemplar's label map is needed too (passed as ``translate(..., exemplar_labels=)``,
         encoded like the content).
     ignores_content: the output does not depend on the content (``exemplar_copy``), so any conditioning will do.
+    needs_target_image: ``translate`` also needs the image behind the content layout (``target_image=`` float
+        [N,3,H,W] in [0,1]), e.g. Deep Image Analogy, which matches two images rather than a layout and an image.
     """
 
     training: Training
@@ -45,6 +47,7 @@ class Capabilities:
     needs_label_maps: bool = False
     needs_exemplar_labels: bool = False
     ignores_content: bool = False
+    needs_target_image: bool = False
     notes: str = ""
 
     def as_dict(self) -> dict[str, Any]:
@@ -56,6 +59,8 @@ class Capabilities:
             parts.append("label-maps")
         if self.needs_exemplar_labels:
             parts.append("exemplar-labels")
+        if self.needs_target_image:
+            parts.append("target-image")
         return " ".join(parts)
 
 

@@ -30,6 +30,7 @@ class Offers:
     training: frozenset[str]
     label_maps: bool = False
     exemplar_labels: bool = False
+    target_image: bool = False  # the image behind the target layout (``translate(..., target_image=)``)
     directions: Literal["both", "AB"] = "both"
 
     def refusal(self, caps: Capabilities) -> str | None:
@@ -41,6 +42,8 @@ class Offers:
             return "needs semantic label maps for its inputs; this protocol has none"
         if caps.needs_exemplar_labels and not self.exemplar_labels:
             return "needs the exemplar's label map; this protocol has none"
+        if caps.needs_target_image and not self.target_image:
+            return "needs the image behind the target layout; this protocol has none"
         if self.directions == "both" and caps.directions != "both":
             return "translates A→B only; this protocol evaluates both A→B and B→A"
         return None
