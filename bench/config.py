@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import secrets
 import time
 from pathlib import Path
@@ -47,9 +49,11 @@ def validate_overrides(overrides: list[str], groups: dict[str, str]) -> None:
         valid = group_options(folder)
         for name in _split_list(value) if key == "methods" else [value.strip()]:
             if name not in valid:
-                raise BenchError(f"unknown {key.rstrip('s') if key == 'methods' else key} {name!r}; "
-                                 f"valid: {', '.join(valid)}",
-                                 hint=f"add bench/configs/{folder}/{name}.yaml to register a new one")
+                kind = key.rstrip("s") if key == "methods" else key
+                close = difflib.get_close_matches(name, valid, n=1, cutoff=0.6)
+                guess = f"did you mean {close[0]!r}? " if close else ""
+                raise BenchError(f"unknown {kind} {name!r}; valid: {', '.join(valid)}",
+                                 hint=f"{guess}(a new one: add bench/configs/{folder}/{name}.yaml)")
             if key == "methods":
                 check_package_header(name)
         if key == "methods":
@@ -104,6 +108,41 @@ def compose_run(overrides: list[str] | None = None) -> DictConfig:
             cfg[group].name = str(choices[group])
         del cfg["hydra"]
     return cfg
+
+
+def check_override_keys(overrides: list[str]) -> None:
+    """One line instead of Hydra's multi-line dump for an option the config does not have, with the likely fix
+    (``colour_correction.method=`` is ``protocol.colour_correction.method=``); and a refusal of ``+key=`` at the top
+    level, which Hydra would add and nothing would read. Raises ``BenchError``."""
+    from hydra.errors import HydraException
+
+    groups = [o for o in overrides if o.partition("=")[0].lstrip("+~") in RUN_GROUPS]
+    base = compose_run(groups)
+    for override in overrides:
+        key = override.partition("=")[0]
+        head = key.lstrip("+~").split(".")[0]
+        if key.startswith("+") and not key.startswith("++") and head not in base:
+            raise BenchError(f"{key} adds a top-level option that nothing reads (the run would ignore it)",
+                             hint=_where(key.lstrip("+~"), base))
+    try:
+        compose_run(overrides)
+    except HydraException as exc:
+        match = re.search(r"override '([^']+)'", str(exc))
+        key = match.group(1) if match else str(exc).splitlines()[0]
+        raise BenchError(f"unknown option {key}", hint=_where(key, base)) from None
+
+
+def _where(key: str, base: DictConfig) -> str:
+    """Where ``key`` lives if it belongs under a config group (``protocol.``, ``scale.``), else the valid keys."""
+    head = key.split(".")[0]
+    for group in ("protocol", "scale"):
+        if head in base.get(group, {}):
+            return f"did you mean {group}.{key}=? (protocol settings: {', '.join(map(str, base[group]))})"
+    parent, _, _ = key.rpartition(".")
+    node = OmegaConf.select(base, parent) if parent else base
+    if isinstance(node, DictConfig):
+        return f"valid keys{' under ' + parent if parent else ''}: {', '.join(map(str, node))}"
+    return "see the options table of `bench run` in README.md"
 
 
 def method_class(label: str, cfg: DictConfig | dict[str, Any]) -> str:

@@ -10,6 +10,7 @@ refuses a class that sets that attribute itself, so a name is said once.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import pkgutil
 import weakref
@@ -68,8 +69,10 @@ class Registry(Generic[T]):
     def get(self, name: str) -> T:
         self.discover()
         if name not in self._entries:
+            close = difflib.get_close_matches(name, self.names(), n=1, cutoff=0.6)
             raise UnknownNameError(
                 f"unknown {self.kind} {name!r}; valid {self.kind}s: {', '.join(self.names()) or '(none)'}"
+                + (f"; did you mean {close[0]!r}?" if close else "")
             )
         return self._entries[name]
 

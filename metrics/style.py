@@ -119,7 +119,8 @@ class StyleLoss(_VGGMetric, PairedMetric):
                  layer_weights: tuple[float, ...] | None = None, **kwargs: Any) -> None:
         if reference not in ("exemplar", "ground_truth"):
             raise MetricInputError(f"style_loss reference must be 'exemplar' or 'ground_truth', got {reference!r}",
-                                   hint="style_loss.reference=exemplar (default) or ground_truth")
+                                   hint="reference=exemplar (the metric's default) or ground_truth; in a protocol: "
+                                        "protocol.style_loss.reference=")
         super().__init__(**kwargs)
         self.reference, self.layers = reference, tuple(layers)
         self.layer_weights = tuple(layer_weights) if layer_weights else tuple(1 / len(layers) for _ in layers)

@@ -15,7 +15,7 @@ from typing import Any
 import hydra
 from omegaconf import DictConfig
 
-from bench.config import CONFIG_DIR, RUN_GROUPS, validate_overrides
+from bench.config import CONFIG_DIR, RUN_GROUPS, check_override_keys, validate_overrides
 
 SUMMARY = "train and evaluate methods under a protocol; prints the comparison table and the metrics.csv path"
 log = logging.getLogger("bench")
@@ -47,6 +47,7 @@ def main(argv: list[str]) -> int:
     global _exit_code
     _exit_code = 0
     validate_overrides(argv, RUN_GROUPS)
+    check_override_keys(argv)
     saved = sys.argv
     sys.argv = ["bench run", *argv]
     previous = _interrupt_on_sigterm()
