@@ -152,7 +152,7 @@ class SemanticImageAnalogy(Protocol):
             workdir = Path(self.fit_context.workdir) / "cases" / c.names[case]
             cache = workdir / "output.png"
             if cache.exists():
-                return torch.from_numpy(np.asarray(Image.open(cache).convert("RGB"))).permute(2, 0, 1).contiguous()
+                return torch.from_numpy(np.array(Image.open(cache).convert("RGB"))).permute(2, 0, 1).contiguous()
             method.fit(self.case_data(case), replace(self.fit_context, workdir=workdir))
         method.eval_mode()
         s, t = [int(c.sources[case])], [int(c.targets[case])]
@@ -214,7 +214,8 @@ class SemanticImageAnalogy(Protocol):
         c = self.data
         if c.exact is None:
             return None
-        return GroundTruthOracle([(c.pool.inputs(c.targets), c.pool.image_tensor(c.sources), images(c.exact))])
+        content = self.layouts(GroundTruthOracle)(list(c.targets))  # what it is given: colour-encoded layouts
+        return GroundTruthOracle([(content, c.pool.image_tensor(c.sources), images(c.exact))])
 
     # -- reporting ------------------------------------------------------------------------------------------------
     def reported(self) -> list[ReportedRow]:
