@@ -5,8 +5,9 @@ layout in COCO-Stuff ids, through a class table.
 - ``panoptic`` (the paper's): Detectron2's COCO Panoptic FPN R101 3x, 133 classes; table ``classes.panoptic_mapping``.
   Its columns exist only where detectron2 is installed (``Detectron2Panoptic.check_installed``); without its weights
   it refuses unless ``allow_uncalibrated`` (random weights, every value marked uncalibrated).
-- ``deeplabv3`` (ours, never a substitute for the paper's): torchvision DeepLabV3 over the 21 VOC classes; table
-  ``voc_mapping``: the 20 VOC objects ← their COCO-Stuff things, every other used COCO-Stuff id ← background.
+- ``deeplabv3`` (ours, never a substitute for the paper's): torchvision DeepLabV3 (MobileNetV3-Large by default)
+  over the 21 VOC classes; table ``voc_mapping``: the 20 VOC objects ← their COCO-Stuff things, every other used
+  COCO-Stuff id ← background.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ def build_scorer(name: str, settings: dict[str, Any], allow_uncalibrated: bool, 
     common = {"allow_uncalibrated": allow_uncalibrated, "seed": seed, "batch_size": int(settings.get("batch_size", 1))}
     if name == "panoptic":
         return SegmentationScore(segmenter="detectron2_panoptic", mapping=panoptic_mapping(), **common)
-    score = SegmentationScore(segmenter="deeplabv3", variant=str(settings.get("variant", "resnet101")), **common)
+    variant = str(settings.get("variant", "mobilenet_v3_large"))
+    score = SegmentationScore(segmenter="deeplabv3", variant=variant, **common)
     score.mapping = voc_mapping(score.segmenter.class_names)
     return score
