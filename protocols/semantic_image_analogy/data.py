@@ -17,7 +17,7 @@ from core.hashing import settings_hash
 from datasets.coco_stuff import label_set, same_label_pairs
 from datasets.real import REAL_DATASETS
 from datasets.worlds import WorldSplit, load_world
-from protocols.labelled import ONE_HOT, Split, concat, read_split, take
+from protocols.labelled import ONE_HOT, Split, read_split
 from protocols.semantic_image_analogy.classes import world_to_coco_stuff
 
 
@@ -78,21 +78,23 @@ class Cases:
         return self.pool.input_nc
 
 
-def _pairs(pool: Split, counts: dict[str, Any], seed: int, where: str) -> tuple[list[tuple[int, int, float]], str]:
+def _pairs(sets: Sequence[frozenset[int]], counts: dict[str, Any], seed: int, where: str
+           ) -> tuple[list[tuple[int, int, float]], str]:
     n, min_jaccard = int(counts["cases"]), float(counts.get("min_jaccard", 1.0))
-    min_fraction = float(counts.get("min_fraction", 0.0))
-    ignore = 255 if pool.label_set.ignore is None else pool.label_set.ignore
-    sets = [label_set(label, min_fraction, ignore) for label in pool.labels]
     pairs = select_pairs(sets, n, seed, min_jaccard)
     if not pairs:
-        raise DataError(f"{where}: no two of the {len(pool)} pool images have label sets with Jaccard ≥ "
+        raise DataError(f"{where}: no two of the {len(sets)} pool images have label sets with Jaccard ≥ "
                         f"{min_jaccard}", hint="raise the pool (protocol.samples.<scale>.pool) or lower "
                                                "protocol.samples.<scale>.min_jaccard")
     same = "the same class labels" if min_jaccard >= 1 else f"label sets of Jaccard ≥ {min_jaccard} (relaxed)"
-    rule = (f"{len(pairs)} of {n} pairs drawn with seed {seed} among the {len(pool)} pool images with {same} "
-            f"(a class counts when it covers > {min_fraction:.0%} of the image), no image twice, source/target "
-            "order drawn")
+    rule = (f"{len(pairs)} of {n} pairs drawn with seed {seed} among the {len(sets)} pool images with {same} "
+            f"(a class counts when it covers > {_fraction(counts):.0%} of the image), no image twice, "
+            "source/target order drawn")
     return pairs, rule
+
+
+def _fraction(counts: dict[str, Any]) -> float:
+    return float(counts.get("min_fraction", 0.0))
 
 
 def load_stand_in(world: str, counts: dict[str, Any], seed: int) -> Cases:
@@ -107,7 +109,8 @@ def load_stand_in(world: str, counts: dict[str, Any], seed: int) -> Cases:
     va = data.splits["val"]
     assert isinstance(va, WorldSplit)
     pool = read_split(va, range(pool_n), size, ONE_HOT)
-    pairs, rule = _pairs(pool, counts, seed, world)
+    ignore = 255 if pool.label_set.ignore is None else pool.label_set.ignore
+    pairs, rule = _pairs([label_set(x, _fraction(counts), ignore) for x in pool.labels], counts, seed, world)
     exact = np.stack([va.exact_translation(t, s) for s, t, _ in pairs])
     lut = world_to_coco_stuff(pool.label_set.classes, REAL_NAMES)
     scored = lut[pool.labels[[t for _, t, _ in pairs]]]
@@ -117,29 +120,34 @@ def load_stand_in(world: str, counts: dict[str, Any], seed: int) -> Cases:
 
 def load_real(reader: str, data_cfg: dict[str, Any], reader_settings: dict[str, Any], counts: dict[str, Any],
               splits: Sequence[str], seed: int) -> Cases:
-    """The first ``pool`` items of the reader's ``splits`` (in that order; absent splits skipped) at ``size``."""
+    """Pairs among the first ``pool`` items of the reader's ``splits`` (in that order; absent splits skipped), chosen
+    on the full-size label maps (read alone); only the chosen images are read, at ``size``. Case k is pool rows
+    2k (source) and 2k+1 (target)."""
     ds = REAL_DATASETS.get(reader)(data_cfg.get("root"), **reader_settings)
     size, pool_n = int(counts["size"]), int(counts["pool"]) if counts.get("pool") else None
-    parts, files = [], {}
+    items: list[tuple[Any, int]] = []  # (split, row) of every pool image
+    sets: list[frozenset[int]] = []
     for name in splits:
         try:
             split = ds.make_split(name)
         except DataError:
             continue
-        parts.append(read_split(split, range(len(split)), size, ONE_HOT))
-        files.update(split.files)
-    if not parts:
+        rows = range(len(split) if pool_n is None else min(len(split), pool_n - len(items)))
+        items += [(split, row) for row in rows]
+        sets += [label_set(split.build_label(split.entries[row]), _fraction(counts)) for row in rows]
+    if not items:
         raise DataError(f"{reader}: none of the splits {list(splits)} under {ds.root}",
                         hint="point data.root at a folder in the official COCO-Stuff layout")
-    pool = parts[0]
-    for part in parts[1:]:
-        pool = concat(pool, part)
-    if pool_n is not None and pool_n < len(pool):
-        pool = take(pool, np.arange(pool_n))
-    pairs, rule = _pairs(pool, counts, seed, reader)
-    scored = pool.labels[[t for _, t, _ in pairs]]
-    files = dict(sorted(files.items()))
-    fingerprint = settings_hash({"reader": reader, "settings": ds.settings, "files": files, "pool": pool.names,
-                                 "pairs": pairs, "size": size}, length=16)
-    description = f"{reader}: {len(pairs)} pairs from {len(pool)} images of {ds.root} (real data)"
+    chosen, rule = _pairs(sets, counts, seed, reader)
+    order = [i for s, t, _ in chosen for i in (s, t)]
+    first = items[order[0]][0]
+    pool = read_split(first, range(len(order)), size, ONE_HOT,
+                      items=lambda k: items[order[k]][0].item(items[order[k]][1]))
+    pairs = [(2 * k, 2 * k + 1, j) for k, (_, _, j) in enumerate(chosen)]
+    scored = pool.labels[1::2]
+    files = dict(sorted({k: v for split in {id(sp): sp for sp, _ in items}.values()
+                         for k, v in split.files.items()}.items()))
+    fingerprint = settings_hash({"reader": reader, "settings": ds.settings, "files": files, "pool": len(items),
+                                 "pairs": chosen, "names": pool.names, "size": size}, length=16)
+    description = f"{reader}: {len(pairs)} pairs from {len(items)} images of {ds.root} (real data)"
     return Cases(pool, pairs, scored, None, reader, fingerprint, description, rule, files)

@@ -83,7 +83,7 @@ class SemanticImageAnalogy(Protocol):
             self.cases = load_stand_in(self.world, self.counts, seed)
         else:
             self.cases = load_real(self.reader, self.data_cfg, dict(self.settings_cfg.get("reader", {})),
-                                   self.counts, list(self.settings_cfg.get("pool_splits", ["val"])), seed)
+                                   self.counts, list(self.settings_cfg.get("pool_splits", ["val", "train"])), seed)
         common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
         scorers = dict(self.settings_cfg.get("scorers", {}))
         self.metrics = {s: build_scorer(s, dict(scorers.get(s, {})), self.allow_uncalibrated, self.seed)
