@@ -164,6 +164,27 @@ def test_single_image_fits_are_per_case_and_a_stopped_run_resumes_at_the_next_ca
     assert len(_PerCase.fits) == 2  # everything cached: nothing refit
 
 
+class _NeedsTarget(Method):
+    """Deep Image Analogy's kind (contract §2): training-free, returns the image behind the target layout."""
+
+    capabilities = Capabilities(training="none", guidance="exemplar", directions="AB", needs_label_maps=True,
+                                needs_exemplar_labels=True, needs_target_image=True)
+    defaults: ClassVar[dict[str, Any]] = {"input_nc": 0}
+
+    def translate(self, content, exemplar, direction="AB", seed=0, exemplar_labels=None,  # type: ignore
+                  target_image=None):
+        assert content.shape[1] == exemplar_labels.shape[1] > 3  # one-hot layouts
+        return target_image
+
+
+def test_a_method_that_needs_the_target_image_gets_it(no_scorers: None) -> None:
+    protocol = built()
+    assert protocol.refusal(_NeedsTarget) is None
+    out = protocol.evaluate(_NeedsTarget()).samples["AB"]
+    cases = protocol.data
+    assert torch.equal(out, cases.pool.image_tensor(cases.targets))
+
+
 @pytest.fixture
 def per_case_method() -> Iterator[None]:
     METHODS.discover()
