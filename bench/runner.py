@@ -270,7 +270,10 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
                          log_metrics=lambda step, values: tracker.log_metrics(
                              child, {f"{TRAINING_METRIC_PREFIX}{k}": v for k, v in values.items()}, step),
                          on_step=_intermediate_hook(method, protocol, intermediate))
-        method.fit(protocol.train_data(), ctx)
+        if method_cls.capabilities.training == "single_image":  # contract §1: the protocol fits once per case
+            protocol.fit_context = ctx
+        else:
+            method.fit(protocol.train_data(), ctx)
         result = protocol.evaluate(method)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`bench run` turns it into this): stopped, not failed
         tracker.set_tags(child, {"bench.status": "killed"})

@@ -19,7 +19,7 @@ import torch
 from core.columns import Column
 from core.hashing import settings_hash
 from datasets.base import TrainData
-from methods.base import Capabilities, Method
+from methods.base import Capabilities, FitContext, Method
 from metrics.base import MetricValue
 
 
@@ -106,6 +106,9 @@ class Protocol(ABC):
     paper: ClassVar[str] = ""
     # Metric names of the columns scored against exact ground truth: there ``oracle()`` scores the metric's ``best``
     exact_metrics: ClassVar[tuple[str, ...]] = ()
+    # Single-image methods (contract §1): the runner hands its FitContext here instead of calling ``fit``; a
+    # protocol that offers ``single_image`` fits per test case, each in a folder under ``fit_context.workdir``
+    fit_context: FitContext | None = None
 
     def __init__(self, settings: dict[str, Any], data: dict[str, Any], scale: dict[str, Any], seed: int = 0,
                  allow_uncalibrated: bool = False) -> None:
