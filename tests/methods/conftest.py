@@ -63,6 +63,19 @@ def toy_train_data(n: int = 2, size: int = 28, seed: int = 0, kind: str = "unpai
                      kind=kind, meta=meta)  # type: ignore[arg-type]
 
 
+def toy_single_image_data(size: int = 28, seed: int = 0) -> TrainData:
+    """Contract §1's ``single_image`` data for one toy case: a colour square image with its 2-class layout (one-hot
+    ``input`` + ``label_map``: 1 where the colour differs from the top-left pixel's); the target layout is the
+    source's, mirrored."""
+    _, b = toy_domains(1, size, seed)
+    labels = (b[0] != b[0, :, :1, :1]).any(0).long()
+    one_hot = torch.nn.functional.one_hot(labels, 2).permute(2, 0, 1).float()
+    target = {"input": one_hot.flip(-1), "label_map": labels.flip(-1)}
+    return TrainData([{"input": one_hot, "label_map": labels}], [{"image": b[0]}],  # type: ignore[arg-type]
+                     kind="single_image", meta={"target": target, "case": f"toy{seed}", "input_nc": 2,
+                                                "label_nc": 2, "size": [size, size]})
+
+
 def method_config(name: str) -> Any:
     path = CONFIG_DIR / f"{name}.yaml"
     if not path.exists():

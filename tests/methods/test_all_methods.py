@@ -3,6 +3,7 @@
 Each method is built from its ``bench/configs/methods/<name>.yaml`` at the ``smoke`` preset and fed toy 28×28 data
 shaped by its capabilities: unpaired domains A (binary) and B (colour), or pairs a[i]→b[i] for
 ``training="paired"``, with A's label maps (and label maps as the content to translate) for ``needs_label_maps``.
+``training="single_image"`` methods get one toy case (contract §1: a source image, its layout and a target layout).
 Learned methods (capabilities ``training != "none"``) also declare in that config, under ``tests``:
 
 - ``overfit_losses``: logged losses (keys of the ``TrainLoop`` history) that must fall when fitting a tiny batch;
@@ -25,7 +26,8 @@ from core.errors import MissingWeightsError, NonFiniteError
 from methods import METHODS, create_method, list_methods
 from methods.base import FitContext, Method
 from methods.training import CHECKPOINT_NAME
-from tests.methods.conftest import method_config, preset_params, toy_domains, toy_labels, toy_train_data
+from tests.methods.conftest import (method_config, preset_params, toy_domains, toy_labels, toy_single_image_data,
+                                    toy_train_data)
 
 NAMES = list_methods()
 SIZE = 28
@@ -45,9 +47,12 @@ def build(name: str, **overrides: Any) -> Method:
 
 
 def fit(method: Method, workdir: Path, seed: int = 0, log: Any = None) -> list[dict[str, float]]:
-    caps = method.capabilities  # paired methods get a[i]→b[i] pairs; label-map methods get A's label maps
-    data = toy_train_data(2, SIZE, kind="paired" if caps.training == "paired" else "unpaired",
-                          label_maps=caps.needs_label_maps)
+    caps = method.capabilities  # paired methods get a[i]→b[i] pairs; label-map methods get A's label maps;
+    if caps.training == "single_image":  # single-image methods one toy case (contract §1)
+        data = toy_single_image_data(SIZE)
+    else:
+        data = toy_train_data(2, SIZE, kind="paired" if caps.training == "paired" else "unpaired",
+                              label_maps=caps.needs_label_maps)
     method.fit(data, FitContext(workdir=workdir, seed=seed, progress=False, log_metrics=log))
     checkpoint = workdir / CHECKPOINT_NAME
     assert checkpoint.exists(), "fit must use methods.training.TrainLoop (it writes the last checkpoint)"
