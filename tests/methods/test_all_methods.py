@@ -26,8 +26,14 @@ from core.errors import MissingWeightsError, NonFiniteError
 from methods import METHODS, create_method, list_methods
 from methods.base import FitContext, Method
 from methods.training import CHECKPOINT_NAME
-from tests.methods.conftest import (method_config, preset_params, toy_domains, toy_labels, toy_single_image_data,
-                                    toy_train_data)
+from tests.methods.conftest import (
+    method_config,
+    preset_params,
+    toy_domains,
+    toy_labels,
+    toy_single_image_data,
+    toy_train_data,
+)
 
 NAMES = list_methods()
 SIZE = 28
