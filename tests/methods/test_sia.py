@@ -1,9 +1,11 @@
 """SIA: the SFT modulation against its formula, the patch loss's nearest-patch search, the iteration schedule, shapes,
 the aux_grad switch, the augmentation's identity at strength 0 and the parameter counts of the released classes.
-Falling loss, exemplar use and resume within a case are checked on a toy case by tests/methods/test_all_methods.py."""
+Per-case re-initialisation and resume are checked here; falling loss, exemplar use and an interrupted resume are checked
+on a toy case by tests/methods/test_all_methods.py."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +13,13 @@ import torch
 
 from core.errors import BenchError
 from methods import create_method
+from methods.base import FitContext
 from methods.sia import SIA, palette
 from methods.sia.augment import augment, identity_grid, tps_grid
 from methods.sia.losses import nearest_patches, patch_loss
 from methods.sia.networks import DeeplabAux, FPSEDiscriminator, SIAGenerator, modulate
-from tests.methods.conftest import preset_params
+from methods.training import CHECKPOINT_NAME
+from tests.methods.conftest import preset_params, toy_single_image_data
 
 # ddlee-cn/SemIA@875b2c73's SemIAGenerator / FPSEDiscriminator / DeeplabNetwork built with the released defaults
 # (base_nc 32, D_base_nc 64, Aux_base_nc 128, cond_nc 3) by importing the released modules; D's count is less its
@@ -155,3 +159,25 @@ def test_bad_choice_is_refused() -> None:
 def test_parameter_counts_match_the_released_classes() -> None:
     counts = {"G": SIAGenerator(3, 32, 3), "D": FPSEDiscriminator(64), "Aux": DeeplabAux(3, 128)}
     assert {k: sum(p.numel() for p in net.parameters()) for k, net in counts.items()} == OFFICIAL
+
+
+def test_fit_reinitialises_per_case_and_resumes_within_one(tmp_path: Path) -> None:
+    """A second case fitted by the same object starts from fresh weights (its history equals a fresh object's);
+    a finished case's folder is resumed, not retrained (contract §1)."""
+    data = toy_single_image_data(16, seed=3)
+    method = smoke(steps=4)
+    first = _fit(method, data, tmp_path / "case1")
+    second = _fit(method, data, tmp_path / "case2")  # same object, new case folder: re-initialised
+    assert len(second) == len(first) == 4
+    for got, want in zip(second, first, strict=True):
+        assert got == pytest.approx(want, rel=1e-5, abs=1e-7)
+    weights = {k: v.clone() for k, v in method.G.state_dict().items()}
+    assert _fit(smoke(steps=4), data, tmp_path / "case2") == second  # resumed from the finished checkpoint
+    other = smoke(steps=4)
+    other.load(tmp_path / "case2" / CHECKPOINT_NAME)
+    assert all(torch.equal(v, other.G.state_dict()[k]) for k, v in weights.items())
+
+
+def _fit(method: SIA, data: Any, workdir: Path) -> list[dict[str, float]]:
+    method.fit(data, FitContext(workdir=workdir, seed=0, progress=False))
+    return torch.load(workdir / CHECKPOINT_NAME, weights_only=False)["history"]
