@@ -64,18 +64,16 @@ def toy_train_data(n: int = 2, size: int = 28, seed: int = 0, kind: str = "unpai
 
 
 def toy_single_image_data(size: int = 28, seed: int = 0) -> TrainData:
-    """Contract §1's ``single_image`` data: a toy source image with its layout (class 1 = bright) and, as the
-    target layout, another toy image's (one-hot with 2 channels)."""
-    a, _ = toy_domains(2, size, seed)
-    source_ids, target_ids = toy_labels(a)
-
-    def one_hot(ids: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.one_hot(ids, 2).permute(2, 0, 1).float()
-
-    meta = {"target": {"input": one_hot(target_ids), "label_map": target_ids}, "case": "toy", "input_nc": 2,
-            "label_nc": 2, "size": [size, size]}
-    return TrainData([{"input": one_hot(source_ids), "label_map": source_ids}], [{"image": a[0]}],  # type: ignore
-                     kind="single_image", meta=meta)
+    """Contract §1's ``single_image`` data for one toy case: a colour square image with its 2-class layout (one-hot
+    ``input`` + ``label_map``: 1 where the colour differs from the top-left pixel's); the target layout is the
+    source's, mirrored."""
+    _, b = toy_domains(1, size, seed)
+    labels = (b[0] != b[0, :, :1, :1]).any(0).long()
+    one_hot = torch.nn.functional.one_hot(labels, 2).permute(2, 0, 1).float()
+    target = {"input": one_hot.flip(-1), "label_map": labels.flip(-1)}
+    return TrainData([{"input": one_hot, "label_map": labels}], [{"image": b[0]}],  # type: ignore[arg-type]
+                     kind="single_image", meta={"target": target, "case": f"toy{seed}", "input_nc": 2,
+                                                "label_nc": 2, "size": [size, size]})
 
 
 def method_config(name: str) -> Any:

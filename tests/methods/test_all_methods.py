@@ -3,6 +3,7 @@
 Each method is built from its ``bench/configs/methods/<name>.yaml`` at the ``smoke`` preset and fed toy 28×28 data
 shaped by its capabilities: unpaired domains A (binary) and B (colour), or pairs a[i]→b[i] for
 ``training="paired"``, with A's label maps (and label maps as the content to translate) for ``needs_label_maps``.
+``training="single_image"`` methods get one toy case (contract §1: a source image, its layout and a target layout).
 Learned methods (capabilities ``training != "none"``) also declare in that config, under ``tests``:
 
 - ``overfit_losses``: logged losses (keys of the ``TrainLoop`` history) that must fall when fitting a tiny batch;
@@ -52,9 +53,12 @@ def build(name: str, **overrides: Any) -> Method:
 
 
 def fit(method: Method, workdir: Path, seed: int = 0, log: Any = None) -> list[dict[str, float]]:
-    caps = method.capabilities  # paired methods get a[i]→b[i] pairs; label-map methods get A's label maps
-    data = toy_single_image_data(SIZE) if caps.training == "single_image" else toy_train_data(
-        2, SIZE, kind="paired" if caps.training == "paired" else "unpaired", label_maps=caps.needs_label_maps)
+    caps = method.capabilities  # paired methods get a[i]→b[i] pairs; label-map methods get A's label maps;
+    if caps.training == "single_image":  # single-image methods one toy case (contract §1)
+        data = toy_single_image_data(SIZE)
+    else:
+        data = toy_train_data(2, SIZE, kind="paired" if caps.training == "paired" else "unpaired",
+                              label_maps=caps.needs_label_maps)
     method.fit(data, FitContext(workdir=workdir, seed=seed, progress=False, log_metrics=log))
     checkpoint = workdir / CHECKPOINT_NAME
     assert checkpoint.exists(), "fit must use methods.training.TrainLoop (it writes the last checkpoint)"
@@ -94,12 +98,8 @@ def inputs(direction: str, n: int = 2, seed: int = 1, name: str = ""
 
 def run(method: Method, content: torch.Tensor, exemplar: torch.Tensor, direction: str = "AB", seed: int = 0
         ) -> torch.Tensor:
-    """``method.translate``, also passing the exemplar's label map to methods that need it (contract §1) and, to
-    methods that need the image behind the content (contract §2), a stand-in for it: the content in grey."""
+    """``method.translate``, also passing the exemplar's label map to methods that need it (contract §1)."""
     extra = {"exemplar_labels": toy_labels(exemplar)} if method.capabilities.needs_exemplar_labels else {}
-    if method.capabilities.needs_target_image:
-        grey = content.float() if content.dim() == 4 else content.float().unsqueeze(1)
-        extra["target_image"] = grey.mean(1, keepdim=True).expand(-1, 3, -1, -1)
     return method.translate(content, exemplar, direction=direction, seed=seed, **extra)  # type: ignore[arg-type]
 
 
