@@ -98,8 +98,12 @@ def inputs(direction: str, n: int = 2, seed: int = 1, name: str = ""
 
 def run(method: Method, content: torch.Tensor, exemplar: torch.Tensor, direction: str = "AB", seed: int = 0
         ) -> torch.Tensor:
-    """``method.translate``, also passing the exemplar's label map to methods that need it (contract §1)."""
+    """``method.translate``, also passing the exemplar's label map to methods that need it (contract §1) and, to
+    methods that need the image behind the content (contract §2), a stand-in for it: the content in grey."""
     extra = {"exemplar_labels": toy_labels(exemplar)} if method.capabilities.needs_exemplar_labels else {}
+    if method.capabilities.needs_target_image:
+        grey = content.float() if content.dim() == 4 else content.float().unsqueeze(1)
+        extra["target_image"] = grey.mean(1, keepdim=True).expand(-1, 3, -1, -1)
     return method.translate(content, exemplar, direction=direction, seed=seed, **extra)  # type: ignore[arg-type]
 
 
