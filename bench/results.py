@@ -134,4 +134,17 @@ def footnoted(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         markers.append(" ".join(f"[{numbers[f]}]" for f in dict.fromkeys(fragments)))
     out = table.copy()
     out["note"] = markers
+    labels = []
+    for label in out.index:  # "m (reported: <paper, table; caveat>)" → "m (reported [k])": the source as a footnote
+        method, sep, source = str(label).partition(" (reported: ")
+        if not sep or len(source) <= REPORTED_INLINE:
+            labels.append(label)
+            continue
+        fragment = "reported: " + source.removesuffix(")")
+        numbers.setdefault(fragment, len(numbers) + 1)
+        labels.append(f"{method} (reported [{numbers[fragment]}])")
+    out.index = pd.Index(labels, name=out.index.name)
     return out, list(numbers)
+
+
+REPORTED_INLINE = 40  # a reported row's source longer than this goes to a footnote in terminal tables

@@ -69,3 +69,13 @@ def test_metric_warnings_stay_one_footnote_each() -> None:
         assert NOTE_SEPARATOR not in note, note
         rows = [row("m", "fid", NOTE_SEPARATOR.join([note, "other"]))]
         assert footnoted(comparison_table(rows))[1] == [note, "other"]
+
+
+def test_long_reported_sources_become_footnotes_and_short_ones_stay() -> None:
+    long_source = "reported: MSCA (ECCV 2020) Table 2 (user study); real COCO-Stuff; not comparable with rows on scenes"
+    rows = [row("msca", "fid", ""),
+            ResultRow(**{**row("msca", "fid", "").as_dict(), "source": long_source, "status": "reported"}),
+            ResultRow(**{**row("munit", "fid", "").as_dict(), "source": "reported: SEGIN Table I", "status": "reported"})]
+    table, notes = footnoted(comparison_table(rows))
+    assert list(table.index) == ["msca", "msca (reported [1])", "munit (reported: SEGIN Table I)"]
+    assert notes == [long_source]
