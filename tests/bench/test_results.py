@@ -75,7 +75,8 @@ def test_long_reported_sources_become_footnotes_and_short_ones_stay() -> None:
     long_source = "reported: MSCA (ECCV 2020) Table 2 (user study); real COCO-Stuff; not comparable with rows on scenes"
     rows = [row("msca", "fid", ""),
             ResultRow(**{**row("msca", "fid", "").as_dict(), "source": long_source, "status": "reported"}),
-            ResultRow(**{**row("munit", "fid", "").as_dict(), "source": "reported: SEGIN Table I", "status": "reported"})]
+            ResultRow(**{**row("munit", "fid", "").as_dict(), "source": "reported: SEGIN Table I",
+                         "status": "reported"})]
     table, notes = footnoted(comparison_table(rows))
     assert list(table.index) == ["msca", "msca (reported [1])", "munit (reported: SEGIN Table I)"]
     assert notes == [long_source]
