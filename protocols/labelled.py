@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
+from core.errors import BenchError
 from datasets.ade20k import COCOSNET_LABEL_NC, cocosnet_one_hot
 from datasets.labelled import LabelledItem, LabelledSource, LabelSet
 
@@ -162,3 +163,13 @@ class PhotoSet(_SplitSet):
 
     def all_images(self) -> torch.Tensor:
         return self.split.image_tensor(np.arange(len(self.split)))
+
+
+def choose_source(name: str, data_cfg: Any, reader: str, world: str) -> str:
+    """The source a stand-in protocol runs on: ``data.source``, else the real ``reader`` when ``data.root`` is set,
+    else the procedural ``world``. Raises ``BenchError`` for any other source."""
+    source = data_cfg.get("source") or (reader if data_cfg.get("root") else world)
+    if source not in (reader, world):
+        raise BenchError(f"protocol {name} runs on {reader} or the stand-in {world}, not data.source={source}",
+                         hint=f"data.source={reader} with data.root=<folder>, or data.source={world}")
+    return str(source)

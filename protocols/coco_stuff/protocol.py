@@ -50,7 +50,7 @@ from protocols.coco_stuff.tasks import (
     retrieving,
 )
 from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, scale_counts, stand_in_sources, translate_all
-from protocols.labelled import PhotoSet
+from protocols.labelled import PhotoSet, choose_source
 
 PER_TASK = ("psnr", "lpips", "fid", "style_loss")  # Table 1's measures
 EXACT = ("psnr", "lpips", "style_loss")  # against a world's exact retrieving ground truth
@@ -113,11 +113,7 @@ class CocoStuffScenes(Protocol):
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        source = self.data_cfg.get("source") or (self.reader if self.data_cfg.get("root") else self.world)
-        if source not in (self.reader, self.world):
-            raise BenchError(f"protocol {self.name} runs on {self.reader} or the stand-in {self.world}, not "
-                             f"data.source={source}",
-                             hint=f"data.source={self.reader} with data.root=<folder>, or data.source={self.world}")
+        source = choose_source(self.name, self.data_cfg, self.reader, self.world)
         seed = int(self.data_cfg.get("seed", 0))
         if source == self.world:
             self.loaded = load_stand_in(self.world, self.counts, seed)

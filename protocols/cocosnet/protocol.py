@@ -22,7 +22,6 @@ import numpy as np
 import torch
 
 from core.columns import TRANSLATION_OF, Column
-from core.errors import BenchError
 from datasets.base import TrainData
 from methods.base import Method
 from metrics import create_metric
@@ -33,7 +32,7 @@ from protocols.cocosnet.reported import reported_rows
 from protocols.cocosnet.sources import LoadedData, load_real, load_stand_in
 from protocols.figures import qualitative_grid
 from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, scale_counts, stand_in_sources, translate_all
-from protocols.labelled import ConditionSet, PhotoSet
+from protocols.labelled import ConditionSet, PhotoSet, choose_source
 
 T = TRANSLATION_OF["AB"]
 
@@ -84,11 +83,7 @@ class CoCosNetProtocol(Protocol):
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        source = self.data_cfg.get("source") or (self.reader if self.data_cfg.get("root") else self.world)
-        if source not in (self.reader, self.world):
-            raise BenchError(f"protocol {self.name} runs on {self.reader} or the stand-in {self.world}, not "
-                             f"data.source={source}",
-                             hint=f"data.source={self.reader} with data.root=<folder>, or data.source={self.world}")
+        source = choose_source(self.name, self.data_cfg, self.reader, self.world)
         retrieval = {"k": int(self.settings_cfg.get("exemplar_list_k", 20)), "lists": self.train_lists,
                      "allow_uncalibrated": self.allow_uncalibrated, "seed": int(self.data_cfg.get("seed", 0))}
         if source == self.world:

@@ -31,6 +31,7 @@ from metrics import create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.kit import GroundTruthOracle, quantise, scale_counts, stand_in_sources
+from protocols.labelled import choose_source
 from protocols.semantic_image_analogy.data import Cases, load_real, load_stand_in
 from protocols.semantic_image_analogy.figures import case_figure, write_study
 from protocols.semantic_image_analogy.scoring import build_scorer, panoptic_available, scorer_names
@@ -73,11 +74,7 @@ class SemanticImageAnalogy(Protocol):
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        source = self.data_cfg.get("source") or (self.reader if self.data_cfg.get("root") else self.world)
-        if source not in (self.reader, self.world):
-            raise BenchError(f"protocol {self.name} runs on {self.reader} or the stand-in {self.world}, not "
-                             f"data.source={source}",
-                             hint=f"data.source={self.reader} with data.root=<folder>, or data.source={self.world}")
+        source = choose_source(self.name, self.data_cfg, self.reader, self.world)
         seed = int(self.data_cfg.get("seed", 0))
         if source == self.world:
             self.cases = load_stand_in(self.world, self.counts, seed)
