@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -37,8 +38,13 @@ def qualitative_grid(panels: dict[str, Panel], path: Path, title: str = "") -> P
                     ax.set_title(label, fontsize=7)
             axes[row, 0].set_ylabel(panel_name if i == 0 else "", fontsize=8)
             row += 1
+    return save_figure(fig, path, title)
+
+
+def save_figure(fig: Any, path: Path, title: str = "", fontsize: int = 9) -> Path:
+    """Title (if any), tight layout, ``path`` written at 110 dpi (parents created), the figure closed; ``path``."""
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=fontsize)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

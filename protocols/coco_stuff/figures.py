@@ -19,6 +19,7 @@ import torch
 
 from protocols.coco_stuff.data import SceneData
 from protocols.coco_stuff.tasks import Task
+from protocols.figures import save_figure
 
 Panel = np.ndarray | None  # float [H,W,3] in [0,1] or [H,W] (a map drawn with a colour scale), None = empty
 
@@ -48,13 +49,7 @@ def image_grid(columns: list[tuple[str, list[Panel]]], path: Path, title: str = 
     for col, (label, panels) in enumerate(columns):
         for row in range(n_rows):
             _draw(axes[row, col], panels[row] if row < len(panels) else None, label, row == 0)
-    if title:
-        fig.suptitle(title, fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title, fontsize=8)
 
 
 def task_grid(data: SceneData, task: Task, outputs: dict[str, torch.Tensor], rows: int, path: Path,

@@ -17,7 +17,7 @@ import torch
 
 from datasets.cityscapes import CITYSCAPES_19
 from metrics.segmentation import scores_from_confusion
-from protocols.figures import qualitative_grid
+from protocols.figures import qualitative_grid, save_figure
 
 if TYPE_CHECKING:
     from protocols.gta2bdd.data import Domains
@@ -52,12 +52,7 @@ def prediction_grid(d: Domains, predictions: dict[str, torch.Tensor], path: Path
             ax.imshow(images[i], interpolation="nearest")
             if i == 0:
                 ax.set_title(name, fontsize=7)
-    fig.suptitle(f"{title}: segmenter predictions on the B test split", fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, f"{title}: segmenter predictions on the B test split")
 
 
 def per_class_csv(confusions: dict[str, np.ndarray], path: Path) -> Path:

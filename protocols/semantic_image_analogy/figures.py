@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from protocols.figures import save_figure
 from protocols.semantic_image_analogy.data import Cases
 
 
@@ -46,13 +47,7 @@ def case_figure(cases: Cases, outputs: dict[str, torch.Tensor], path: Path, titl
             ax.imshow(column[r], interpolation="nearest")
             if r == 0:
                 ax.set_title(label, fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, title)
 
 
 def safe_label(label: str) -> str:
