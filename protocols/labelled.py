@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 from torch.utils.data import Dataset
 
-from core.errors import BenchError
+from core.errors import BenchError, DataError
 from datasets.ade20k import COCOSNET_LABEL_NC, cocosnet_one_hot
 from datasets.labelled import LabelledItem, LabelledSource, LabelSet
 
@@ -173,3 +173,17 @@ def choose_source(name: str, data_cfg: Any, reader: str, world: str) -> str:
         raise BenchError(f"protocol {name} runs on {reader} or the stand-in {world}, not data.source={source}",
                          hint=f"data.source={reader} with data.root=<folder>, or data.source={world}")
     return str(source)
+
+
+def train_split_or_val(dataset: Any, val: Any, reader: str, scale: str, missing_hint: str) -> tuple[Any, str]:
+    """(the reader's ``train`` split, ``reader``); where the folder has none (a sample folder), at ``scale=smoke``
+    only: (``val``, ``<reader>+trained_on_val``), so that the source names the substitution. Any other scale raises
+    ``DataError`` with ``missing_hint``."""
+    try:
+        return dataset.make_split("train"), reader
+    except DataError as exc:
+        if scale != "smoke":
+            raise DataError(f"{reader}: no train split ({exc.args[0].splitlines()[0]})",
+                            hint=f"{missing_hint}; only scale=smoke trains on the val split of a sample folder"
+                            ) from None
+        return val, f"{reader}+trained_on_val"

@@ -23,7 +23,7 @@ from core.hashing import settings_hash
 from datasets.real import REAL_DATASETS
 from datasets.worlds import WorldSplit, load_world
 from methods.base import Method
-from protocols.labelled import ONE_HOT, ConditionSet, Split, read_split
+from protocols.labelled import ONE_HOT, ConditionSet, Split, read_split, train_split_or_val
 
 Encoded = Literal["one_hot", "colour"]
 ENCODED = {"one_hot": "the one-hot label map [N,C,S,S] (classes + don't-care)",
@@ -106,15 +106,7 @@ def load_real(reader: str, data_cfg: dict[str, Any], reader_settings: dict[str, 
     size = int(counts["size"])
     val = ds.make_split("val")
     n_test = min(len(val), int(counts["test"])) if counts.get("test") else len(val)
-    source = reader
-    try:
-        train_split = ds.make_split("train")
-    except DataError as exc:
-        if scale != "smoke":
-            raise DataError(f"{reader}: no train split ({exc.args[0].splitlines()[0]})",
-                            hint="add the train2017 images and maps; only scale=smoke trains on the val split of a "
-                                 "sample folder") from None
-        train_split, source = val, f"{reader}+trained_on_val"
+    train_split, source = train_split_or_val(ds, val, reader, scale, "add the train2017 images and maps")
     n_train = min(len(train_split), int(counts["train"])) if counts.get("train") else len(train_split)
     train = read_split(train_split, range(n_train), size, ONE_HOT)
     test = read_split(val, range(n_test), size, ONE_HOT)

@@ -22,7 +22,7 @@ from protocols.cocosnet.retrieval import (
     ranked_lists,
     same_person,
 )
-from protocols.labelled import Split, concat, read_split, take
+from protocols.labelled import Split, concat, read_split, take, train_split_or_val
 
 
 @dataclass
@@ -133,15 +133,8 @@ def load_real(reader: str, data_cfg: dict[str, Any], encoding: str, counts: dict
                         f"has its input (val) and exemplar present under {ds.root}",
                         hint=f"point the root at the dataset the list was published for {ROOT_SETTING}")
     pairs = pairs[: int(counts["test"]) if counts.get("test") else None]
-    source_name = reader
-    try:
-        train_split = ds.make_split("train")
-    except DataError as exc:
-        if scale != "smoke":
-            raise DataError(f"{reader}: no train split ({exc.args[0].splitlines()[0]})",
-                            hint="add the official train.txt / training folder; only scale=smoke trains on the val "
-                                 "split of a sample folder") from None
-        train_split, source_name = val, f"{reader}+trained_on_val"
+    train_split, source_name = train_split_or_val(ds, val, reader, scale,
+                                                  "add the official train.txt / training folder")
     n_train = min(len(train_split), int(counts["train"])) if counts.get("train") else len(train_split)
     train = read_split(train_split, range(n_train), size, enc)
     test = read_split(val, [val_index[a] for a, _ in pairs], size, enc)
