@@ -60,12 +60,19 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def number_spec(value: float, digits: int = 3, signed: bool = False) -> str:
+    """The format spec for ``value`` and its interval/spread: ``digits`` decimals, or scientific notation with
+    ``digits`` significant digits when 0 < |value| < 10^-(digits-1) (so that ~1e-4 does not print as 0.000)."""
+    sign = "+" if signed else ""
+    return f"{sign}.{digits - 1}e" if 0 < abs(value) < 10 ** -(digits - 1) else f"{sign}.{digits}f"
+
+
 def format_cell(value: float | None, std: float | None, digits: int = 3) -> str:
     """``value ± std`` with ``digits`` decimals; values below 10^-(digits-1) in magnitude (e.g. MSCA's Gram style loss,
     ~1e-4) in scientific notation with ``digits`` significant digits, so that they do not print as 0.000."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "—"
-    spec = f".{digits - 1}e" if 0 < abs(value) < 10 ** -(digits - 1) else f".{digits}f"
+    spec = number_spec(value, digits)
     if std is None or (isinstance(std, float) and math.isnan(std)):
         return f"{value:{spec}}"
     return f"{value:{spec}} ± {std:{spec}}"

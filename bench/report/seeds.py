@@ -29,7 +29,7 @@ from bench.report import figures
 from bench.report.aggregate import bootstrap_ci
 from bench.report.html import Section
 from bench.report.tables import Row, Table, column_label, row_classes, row_label
-from bench.results import write_csv_atomic
+from bench.results import number_spec, write_csv_atomic
 
 # The non-learned rows every run has by default (bench/configs/run.yaml): floors and ceilings to compare against.
 REFERENCE_ROWS = ("exemplar_copy", "colour_transfer", "input_copy")
@@ -149,9 +149,9 @@ def interval_text(r: pd.Series, digits: int, signed: bool = False, marks: tuple[
     when there is no interval (one seed), ``0.244 (all seeds equal)`` when both intervals are that point. ``marks``
     (bootstrap, t) are appended to their interval, e.g. ``" ▲"``."""
     mean, low, high, t_low, t_high = (float(r[k]) for k in ("mean", "boot_low", "boot_high", "t_low", "t_high"))
-    fmt = f"{{:{'+' if signed else ''}.{digits}f}}"
     if math.isnan(mean):
         return "—"
+    fmt = f"{{:{number_spec(mean, digits, signed)}}}"
     if math.isnan(low):
         return fmt.format(mean)
     if r["std"] == 0:

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.results import write_csv_atomic
+from bench.results import number_spec, write_csv_atomic
 from core.columns import Column
 
 PAPER_SCALE = {"", "paper"}
@@ -126,11 +126,12 @@ def _missing(x) -> bool:
 def format_value(r: pd.Series, digits: int = 3) -> str:
     if _missing(r["value"]):
         return "—"
-    text = f"{r['value']:.{digits}f}"
+    spec = number_spec(float(r["value"]), digits)
+    text = f"{r['value']:{spec}}"
     if not _missing(r.get("ci_low")) and not _missing(r.get("ci_high")):
-        return f"{text} [{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]"
+        return f"{text} [{r['ci_low']:{spec}}, {r['ci_high']:{spec}}]"
     if not _missing(r.get("std")):
-        return f"{text} ± {r['std']:.{digits}f}"
+        return f"{text} ± {r['std']:{spec}}"
     return text
 
 

@@ -80,3 +80,17 @@ def test_long_reported_sources_become_footnotes_and_short_ones_stay() -> None:
     table, notes = footnoted(comparison_table(rows))
     assert list(table.index) == ["msca", "msca (reported [1])", "munit (reported: SEGIN Table I)"]
     assert notes == [long_source]
+
+
+def test_small_values_print_in_scientific_notation_everywhere() -> None:
+    """MSCA's Gram style loss (~1e-4) must not print as 0.000 in run tables nor in `bench report`'s tables."""
+    import pandas as pd
+
+    from bench.report.seeds import interval_text
+    from bench.report.tables import format_value
+    from bench.results import format_cell
+
+    assert format_cell(5.34e-4, 1e-4) == "5.34e-04 ± 1.00e-04" and format_cell(0.5, 0.1) == "0.500 ± 0.100"
+    assert format_value(pd.Series({"value": 5.34e-4, "std": 2e-5})) == "5.34e-04 ± 2.00e-05"
+    line = pd.Series({"mean": 5e-4, "boot_low": 4e-4, "boot_high": 6e-4, "t_low": 3e-4, "t_high": 7e-4, "std": 1e-4})
+    assert interval_text(line, 3) == "5.00e-04 [4.00e-04, 6.00e-04] · t [3.00e-04, 7.00e-04]"
