@@ -103,5 +103,22 @@ def main(argv: list[str]) -> int:
     print("\n## Protocols\n")
     print(protocols_frame().to_markdown(index=False))
     print("\n## Compatibility (method × protocol)\n")
-    print(compatibility_frame().to_markdown())
+    table, reasons = numbered_reasons(compatibility_frame())
+    print(table.to_markdown())
+    if reasons:
+        print("\nreasons:\n")
+        print("\n".join(f"- [{i}] {reason}" for i, reason in enumerate(reasons, 1)))
     return 0
+
+
+def numbered_reasons(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``frame`` with each ``no: <reason>`` cell as ``no [k]`` and the distinct reasons in order (``[k]`` is
+    ``reasons[k - 1]``), so that the terminal table stays narrow (a reason repeats down a whole column)."""
+    numbers: dict[str, int] = {}
+
+    def mark(cell: object) -> object:
+        if not isinstance(cell, str) or not cell.startswith("no: "):
+            return cell
+        return f"no [{numbers.setdefault(cell[4:], len(numbers) + 1)}]"
+
+    return frame.apply(lambda column: column.map(mark)), list(numbers)

@@ -72,3 +72,15 @@ def test_run_prints_the_table_and_the_metrics_csv_path_last(tmp_path: Path) -> N
 def test_list_refuses_an_unknown_option() -> None:
     out = bench("list", "--bogus")
     assert out.returncode == 2 and "takes only --no-counts, not --bogus" in out.stderr
+
+
+def test_list_numbers_refusal_reasons_so_the_matrix_stays_narrow() -> None:
+    import pandas as pd
+
+    from bench.commands.list import numbered_reasons
+
+    frame = pd.DataFrame({"p1": {"m1": "yes", "m2": "no: needs paired data"},
+                          "p2": {"m1": "no: needs label maps", "m2": "no: needs paired data"}})
+    table, reasons = numbered_reasons(frame)
+    assert reasons == ["needs paired data", "needs label maps"]
+    assert table.to_dict() == {"p1": {"m1": "yes", "m2": "no [1]"}, "p2": {"m1": "no [2]", "m2": "no [1]"}}
