@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from bench.results import number_spec, write_csv_atomic
+from bench.results import NOTE_SEPARATOR, number_spec, write_csv_atomic
 from core.columns import Column
 
 PAPER_SCALE = {"", "paper"}
@@ -123,6 +124,13 @@ def _missing(x) -> bool:
     return x is None or (isinstance(x, float) and math.isnan(x)) or x is pd.NA
 
 
+def join_notes(notes: Iterable[object]) -> str:
+    """A row's notes joined once per fragment: the per-column notes of a row repeat the same fragments (the task
+    rule, the uncalibrated warning), which would otherwise fill a report cell with copies."""
+    fragments = (f for n in notes if isinstance(n, str) and n for f in n.split(NOTE_SEPARATOR) if f)
+    return NOTE_SEPARATOR.join(dict.fromkeys(fragments))
+
+
 def format_value(r: pd.Series, digits: int = 3) -> str:
     if _missing(r["value"]):
         return "—"
@@ -215,7 +223,7 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
                      # a row that measured nothing has no calibration to state (not "yes")
                      "calibrated": "" if first["source"] != "ours" else "n/a" if status != "ok" else (
                          "yes" if first["calibrated"] else "NO"),
-                     "note": "; ".join(dict.fromkeys(n for n in g["note"] if n))}
+                     "note": join_notes(g["note"])}
         rows.append(row)
     slug = f"{protocol}__{protocol_hash or 'nohash'}"
     caption = (f"Protocol {protocol}, setting {protocol_hash}. Ours: mean over seeds ± spread (column 'spread' says "
@@ -276,7 +284,7 @@ def ablation_table(frame: pd.DataFrame, protocol: str, protocol_hash: str, digit
         rows.append(full)
         for variant, vg in g.groupby("variant", sort=True):
             row = Row(label=f"{variant}{suffix}", cells={}, classes=[*classes, "variant"],
-                      extra={"note": "; ".join(dict.fromkeys(n for n in vg["note"] if n))})
+                      extra={"note": join_notes(vg["note"])})
             for _, r in vg.iterrows():
                 column = column_label(r["metric"], r["translation"])
                 if math.isnan(r["variant_value"]):

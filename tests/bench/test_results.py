@@ -94,3 +94,11 @@ def test_small_values_print_in_scientific_notation_everywhere() -> None:
     assert format_value(pd.Series({"value": 5.34e-4, "std": 2e-5})) == "5.34e-04 ± 2.00e-05"
     line = pd.Series({"mean": 5e-4, "boot_low": 4e-4, "boot_high": 6e-4, "t_low": 3e-4, "t_high": 7e-4, "std": 1e-4})
     assert interval_text(line, 3) == "5.00e-04 [4.00e-04, 6.00e-04] · t [3.00e-04, 7.00e-04]"
+
+
+def test_report_notes_keep_each_fragment_once() -> None:
+    """`bench report` joined a row's per-column notes whole, so shared fragments repeated (11 KB cells)."""
+    from bench.report.tables import join_notes
+
+    notes = ["rule A; uncalibrated: VGG", "rule A; FID small sample", "", None, "uncalibrated: VGG"]
+    assert join_notes(notes) == "rule A; uncalibrated: VGG; FID small sample"
