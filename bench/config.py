@@ -116,20 +116,21 @@ def check_override_keys(overrides: list[str]) -> None:
     level, which Hydra would add and nothing would read. Raises ``BenchError``."""
     from hydra.errors import HydraException
 
-    groups = [o for o in overrides if o.partition("=")[0].lstrip("+~") in RUN_GROUPS]
-    base = compose_run(groups)
-    for override in overrides:
-        key = override.partition("=")[0]
-        head = key.lstrip("+~").split(".")[0]
-        if key.startswith("+") and not key.startswith("++") and head not in base:
-            raise BenchError(f"{key} adds a top-level option that nothing reads (the run would ignore it)",
-                             hint=_where(key.lstrip("+~"), base))
+    def base() -> DictConfig:  # the config without the options: only composed when a message needs it
+        return compose_run([o for o in overrides if o.partition("=")[0].lstrip("+~") in RUN_GROUPS])
+
     try:
         compose_run(overrides)
     except HydraException as exc:
         match = re.search(r"override '([^']+)'", str(exc))
         key = match.group(1) if match else str(exc).splitlines()[0]
-        raise BenchError(f"unknown option {key}", hint=_where(key, base)) from None
+        raise BenchError(f"unknown option {key}", hint=_where(key, base())) from None
+    added = [k for k in (o.partition("=")[0] for o in overrides) if k.startswith("+") and not k.startswith("++")]
+    known = base() if added else None
+    for key in added:
+        if key.lstrip("+").split(".")[0] not in known:  # type: ignore[operator]
+            raise BenchError(f"{key} adds a top-level option that nothing reads (the run would ignore it)",
+                             hint=_where(key.lstrip("+"), known))  # type: ignore[arg-type]
 
 
 def _where(key: str, base: DictConfig) -> str:

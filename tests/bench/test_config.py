@@ -113,3 +113,27 @@ def test_a_copied_header_is_refused(tmp_path, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(config, "CONFIG_DIR", tmp_path)
     with pytest.raises(BenchError, match=r"blend_low.yaml is filed under methods.blend, not methods.blend_low"):
         check_package_header("blend_low")
+
+
+@pytest.mark.parametrize(("override", "message", "hint"), [
+    ("colour_correction.method=wct2", "unknown option colour_correction.method",
+     "did you mean protocol.colour_correction.method=?"),
+    ("+colour_correction.method=wct2", "+colour_correction.method adds a top-level option that nothing reads",
+     "did you mean protocol.colour_correction.method=?"),
+    ("protocol.retrieval.kk=5", "unknown option protocol.retrieval.kk", "valid keys under protocol.retrieval: k, "),
+])
+def test_unknown_options_are_one_line_with_where_they_live(override: str, message: str, hint: str) -> None:
+    from bench.config import check_override_keys
+
+    with pytest.raises(BenchError) as err:
+        check_override_keys(["protocol=coco_stuff_scenes", "methods=[exemplar_copy]", override])
+    assert str(err.value).startswith(message) and hint in str(err.value.hint)
+    check_override_keys(["protocol=coco_stuff_scenes", "+methods.exemplar_copy.override.x=1"])  # a legitimate +key
+
+
+def test_misspelt_names_suggest_the_close_one() -> None:
+    from bench.config import RUN_GROUPS, validate_overrides
+
+    with pytest.raises(BenchError) as err:
+        validate_overrides(["methods=[mscaa]"], RUN_GROUPS)
+    assert "did you mean 'msca'?" in str(err.value.hint)
