@@ -57,11 +57,16 @@ DEFAULTS: dict[str, Any] = {
     # after the attention pre-training (1 epoch, 4,337 iterations); Adam β as SPADE's --no_TTUR: (0, 0.9)
     "lr": 2e-4, "beta1": 0.0, "beta2": 0.9, "g_every": 5, "batch_size": 8, "pretrain_steps": 4_337,
     "steps": 177_827, "init_gain": 0.02, "checkpoint_every": 1000, "log_every": 10,
+    # Eqs. 1-8's layers (W_x, the label pyramid, phi, psi, the gate MLPs): PyTorch's default init ("pytorch") or
+    # SPADE's xavier(init_gain) as every other layer ("xavier"). Our choice (the paper's appendix is not in our copy):
+    # under xavier(0.02) Adam's first steps, each about lr, dwarf weights of std ~1e-3, and the K alpha maps collapse
+    # into transforms of one map within 50 steps (methods/msca/README.md, "attention collapse")
+    "alignment_init": "pytorch",
 }
 CHOICES: dict[str, tuple[Any, ...]] = {
     "attention": ATTENTIONS, "gan_mode": GAN_MODES, "vgg_input": ("imagenet", "raw"),
     "param_free_norm": PARAM_FREE_NORMS, "feature_masking": (True, False), "global_task": (True, False),
-    "flip": (True, False),
+    "flip": (True, False), "alignment_init": ("pytorch", "xavier"),
 }
 
 
@@ -123,6 +128,9 @@ class MSCA(FrozenEncoders, Method):
             self.D = SPADEDiscriminator(2 * p["input_nc"] + 6, p["ndf"], p["n_layers_d"], p["num_d"])
             for net in (self.G, self.Dec, self.D):
                 init_xavier(net, p["init_gain"])
+            if p["alignment_init"] == "pytorch":
+                for layer in self.G.alignment_modules():
+                    layer.reset_parameters()
         for net in self.networks().values():
             net.to(self.device)
         betas = (p["beta1"], p["beta2"])

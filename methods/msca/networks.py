@@ -88,6 +88,11 @@ class MSCAGenerator(nn.Module):
         """What the attention pre-training trains (with the decoders): Eq. 1–8's convs and MLPs."""
         return [*self.compress.parameters(), *self.labels.parameters(), *self.align.parameters()]
 
+    def alignment_modules(self) -> list[nn.Conv2d | nn.Linear]:
+        """The convs and linear layers of :meth:`alignment_parameters`, in a fixed order (for re-initialisation)."""
+        return [layer for part in (self.compress, self.labels, self.align) for layer in part.modules()
+                if isinstance(layer, nn.Conv2d | nn.Linear)]
+
     def condition(self, vgg_x2: Sequence[torch.Tensor], c1: torch.Tensor, c2: torch.Tensor
                   ) -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
         """(concat(F_x1^(i), F_c1^(i)) [B, x_channels[i] + c_channels[i], h_i, w_i] per scale, MSCA maps per
