@@ -74,6 +74,21 @@ def task_grid(data: SceneData, task: Task, outputs: dict[str, torch.Tensor], row
     return image_grid(columns, path, title)
 
 
+def alpha_correlation(alpha: torch.Tensor) -> np.ndarray:
+    """How alike the K spatial maps of each case are: the mean over pairs k ≠ l of |Pearson r| between α_k and α_l
+    over the exemplar's pixels. alpha [n,K,h,w] → [n] in [0, 1]; 1 when every map is an affine transform of one map
+    (including inverted copies), which is what a collapsed MSCA module learns; NaN for K = 1; a constant map
+    counts as uncorrelated. MSCA's Fig. 6 shows maps on distinct regions, i.e. well below 1."""
+    n, k = alpha.shape[:2]
+    if k < 2:
+        return np.full(n, np.nan)
+    a = alpha.double().flatten(2)
+    a = a - a.mean(-1, keepdim=True)
+    a = a / a.norm(dim=-1, keepdim=True).clamp_min(1e-300)
+    corr = torch.einsum("nkp,nlp->nkl", a, a).abs()
+    return ((corr.sum((1, 2)) - corr.diagonal(dim1=1, dim2=2).sum(-1)) / (k * (k - 1))).numpy()
+
+
 def attention_figure(data: SceneData, task: Task, maps: dict[str, torch.Tensor], path: Path, title: str) -> Path:
     """Fig. 6 from ``attention_maps`` (contract §6): ``alpha`` [n,K,h,w] (over the exemplar), ``beta`` [n,K,h,w]
     (over the target), ``gate`` [n,K] (titles show the first case's); two rows per case: the exemplar, its parse and
@@ -90,4 +105,6 @@ def attention_figure(data: SceneData, task: Task, maps: dict[str, torch.Tensor],
     for j in range(k):
         label = f"k={j}" + (f" g={float(gate[0, j]):.2f}" if gate is not None else "")
         columns.append((f"α/β {label}", [p for i in range(n) for p in (alpha[i, j], beta[i, j])]))
-    return image_grid(columns, path, title + "; rows: α over the exemplar, β over the target")
+    corr = alpha_correlation(maps["alpha"])
+    spread = f"; mean |corr(α_k, α_l)| {float(np.nanmean(corr)):.2f} (1 = collapsed)" if k > 1 else ""
+    return image_grid(columns, path, title + "; rows: α over the exemplar, β over the target" + spread)

@@ -24,6 +24,7 @@ from metrics.cache import ArrayCache
 from protocols import PROTOCOLS, Protocol
 from protocols.coco_stuff import protocol as protocol_module
 from protocols.coco_stuff.data import content_encoding
+from protocols.coco_stuff.figures import alpha_correlation
 from protocols.coco_stuff.reported import reported_rows
 from protocols.coco_stuff.retrieval import histogram_intersection, label_histograms, retrieve, top_k
 
@@ -260,3 +261,21 @@ def test_figures_per_task_and_the_attention_maps_of_methods_that_have_them(stand
     pairs = (tmp_path / "retrieving_pairs.csv").read_text().splitlines()
     assert [line.split(",")[1] for line in pairs[1:]] == protocol.tasks["retrieving"].settings["retrieved"]
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_alpha_correlation_is_the_mean_absolute_pearson_r_between_distinct_maps() -> None:
+    g = torch.Generator().manual_seed(0)
+    alpha = torch.rand(3, 4, 5, 6, generator=g)
+    want = []
+    for case in alpha.numpy():
+        r = np.abs(np.corrcoef(case.reshape(4, -1)))
+        want.append((r.sum() - 4) / 12)
+    np.testing.assert_allclose(alpha_correlation(alpha), want, rtol=1e-10)
+    one = torch.rand(1, 1, 5, 6, generator=g)
+    collapsed = torch.cat([one, 3 * one + 1, 1 - one], 1)  # affine copies and an inverted one
+    np.testing.assert_allclose(alpha_correlation(collapsed), [1.0], rtol=1e-12)
+    quadrants = torch.zeros(1, 4, 4, 4)
+    for k, (i, j) in enumerate([(0, 0), (0, 2), (2, 0), (2, 2)]):
+        quadrants[0, k, i:i + 2, j:j + 2] = 0.25
+    np.testing.assert_allclose(alpha_correlation(quadrants), [1 / 3], rtol=1e-12)  # disjoint regions: |r| = 1/3
+    assert np.isnan(alpha_correlation(torch.ones(2, 1, 3, 3))).all()
