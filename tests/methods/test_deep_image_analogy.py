@@ -7,9 +7,10 @@ import torch
 from scipy.sparse.linalg import spsolve
 
 from core.errors import BenchError
+from core.features.torchvision_nets import VGG19_RELU
 from methods import METHODS, create_method
 from methods.deep_image_analogy import DEFAULTS, official_size
-from methods.deep_image_analogy.analogy import LEVELS, Settings, magnitude_weight
+from methods.deep_image_analogy.analogy import LEVELS, Network, Settings, magnitude_weight
 from methods.deep_image_analogy.wls import edge_weights, system, wls_refine
 from protocols.base import Offers
 
@@ -125,3 +126,15 @@ def test_wls_refinement_keeps_a_colour_shift_and_the_photo() -> None:
 def test_refuses_a_size_relu5_1_cannot_take() -> None:
     with pytest.raises(BenchError, match="multiple of 16"):
         create_method("deep_image_analogy", **{**SMALL, "test_size": 40})
+
+
+def test_network_cuts_chain_the_pyramid() -> None:
+    """CNN_(L+2→L) of level L+2's features gives level L's (the two-level deconvolution's forward, Deconv.cpp:9),
+    down to the image level ``data``."""
+    method = create_method("deep_image_analogy", **SMALL)
+    pyramid = method._pyramid(images(1, 8)[0, :, :16, :16])
+    net = Network(method.vgg.features, VGG19_RELU)
+    for level in range(len(LEVELS) - 2):
+        with torch.no_grad():
+            out = net.between(LEVELS[level + 2], LEVELS[level])(pyramid[level + 2][None])[0]
+        torch.testing.assert_close(out, pyramid[level], rtol=1e-4, atol=1e-5)
