@@ -11,7 +11,7 @@ gives the output size. Training-free; the PatchMatch random search is seeded by 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import torch
@@ -20,23 +20,53 @@ from torch import nn
 
 from core import features
 from core.errors import BenchError
-from core.features.torchvision_nets import VGG19_RELU
+from core.features.torchvision_nets import VGG19_RELU, imagenet_normalise
 from methods import METHODS
 from methods.base import Capabilities, Direction, Method
 from methods.common.frozen import FrozenEncoders
-from methods.deep_image_analogy.analogy import LAYERS, Settings, analogy
+from methods.deep_image_analogy.analogy import LAYERS, WEIGHT_FNS, Network, Settings, analogy, transfer
+from methods.deep_image_analogy.wls import wls_refine
 
-DEFAULTS: dict[str, Any] = {
+DEFAULTS: dict[str, Any] = {  # official values: msracver/Deep-Image-Analogy@632b928, see README "Parameters"
     "allow_uncalibrated": False,  # true: random VGG-19 when the ImageNet weights are absent (results uncalibrated)
     "patch_sizes": [3, 3, 3, 5, 5],  # PatchMatch patch side per layer, relu5_1 → relu1_1
-    "radii": [None, 6, 6, 4, 4],  # random-search radius per layer (None: whole map; later layers start upsampled)
-    "alphas": [0.8, 0.7, 0.6, 0.1],  # blending α for relu4_1 … relu1_1 (§4.2)
-    "kappa": 300.0,  # κ of the magnitude sigmoid (§4.2)
-    "tau": 0.05,  # τ of the magnitude sigmoid (§4.2)
+    "vote_patch": 3,  # patch of the final pixel-level vote
+    "radii": [None, 6, 6, 4, 4],  # random-search radius per layer (None: A's longer side / 16, the whole map)
+    "alphas": [0.9, 0.8, 0.7, 0.2],  # blending α for relu4_1 … relu1_1 (blend weight level 3)
+    "weight_fn": "step",  # "step": α·[M ≥ τ] as the official code; "sigmoid": α·σ(κ(M − τ)) as the paper's §4.2
+    "kappa": 300.0,  # κ of the paper's sigmoid (weight_fn: sigmoid only)
+    "tau": 0.05,  # τ, the threshold on the min-max-normalised response M
     "iterations": 10,  # PatchMatch iterations per layer
-    "deconv_iters": 20,  # L-BFGS iterations per feature reconstruction (§4.2)
-    "test_size": 224,  # both images are resized to this side (relu5_1 needs a multiple of 16)
+    "deconv_iters": 100,  # L-BFGS iterations per feature reconstruction
+    "test_size": None,  # None: the official size limits (OFFICIAL_LIMITS); an int: both images squared to it
+    "refine": "wls",  # "wls": the official photo refinement (README: photo to photo); "none": the plain vote
 }
+
+OFFICIAL_LIMITS = (200, 700, 350000)  # shortest side, longest side, area (DeepAnalogy.cu:120-206)
+REFINES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "wls": wls_refine, "none": lambda image_a, result: result}
+
+
+def official_size(height: int, width: int) -> tuple[int, int]:
+    """(H, W) after the official input rules (DeepAnalogy.cu:120-194, in that order, aspect kept): a side above 700
+    is scaled to 700, then a side below 200 to 200, then an area above 350 000 to 350 000. Raises BenchError for an
+    aspect the rules cannot meet (DA:201-206)."""
+    low, high, area = OFFICIAL_LIMITS
+    h, w = float(height), float(width)
+
+    def scaled(ratio: float) -> tuple[float, float]:
+        return float(round(h * ratio)), float(round(w * ratio))  # cv::resize(Size(), fx, fy) rounds
+
+    for side, bound, above in ((0, high, True), (1, high, True), (0, low, False), (1, low, False)):
+        value = (h, w)[side]
+        if (value > bound) if above else (value < bound):
+            h, w = scaled(bound / value)
+    if h * w > area:
+        h, w = scaled((area / (h * w)) ** 0.5)
+    if max(h, w) > high or min(h, w) < low:
+        raise BenchError(f"deep_image_analogy: a {height}×{width} image cannot meet the official size limits "
+                         f"(sides {low}–{high}, area ≤ {area})", hint="crop it closer to square, or set test_size")
+    return int(h), int(w)
 
 
 @METHODS.register("deep_image_analogy")
@@ -54,31 +84,45 @@ class DeepImageAnalogy(FrozenEncoders, Method):
         if len(params["patch_sizes"]) != 5 or len(params["radii"]) != 5 or len(params["alphas"]) != 4:
             raise BenchError("deep_image_analogy needs 5 patch_sizes and radii (relu5_1 → relu1_1) and 4 alphas "
                              "(relu4_1 → relu1_1)")
-        if any(int(k) < 1 or int(k) % 2 == 0 for k in params["patch_sizes"]):
-            raise BenchError(f"deep_image_analogy patch_sizes must be odd, got {params['patch_sizes']}")
+        if any(int(k) < 1 or int(k) % 2 == 0 for k in (*params["patch_sizes"], params["vote_patch"])):
+            raise BenchError(f"deep_image_analogy patch_sizes and vote_patch must be odd, got "
+                             f"{params['patch_sizes']}, {params['vote_patch']}")
+        for key, known in (("weight_fn", WEIGHT_FNS), ("refine", REFINES)):
+            if params[key] not in known:
+                raise BenchError(f"deep_image_analogy {key} must be one of {sorted(known)}, got {params[key]!r}")
         size = params["test_size"]
-        if size is None or int(size) < 16 or int(size) % 16:
+        if size is not None and (int(size) < 16 or int(size) % 16):
             raise BenchError(f"deep_image_analogy test_size must be a multiple of 16, got {size}",
-                             hint="relu5_1 sits after four 2× poolings")
+                             hint="relu5_1 sits after four 2× poolings; test_size: null keeps the official sizes")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.vgg = features.get("vgg19", upto="relu5_1", init="model", seed=0,
                                 allow_uncalibrated=self.params["allow_uncalibrated"])
         p = self.params
-        self.settings = Settings(patch_sizes=tuple(int(k) for k in p["patch_sizes"]),
+        self.settings = Settings(patch_sizes=tuple(int(k) for k in p["patch_sizes"]), vote_patch=int(p["vote_patch"]),
                                  radii=tuple(None if r is None else int(r) for r in p["radii"]),
-                                 alphas=tuple(float(a) for a in p["alphas"]), kappa=float(p["kappa"]),
-                                 tau=float(p["tau"]), iterations=int(p["iterations"]),
+                                 alphas=tuple(float(a) for a in p["alphas"]), weight_fn=str(p["weight_fn"]),
+                                 kappa=float(p["kappa"]), tau=float(p["tau"]), iterations=int(p["iterations"]),
                                  deconv_iters=int(p["deconv_iters"]))
 
     def networks(self) -> dict[str, nn.Module]:
         return {"vgg_encoder": self.vgg}
 
-    def subnets(self) -> list[nn.Module]:
-        """VGG-19 from after layer i+1 up to layer i (relu4_1 → relu5_1, …, relu1_1 → relu2_1)."""
-        stack = self.vgg.features  # type: ignore[union-attr]
-        return [stack[VGG19_RELU[LAYERS[i + 1]] + 1: VGG19_RELU[LAYERS[i]] + 1] for i in range(len(LAYERS) - 1)]
+    def _prepared(self, image: torch.Tensor) -> torch.Tensor:
+        """[3,H,W] in [0,1] at the working size: ``test_size`` squared, or the official limits (bicubic as cv2)."""
+        size = self.params["test_size"]
+        hw = (int(size), int(size)) if size is not None else official_size(*image.shape[-2:])
+        image = image.float().to(self.device)[None]
+        if tuple(image.shape[-2:]) != hw:
+            image = F.interpolate(image, size=hw, mode="bicubic", align_corners=False)
+        return image[0].clamp(0, 1)
+
+    def _pyramid(self, image: torch.Tensor) -> list[torch.Tensor]:
+        """``LEVELS`` features of one image [3,H,W]: relu5_1 … relu1_1, then the network input."""
+        with torch.no_grad():
+            feats = self.vgg(image[None], list(LAYERS))
+        return [feats[k][0] for k in LAYERS] + [imagenet_normalise(image[None])[0]]
 
     def translate(self, content: torch.Tensor, exemplar: torch.Tensor | None, direction: Direction = "AB",
                   seed: int = 0, exemplar_labels: torch.Tensor | None = None,
@@ -94,21 +138,14 @@ class DeepImageAnalogy(FrozenEncoders, Method):
         if not (content.size(0) == exemplar.size(0) == target_image.size(0)):
             raise BenchError("deep_image_analogy: content, exemplar and target_image differ in batch size",
                              hint="pass one exemplar and one target image per input")
-        size = int(self.params["test_size"])
-
-        def prepared(images: torch.Tensor) -> torch.Tensor:
-            images = images.float().to(self.device)
-            return F.interpolate(images, size=(size, size), mode="bilinear", align_corners=False).clamp(0, 1)
-
-        a, bp = prepared(target_image), prepared(exemplar)
-        subnets = self.subnets()
+        net = Network(self.vgg.features, VGG19_RELU)  # type: ignore[arg-type]
         generator = torch.Generator().manual_seed(seed)
+        refine = REFINES[self.params["refine"]]
         outs = []
-        with torch.no_grad():
-            feats_a, feats_bp = self.vgg(a, list(LAYERS)), self.vgg(bp, list(LAYERS))
-        for i in range(a.size(0)):
-            outs.append(analogy([feats_a[k][i] for k in LAYERS], [feats_bp[k][i] for k in LAYERS], subnets, bp[i],
-                                self.settings, generator))
-        out = torch.stack(outs)
-        out = F.interpolate(out, size=tuple(content.shape[-2:]), mode="bilinear", align_corners=False)
-        return out.clamp(0, 1)
+        for i in range(content.size(0)):
+            a, bp = self._prepared(target_image[i]), self._prepared(exemplar[i])
+            nnf_ab, _ = analogy(self._pyramid(a), self._pyramid(bp), net, self.settings, generator)
+            out = refine(a, transfer(bp, nnf_ab, self.settings))
+            outs.append(F.interpolate(out[None], size=tuple(content.shape[-2:]), mode="bicubic",
+                                      align_corners=False)[0])
+        return torch.stack(outs).clamp(0, 1)
