@@ -120,7 +120,7 @@ def check_override_keys(overrides: list[str]) -> None:
         return compose_run([o for o in overrides if o.partition("=")[0].lstrip("+~") in RUN_GROUPS])
 
     try:
-        compose_run(overrides)
+        composed = compose_run(overrides)
     except HydraException as exc:
         match = re.search(r"override '([^']+)'", str(exc))
         key = match.group(1) if match else str(exc).splitlines()[0]
@@ -131,6 +131,23 @@ def check_override_keys(overrides: list[str]) -> None:
         if key.lstrip("+").split(".")[0] not in known:  # type: ignore[operator]
             raise BenchError(f"{key} adds a top-level option that nothing reads (the run would ignore it)",
                              hint=_where(key.lstrip("+"), known))  # type: ignore[arg-type]
+    _check_preset_shadowing(overrides, composed)
+
+
+def _check_preset_shadowing(overrides: list[str], cfg: DictConfig) -> None:
+    """Refuse ``methods.<m>.params.<key>=`` where the run's scale preset also sets ``key``: presets are applied after
+    ``params`` (:func:`method_params`), so the value would be silently replaced; ``override.<key>`` is the fix."""
+    scale = str(OmegaConf.select(cfg, "scale.name", default=""))
+    for option in overrides:
+        key, _, value = option.partition("=")
+        parts = key.lstrip("+~").split(".")
+        if len(parts) != 4 or parts[0] != "methods" or parts[2] != "params":
+            continue
+        preset = OmegaConf.select(cfg, f"methods.{parts[1]}.presets.{scale}", default=None)
+        if isinstance(preset, DictConfig) and parts[3] in preset:
+            raise BenchError(f"{key}={value} would be ignored: the {scale} preset of {parts[1]} sets {parts[3]} "
+                             f"({OmegaConf.select(preset, parts[3])}), and presets are applied after params",
+                             hint=f"use +methods.{parts[1]}.override.{parts[3]}={value} (applied after every preset)")
 
 
 def _where(key: str, base: DictConfig) -> str:
