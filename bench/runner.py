@@ -230,6 +230,15 @@ def _intermediate_hook(method: Method, protocol: Protocol, intermediate: Interme
     return on_step
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line; a ``BenchError`` keeps its fix (``...; fix: <hint>``), other errors their first
+    line (the traceback file holds the rest)."""
+    lines = [line.strip() for line in f"{type(exc).__name__}: {exc}".splitlines() if line.strip()]
+    if isinstance(exc, BenchError):
+        return "; ".join(lines)
+    return lines[0] if lines else type(exc).__name__
+
+
 def _is_pruned(exc: BaseException) -> bool:
     from optuna import TrialPruned
 
@@ -284,7 +293,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
             tracker.set_tags(child, {"bench.status": "pruned"})
             tracker.finish(child, "KILLED")
             raise
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        message = one_line(exc)
         log.error("%s FAILED: %s", label, message)
         trace = run_dir / f"{label}.traceback.txt"
         trace.write_text(traceback.format_exc())
