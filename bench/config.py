@@ -110,17 +110,17 @@ def compose_run(overrides: list[str] | None = None) -> DictConfig:
     return cfg
 
 
-def check_override_keys(overrides: list[str]) -> None:
+def check_override_keys(overrides: list[str]) -> DictConfig:
     """One line instead of Hydra's multi-line dump for an option the config does not have, with the likely fix
     (``colour_correction.method=`` is ``protocol.colour_correction.method=``); and a refusal of ``+key=`` at the top
-    level, which Hydra would add and nothing would read. Raises ``BenchError``."""
+    level, which Hydra would add and nothing would read. Raises ``BenchError``; returns the composed config."""
     from hydra.errors import HydraException
 
     def base() -> DictConfig:  # the config without the options: only composed when a message needs it
         return compose_run([o for o in overrides if o.partition("=")[0].lstrip("+~") in RUN_GROUPS])
 
     try:
-        compose_run(overrides)
+        cfg = compose_run(overrides)
     except HydraException as exc:
         match = re.search(r"override '([^']+)'", str(exc))
         key = match.group(1) if match else str(exc).splitlines()[0]
@@ -131,6 +131,7 @@ def check_override_keys(overrides: list[str]) -> None:
         if key.lstrip("+").split(".")[0] not in known:  # type: ignore[operator]
             raise BenchError(f"{key} adds a top-level option that nothing reads (the run would ignore it)",
                              hint=_where(key.lstrip("+"), known))  # type: ignore[arg-type]
+    return cfg
 
 
 def _where(key: str, base: DictConfig) -> str:

@@ -157,6 +157,11 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     log.info("protocol %s (hash %s) on %s", protocol.name, protocol_hash, provenance.description)
 
     tracker = Tracker(results, cfg.tracking.uri, str(cfg.tracking.experiment), bool(cfg.tracking.enabled))
+    killed, elsewhere = tracker.reap_orphans("bench run")
+    for line in killed:  # a killed earlier attempt (SIGKILL, OOM) left these RUNNING
+        log.info("%s", line)
+    for line in elsewhere:
+        log.info("%s", line)
     common = {
         "protocol": protocol.name, "protocol_hash": protocol_hash, "scale": scale, "seed": int(cfg.seed),
         "data_source": provenance.source, "data_fingerprint": provenance.fingerprint,
@@ -313,10 +318,16 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         metrics |= {key: value.value, f"{key}.n": value.n}
         if value.std is not None:
             metrics[f"{key}.std"] = value.std
-    tracker.log_metrics(child, metrics)
-    rows_path = run_dir / "methods" / label / "rows.csv"
-    write_csv_atomic(rows_frame(rows), rows_path)
-    tracker.log_artifact(child, rows_path)
+    try:
+        tracker.log_metrics(child, metrics)
+        rows_path = run_dir / "methods" / label / "rows.csv"
+        write_csv_atomic(rows_frame(rows), rows_path)
+        tracker.log_artifact(child, rows_path)
+    except BaseException as exc:  # e.g. the disk filled up: the method run must neither stay RUNNING nor look done
+        stopped = not isinstance(exc, Exception)
+        tracker.set_tags(child, {"bench.status": "killed" if stopped else "failed", "bench.error": one_line(exc)})
+        tracker.finish(child, "KILLED" if stopped else "FAILED")
+        raise
     tracker.set_tags(child, {"bench.status": "ok", "bench.calibrated": str(calibrated).lower()})
     tracker.finish(child, "FINISHED")
     return rows, result.samples, False
