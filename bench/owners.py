@@ -116,7 +116,8 @@ def _running_runs(client: Any) -> list[Any]:
 def reap_orphans(client: Any, by: str) -> tuple[list[str], list[str]]:
     """Mark RUNNING runs of the store whose owner process on this host is gone as KILLED (tags ``bench.status=killed``
     and ``bench.killed_reason``); ``by`` names who found out (e.g. ``bench run``). Returns ``(killed, elsewhere)``:
-    one line per run closed, one per RUNNING run owned by another host (left as is)."""
+    one line per run closed, one per RUNNING run owned by another host (left as is) or that could not be closed
+    (a store this process may only read)."""
     killed, elsewhere = [], []
     for run in _running_runs(client):
         tags = dict(run.data.tags)
@@ -130,8 +131,14 @@ def reap_orphans(client: Any, by: str) -> tuple[list[str], list[str]]:
         elif gone:
             reason = (f"its owner, {owner}, ended without closing it; marked KILLED by {by} (pid {os.getpid()}) "
                       f"at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())}")
-            client.set_tag(run.info.run_id, STATUS_TAG, "killed")
-            client.set_tag(run.info.run_id, REASON_TAG, reason)
-            client.set_terminated(run.info.run_id, status="KILLED")
+            try:
+                client.set_tag(run.info.run_id, STATUS_TAG, "killed")
+                client.set_tag(run.info.run_id, REASON_TAG, reason)
+                client.set_terminated(run.info.run_id, status="KILLED")
+            except Exception as exc:  # a store we may only read (a report on someone else's results): say so
+                detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                elsewhere.append(f"run {name} is RUNNING but its owner, {owner}, is gone; it could not be marked "
+                                 f"KILLED here ({detail})")
+                continue
             killed.append(f"run {name}: {reason}")
     return killed, elsewhere
