@@ -73,19 +73,19 @@ _WRITE_PROBLEMS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "t
                    errno.EPERM: "no permission to write there", errno.ENOTDIR: "a file stands where a folder should"}
 
 
-def write_error(exc: OSError, folder: Path) -> BenchError:
-    """A one-line ``BenchError`` for an ``OSError`` met while writing results under ``folder``: the file, the cause
-    (read-only, full, no permission) and the fix."""
+def write_error(exc: OSError, folder: Path, option: str = "paths.results") -> BenchError:
+    """A one-line ``BenchError`` for an ``OSError`` met while writing under ``folder`` (set by ``option``): the file,
+    the cause (read-only, full, no permission) and the fix."""
     where = exc.filename or folder
     problem = _WRITE_PROBLEMS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
     return BenchError(f"cannot write {where}: {problem} ({exc.strerror or exc})",
-                      hint=f"free space or make {folder} writable, or set paths.results= to a writable folder; "
+                      hint=f"free space or make {folder} writable, or set {option}= to a writable folder; "
                            "nothing of this run counts as a result")
 
 
-def check_writable(folder: Path) -> None:
-    """Raise ``write_error``'s ``BenchError`` when ``folder`` (created if missing) cannot take a file: a read-only
-    file system, no permission, a full disk. Checked before a run starts rather than after its training."""
+def check_writable(folder: Path, option: str = "paths.results") -> None:
+    """Raise ``write_error``'s ``BenchError`` when ``folder`` (created if missing; set by ``option``) cannot take a
+    file: a read-only file system, no permission, a full disk. Checked before a run starts, not after training."""
     probe = folder / f".bench-write-probe-{os.getpid()}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -94,7 +94,7 @@ def check_writable(folder: Path) -> None:
             handle.flush()
             os.fsync(handle.fileno())  # a full disk may only say so here
     except OSError as exc:
-        raise write_error(exc, folder) from exc
+        raise write_error(exc, folder, option) from exc
     finally:
         with contextlib.suppress(OSError):
             probe.unlink(missing_ok=True)

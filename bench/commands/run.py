@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from bench.config import CONFIG_DIR, RUN_GROUPS, check_override_keys, validate_overrides
 from bench.results import check_writable
@@ -55,7 +55,8 @@ def main(argv: list[str]) -> int:
     _exit_code = 0
     validate_overrides(argv, RUN_GROUPS)
     cfg = check_override_keys(argv)
-    check_writable(Path(str(cfg.paths.results)))  # a read-only or full results folder stops here, before training
+    for option in ("paths.results", "paths.checkpoints"):  # read-only or full: stop here, before any training
+        check_writable(Path(str(OmegaConf.select(cfg, option))), option)
     saved = sys.argv
     sys.argv = ["bench run", *argv]
     previous = _interrupt_on_sigterm()
