@@ -68,6 +68,8 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+# errors that only a write meets: a run that hits one mid-way stops with ``write_error``'s line, not a traceback
+FULL_OR_READ_ONLY = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT})
 _WRITE_PROBLEMS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "the disk is full",
                    errno.EDQUOT: "the disk quota is exhausted", errno.EACCES: "no permission to write there",
                    errno.EPERM: "no permission to write there", errno.ENOTDIR: "a file stands where a folder should"}

@@ -157,10 +157,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     log.info("protocol %s (hash %s) on %s", protocol.name, protocol_hash, provenance.description)
 
     tracker = Tracker(results, cfg.tracking.uri, str(cfg.tracking.experiment), bool(cfg.tracking.enabled))
-    killed, elsewhere = tracker.reap_orphans("bench run")
-    for line in killed:  # a killed earlier attempt (SIGKILL, OOM) left these RUNNING
-        log.info("%s", line)
-    for line in elsewhere:
+    killed, elsewhere = tracker.reap_orphans("bench run")  # runs a killed attempt (SIGKILL, OOM) left RUNNING
+    for line in killed + elsewhere:
         log.info("%s", line)
     common = {
         "protocol": protocol.name, "protocol_hash": protocol_hash, "scale": scale, "seed": int(cfg.seed),

@@ -27,7 +27,7 @@ _exit_code = 0
 @hydra.main(config_path=str(CONFIG_DIR), config_name="run", version_base=None)
 def _hydra_main(cfg: DictConfig) -> None:
     global _exit_code
-    from bench.results import write_error
+    from bench.results import FULL_OR_READ_ONLY, write_error
     from bench.runner import execute
     from core.errors import BenchError
 
@@ -37,7 +37,9 @@ def _hydra_main(cfg: DictConfig) -> None:
         log.error("%s", exc)  # Hydra's logging writes it to the console and to the run's log file
         _exit_code = 2
         return
-    except OSError as exc:  # results could not be written (disk full, read-only): no file of the run counts
+    except OSError as exc:  # the disk filled up (or went read-only) mid-run: no file of the run counts
+        if exc.errno not in FULL_OR_READ_ONLY:
+            raise
         log.error("%s", write_error(exc, Path(cfg.paths.results)))
         _exit_code = 2
         return
