@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 from mlflow.tracking import MlflowClient
 
@@ -27,9 +29,22 @@ CYCLEGAN = ["methods=[cyclegan]", f"+methods.cyclegan.override.steps={STEPS}",
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}  # the same threads in every process: the same floating-point sums
 
 
-def bench_run(*overrides: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench", "run", *overrides], cwd=REPO, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+@pytest.fixture
+def bench_run() -> Iterator[Callable[..., subprocess.Popen]]:
+    """Starts `python -m bench run <overrides>`; whatever still runs when the test ends (a failed assertion) is
+    killed, so no process outlives its test."""
+    started: list[subprocess.Popen] = []
+
+    def start(*overrides: str) -> subprocess.Popen:
+        started.append(subprocess.Popen([sys.executable, "-m", "bench", "run", *overrides], cwd=REPO, env=ENV,
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        return started[-1]
+
+    yield start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
@@ -49,7 +64,7 @@ def runs_of(uri: str) -> list:
     return client.search_runs([e.experiment_id for e in client.search_experiments()], max_results=1000)
 
 
-def test_sigkill_mid_training_resumes_to_the_uninterrupted_result_and_the_killed_runs_end_killed(tmp_path):
+def test_sigkill_mid_training_resumes_to_the_uninterrupted_result_and_the_killed_runs_end_killed(tmp_path, bench_run):
     results, uri = tmp_path / "results", f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}"
     killed = bench_run(*CYCLEGAN, f"paths.results={results}")
     straight = bench_run(*CYCLEGAN, f"paths.results={results}", f"paths.checkpoints={tmp_path / 'straight'}")
@@ -107,7 +122,7 @@ def test_sigkill_mid_training_resumes_to_the_uninterrupted_result_and_the_killed
     assert any("another-host.example" in n and "running elsewhere" in n for n in store.notes)
 
 
-def test_four_bench_runs_write_one_sqlite_store_at_once(tmp_path):
+def test_four_bench_runs_write_one_sqlite_store_at_once(tmp_path, bench_run):
     results = tmp_path / "results"
     procs = [bench_run("methods=[input_copy]", *SMALL, f"paths.results={results}", f"run_name=writer{i}")
              for i in range(4)]
