@@ -110,10 +110,10 @@ def compose_run(overrides: list[str] | None = None) -> DictConfig:
     return cfg
 
 
-def check_override_keys(overrides: list[str]) -> None:
+def check_override_keys(overrides: list[str]) -> DictConfig:
     """One line instead of Hydra's multi-line dump for an option the config does not have, with the likely fix
     (``colour_correction.method=`` is ``protocol.colour_correction.method=``); and a refusal of ``+key=`` at the top
-    level, which Hydra would add and nothing would read. Raises ``BenchError``."""
+    level, which Hydra would add and nothing would read. Raises ``BenchError``; returns the composed config."""
     from hydra.errors import HydraException
 
     def base() -> DictConfig:  # the config without the options: only composed when a message needs it
@@ -132,6 +132,7 @@ def check_override_keys(overrides: list[str]) -> None:
             raise BenchError(f"{key} adds a top-level option that nothing reads (the run would ignore it)",
                              hint=_where(key.lstrip("+"), known))  # type: ignore[arg-type]
     _check_preset_shadowing(overrides, composed)
+    return composed
 
 
 def _check_preset_shadowing(overrides: list[str], cfg: DictConfig) -> None:

@@ -6,6 +6,8 @@ empty value and the reason in ``note``; reported rows carry ``source='reported: 
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import math
 import os
 from dataclasses import asdict, dataclass, fields
@@ -15,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from core.columns import Column
+from core.errors import BenchError
 
 
 @dataclass
@@ -52,12 +55,51 @@ def rows_frame(rows: list[ResultRow]) -> pd.DataFrame:
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write via a temp file and rename, so a crash never leaves a partial file that looks complete."""
+    """Write via a temp file and rename, so a crash or a full disk never leaves a partial file that looks complete
+    (the temp file is removed when the write fails)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    frame.to_csv(tmp, index=False)
-    tmp.replace(path)
+    try:
+        frame.to_csv(tmp, index=False)
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
+
+
+# errors that only a write meets: a run that hits one mid-way stops with ``write_error``'s line, not a traceback
+FULL_OR_READ_ONLY = frozenset({errno.EROFS, errno.ENOSPC, errno.EDQUOT})
+_WRITE_PROBLEMS = {errno.EROFS: "the file system is read-only", errno.ENOSPC: "the disk is full",
+                   errno.EDQUOT: "the disk quota is exhausted", errno.EACCES: "no permission to write there",
+                   errno.EPERM: "no permission to write there", errno.ENOTDIR: "a file stands where a folder should"}
+
+
+def write_error(exc: OSError, folder: Path, option: str = "paths.results") -> BenchError:
+    """A one-line ``BenchError`` for an ``OSError`` met while writing under ``folder`` (set by ``option``): the file,
+    the cause (read-only, full, no permission) and the fix."""
+    where = exc.filename or folder
+    problem = _WRITE_PROBLEMS.get(exc.errno or 0, exc.strerror or type(exc).__name__)
+    return BenchError(f"cannot write {where}: {problem} ({exc.strerror or exc})",
+                      hint=f"free space or make {folder} writable, or set {option}= to a writable folder; "
+                           "nothing of this run counts as a result")
+
+
+def check_writable(folder: Path, option: str = "paths.results") -> None:
+    """Raise ``write_error``'s ``BenchError`` when ``folder`` (created if missing; set by ``option``) cannot take a
+    file: a read-only file system, no permission, a full disk. Checked before a run starts, not after training."""
+    probe = folder / f".bench-write-probe-{os.getpid()}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(probe, "wb") as handle:
+            handle.write(bytes(4096))
+            handle.flush()
+            os.fsync(handle.fileno())  # a full disk may only say so here
+    except OSError as exc:
+        raise write_error(exc, folder, option) from exc
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)
 
 
 def number_spec(value: float, digits: int = 3, signed: bool = False) -> str:

@@ -157,6 +157,9 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     log.info("protocol %s (hash %s) on %s", protocol.name, protocol_hash, provenance.description)
 
     tracker = Tracker(results, cfg.tracking.uri, str(cfg.tracking.experiment), bool(cfg.tracking.enabled))
+    killed, elsewhere = tracker.reap_orphans("bench run")  # runs a killed attempt (SIGKILL, OOM) left RUNNING
+    for line in killed + elsewhere:
+        log.info("%s", line)
     common = {
         "protocol": protocol.name, "protocol_hash": protocol_hash, "scale": scale, "seed": int(cfg.seed),
         "data_source": provenance.source, "data_fingerprint": provenance.fingerprint,
@@ -230,6 +233,15 @@ def _intermediate_hook(method: Method, protocol: Protocol, intermediate: Interme
     return on_step
 
 
+def one_line(exc: BaseException) -> str:
+    """``Type: message`` on one line; a ``BenchError`` keeps its fix (``...; fix: <hint>``), other errors their first
+    line (the traceback file holds the rest)."""
+    lines = [line.strip() for line in f"{type(exc).__name__}: {exc}".splitlines() if line.strip()]
+    if isinstance(exc, BenchError):
+        return "; ".join(lines)
+    return lines[0] if lines else type(exc).__name__
+
+
 def _is_pruned(exc: BaseException) -> bool:
     from optuna import TrialPruned
 
@@ -284,7 +296,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
             tracker.set_tags(child, {"bench.status": "pruned"})
             tracker.finish(child, "KILLED")
             raise
-        message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        message = one_line(exc)
         log.error("%s FAILED: %s", label, message)
         trace = run_dir / f"{label}.traceback.txt"
         trace.write_text(traceback.format_exc())
@@ -304,10 +316,16 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         metrics |= {key: value.value, f"{key}.n": value.n}
         if value.std is not None:
             metrics[f"{key}.std"] = value.std
-    tracker.log_metrics(child, metrics)
-    rows_path = run_dir / "methods" / label / "rows.csv"
-    write_csv_atomic(rows_frame(rows), rows_path)
-    tracker.log_artifact(child, rows_path)
+    try:
+        tracker.log_metrics(child, metrics)
+        rows_path = run_dir / "methods" / label / "rows.csv"
+        write_csv_atomic(rows_frame(rows), rows_path)
+        tracker.log_artifact(child, rows_path)
+    except BaseException as exc:  # e.g. the disk filled up: the method run must neither stay RUNNING nor look done
+        stopped = not isinstance(exc, Exception)
+        tracker.set_tags(child, {"bench.status": "killed" if stopped else "failed", "bench.error": one_line(exc)})
+        tracker.finish(child, "KILLED" if stopped else "FAILED")
+        raise
     tracker.set_tags(child, {"bench.status": "ok", "bench.calibrated": str(calibrated).lower()})
     tracker.finish(child, "FINISHED")
     return rows, result.samples, False

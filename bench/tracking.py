@@ -5,6 +5,8 @@ server needed; ``mlflow ui --backend-store-uri sqlite:///results/mlflow.db`` sho
 server instead. The store is created under a lock, so runs may start together on a fresh folder
 (``bench.mlflow_store``). The client API is used directly (not MLflow's global "active run"), so runs nest
 explicitly through the ``mlflow.parentRunId`` tag and a study (``bench tune``) can own many ``bench run`` parents.
+Every run records its owner process (``bench.owners``), so that runs left RUNNING by a killed process can be found
+and closed as KILLED (``Tracker.reap_orphans``).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.mlflow_store import open_store, sqlite_path
+from bench.owners import owner_tags, reap_orphans
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +58,15 @@ class Tracker:
     def start(self, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
         if not self.enabled:
             return ""
-        tags = {k: str(v) for k, v in tags.items()}
+        tags = owner_tags() | {k: str(v) for k, v in tags.items()}
         if parent_id:
             tags[PARENT_TAG] = parent_id
         return self.client.create_run(self.experiment_id, run_name=name, tags=tags).info.run_id
+
+    def reap_orphans(self, by: str) -> tuple[list[str], list[str]]:
+        """Close the store's runs whose owner process is gone as KILLED (``bench.owners.reap_orphans``); returns
+        ``(killed, elsewhere)`` lines, both empty when tracking is off."""
+        return reap_orphans(self.client, by) if self.enabled else ([], [])
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
         if not self.enabled or not params:

@@ -19,6 +19,10 @@ class DataError(BenchError):
     """Missing or corrupt data files."""
 
 
+class CheckpointError(BenchError):
+    """A checkpoint file that cannot be used: truncated, corrupt, of another format or written by another method."""
+
+
 class NonFiniteError(BenchError):
     """Training or inference produced NaN or infinite values."""
 

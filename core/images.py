@@ -131,6 +131,10 @@ def read_image(path: str | Path, dtype: type = np.float32) -> ImageRead:
                 read = _decode(image, path)
     except DataError:
         raise
+    except FileNotFoundError as exc:  # listed when the dataset was indexed, gone now (deleted or moved mid-run)
+        raise DataError(f"image {path} is missing (deleted or moved after its folder was listed)",
+                        hint="restore the file and rerun (the run resumes from its checkpoints), or remove it for "
+                             "good and rerun so that the folder is listed again") from exc
     except (OSError, UnidentifiedImageError, ValueError) as exc:
         raise DataError(f"cannot read image {path}: {exc}", hint="re-export the file or remove it from the folder"
                         ) from exc

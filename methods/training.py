@@ -12,6 +12,7 @@ Usage inside ``Method.fit``::
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Iterator
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from methods.base import FitContext, Method
 
 CHECKPOINT_NAME = "last.pt"
+log = logging.getLogger(__name__)
 
 
 def _rng_state() -> dict[str, Any]:
@@ -66,8 +68,9 @@ class TrainLoop:
         return generate()
 
     def resume(self) -> int:
-        """Load the last checkpoint if there is one; returns the step to continue from. ``BenchError`` when it is
-        corrupt, of another format or of another method."""
+        """Load the last checkpoint if there is one and log "resuming from step k of n (<path>)"; returns the step to
+        continue from. ``CheckpointError`` when it is truncated, corrupt, of another format or of another method:
+        never a silent fresh start."""
         if self.path.exists():
             blob = read_checkpoint(self.path, self.method.registry_name, self.method.device)
             self.method.load_training_state(blob["state"])
@@ -75,6 +78,7 @@ class TrainLoop:
             self.history = blob.get("history", [])
             self.extra = blob.get("extra", {})
             self.start = int(blob["step"])
+            log.info("%s: resuming from step %d of %d (%s)", self.desc, self.start, self.steps, self.path)
         return self.start
 
     def save(self, step: int) -> None:

@@ -3,7 +3,9 @@
 Entries are keyed by the data's content hash *and* the metric protocol hash (weights checksum, resize, quantisation,
 feature layer, ...): a changed image or a changed setting is a different key, so a stale entry can never be read
 (torch-fidelity keys by a user-chosen name; imaginaire by path only; both can go stale). Writes go to a temporary
-file in the same folder and are renamed into place, so an interrupted run never leaves a half-written entry.
+file in the same folder and are renamed into place, so an interrupted run never leaves a half-written entry. An
+entry that is unreadable all the same (cut short, damaged: a zip CRC error) is derived data: ``load`` logs one warning
+naming the file and returns None, so the caller recomputes it from the reference images and overwrites it.
 
 Location: ``$BENCH_CACHE`` (default ``~/.cache/bench``), sub-folder per namespace.
 """
@@ -11,6 +13,7 @@ Location: ``$BENCH_CACHE`` (default ``~/.cache/bench``), sub-folder per namespac
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterable
@@ -18,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+log = logging.getLogger(__name__)
 
 
 def cache_root() -> Path:
@@ -40,8 +45,11 @@ class ArrayCache:
         try:
             with np.load(path, allow_pickle=False) as archive:
                 return {key: archive[key] for key in archive.files}
-        except (OSError, ValueError, EOFError):
-            return None  # unreadable entry (e.g. disk trouble): recompute and overwrite it
+        except Exception as exc:  # numpy/zipfile raise many kinds (BadZipFile, ValueError, EOFError, OSError)
+            detail = (str(exc).strip().splitlines() or [""])[0]
+            log.warning("cached entry %s is unreadable (%s: %s): recomputing it and overwriting the file", path,
+                        type(exc).__name__, detail)
+            return None
 
     def save(self, data_hash: str, protocol_hash: str, **arrays: np.ndarray) -> Path:
         path = self.path(data_hash, protocol_hash)

@@ -36,6 +36,7 @@ under the parent, logs the schedule as parameters and the curve as metrics ``los
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -61,6 +62,7 @@ __all__ = ["SCHEDULE_PRESETS", "SEGMENTER_ARCHS", "SegSchedule", "SegTracking", 
            "with_overrides"]
 
 CHECKPOINT_NAME = "segmenter.pt"
+_log = logging.getLogger(__name__)
 ImageSource = np.ndarray | Sequence[Any]
 
 
@@ -220,6 +222,8 @@ def train_segmenter(images: ImageSource, labels: ImageSource, *, schedule: SegSc
     with torch.random.fork_rng(devices=devices):  # the caller's RNG is left as it was
         torch.manual_seed(seed)
         start, history = _resume(path, schedule.arch, config, net, optimiser, dev)
+        if start:
+            _log.info("segmenter %s: resuming from step %d of %d (%s)", label, start, schedule.iterations, path)
         bar = tqdm(total=schedule.iterations, initial=start, desc=f"segmenter {label}", disable=not progress,
                    dynamic_ncols=True, leave=False)
         try:

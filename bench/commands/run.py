@@ -10,12 +10,14 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from bench.config import CONFIG_DIR, RUN_GROUPS, check_override_keys, validate_overrides
+from bench.results import check_writable
 
 SUMMARY = "train and evaluate methods under a protocol; prints the comparison table and the metrics.csv path"
 log = logging.getLogger("bench")
@@ -25,6 +27,7 @@ _exit_code = 0
 @hydra.main(config_path=str(CONFIG_DIR), config_name="run", version_base=None)
 def _hydra_main(cfg: DictConfig) -> None:
     global _exit_code
+    from bench.results import FULL_OR_READ_ONLY, write_error
     from bench.runner import execute
     from core.errors import BenchError
 
@@ -32,6 +35,12 @@ def _hydra_main(cfg: DictConfig) -> None:
         outcome = execute(cfg)
     except BenchError as exc:
         log.error("%s", exc)  # Hydra's logging writes it to the console and to the run's log file
+        _exit_code = 2
+        return
+    except OSError as exc:  # the disk filled up (or went read-only) mid-run: no file of the run counts
+        if exc.errno not in FULL_OR_READ_ONLY:
+            raise
+        log.error("%s", write_error(exc, Path(cfg.paths.results)))
         _exit_code = 2
         return
     print()
@@ -47,7 +56,9 @@ def main(argv: list[str]) -> int:
     global _exit_code
     _exit_code = 0
     validate_overrides(argv, RUN_GROUPS)
-    check_override_keys(argv)
+    cfg = check_override_keys(argv)
+    for option in ("paths.results", "paths.checkpoints"):  # read-only or full: stop here, before any training
+        check_writable(Path(str(OmegaConf.select(cfg, option))), option)
     saved = sys.argv
     sys.argv = ["bench run", *argv]
     previous = _interrupt_on_sigterm()

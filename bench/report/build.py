@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from bench.config import CONFIG_DIR
+from bench.owners import reap_orphans
 from bench.report import figures, seeds
 from bench.report.aggregate import aggregate, apply_filters, as_list, select_runs
 from bench.report.html import Section, render_index
@@ -95,11 +96,13 @@ class Store:
     client: Any
     runs: list[RunInfo]
     rows: pd.DataFrame
+    notes: list[str] = field(default_factory=list)  # runs closed as KILLED (owner gone) or running elsewhere
 
 
 def load_store(opts: ReportOptions) -> Store:
     uri = opts.tracking_uri or default_tracking_uri()
     client = connect(uri)
+    killed, elsewhere = reap_orphans(client, "bench report")  # before reading: their rows then say KILLED
     runs = load_runs(client, list(opts.experiments) or None)
     protocols = as_list(opts.protocol)
     rows = collect_rows(client, runs, opts.configs_dir, protocols or None)
@@ -110,7 +113,7 @@ def load_store(opts: ReportOptions) -> Store:
     if rows.empty:
         raise BenchError(f"the MLflow store {uri} holds no `bench run` results",
                          hint="run `python -m bench run protocol=... method=...` first")
-    return Store(uri, client, runs, rows)
+    return Store(uri, client, runs, rows, killed + elsewhere)
 
 
 def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResult:
@@ -130,7 +133,7 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
     _clean(out_dir)
     tables_dir, figures_dir = out_dir / "tables", out_dir / "figures"
     files: list[Path] = []
-    warnings: list[str] = []
+    warnings: list[str] = list(store.notes)
     header = [f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from MLflow store {uri}",
               f"Runs: {opts.select} per configuration (protocol, setting hash, scale, seed, method)"
               + (f"; only runs {opts.runs}" if opts.runs else "")

@@ -58,3 +58,14 @@ def test_32_bit_integers_beyond_16_bit_are_refused_with_the_reason(tmp_path: Pat
     Image.fromarray(np.array([[0, 70000]], np.int32), "I").save(tmp_path / "i32.tif")
     with pytest.raises(DataError, match="outside 8- and 16-bit range"):
         read_image(tmp_path / "i32.tif")
+
+
+def test_an_image_deleted_after_its_folder_was_listed_is_named_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "listed.png"
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(path)
+    listed = sorted(tmp_path.glob("*.png"))  # a dataset indexes its folder ...
+    path.unlink()  # ... and the file goes away mid-run
+    with pytest.raises(DataError) as info:
+        read_rgb(listed[0])
+    assert str(info.value).startswith(f"image {path} is missing (deleted or moved after its folder was listed)")
+    assert info.value.hint.startswith("restore the file and rerun")

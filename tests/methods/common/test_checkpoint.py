@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -9,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.errors import BenchError
+from core.errors import BenchError, CheckpointError
 from datasets.base import TensorImageSet, TrainData
 from methods.base import Capabilities, FitContext, Method
 from methods.common.checkpoint import FORMAT_VERSION, read_checkpoint, write_checkpoint
@@ -101,3 +102,55 @@ def test_checkpoints_from_before_the_format_version_still_load(tmp_path: Path) -
     assert read_checkpoint(tmp_path / CHECKPOINT_NAME, "tiny")["step"] == 2
     with pytest.raises(BenchError, match="not 'other'"):
         Other().load(tmp_path / "saved.pt")
+
+
+def test_a_crash_mid_write_leaves_the_previous_checkpoint_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    path = tmp_path / CHECKPOINT_NAME
+    write_checkpoint(path, "tiny", {}, {"nets": {"w": torch.zeros(2)}}, step=1)
+    real_save = torch.save
+
+    def torn_save(obj: Any, handle: Any) -> None:  # the process dies with half the bytes written
+        real_save(obj, handle)
+        handle.truncate(handle.tell() // 2)
+        raise KeyboardInterrupt("killed mid-write")
+
+    monkeypatch.setattr(torch, "save", torn_save)
+    with pytest.raises(KeyboardInterrupt):
+        write_checkpoint(path, "tiny", {}, {"nets": {"w": torch.ones(2)}}, step=2)
+    monkeypatch.undo()
+
+    def no_rename(src: Any, dst: Any) -> None:  # killed after the write, before the rename
+        raise KeyboardInterrupt("killed before the rename")
+
+    monkeypatch.setattr("methods.common.checkpoint.os.replace", no_rename)
+    with pytest.raises(KeyboardInterrupt):
+        write_checkpoint(path, "tiny", {}, {"nets": {"w": torch.ones(2)}}, step=3)
+    blob = read_checkpoint(path, "tiny")
+    assert blob["step"] == 1 and torch.equal(blob["state"]["nets"]["w"], torch.zeros(2))  # the old one, intact
+    assert [p.name for p in tmp_path.iterdir()] == [CHECKPOINT_NAME]  # no temp file left behind
+
+
+def test_a_truncated_checkpoint_is_refused_naming_the_file_and_the_fix_never_a_fresh_start(tmp_path: Path) -> None:
+    images = torch.rand(4, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    data = TrainData(TensorImageSet(images), TensorImageSet(images), kind="paired")
+    Tiny().fit(data, FitContext(workdir=tmp_path, progress=False))
+    path = tmp_path / CHECKPOINT_NAME
+    for cut in (10, path.stat().st_size // 2, path.stat().st_size - 1):
+        whole = path.read_bytes()
+        path.write_bytes(whole[:cut])
+        with pytest.raises(CheckpointError) as info:
+            Tiny(steps=5).fit(data, FitContext(workdir=tmp_path, progress=False))
+        assert isinstance(info.value, BenchError) and str(path) in str(info.value) and "\n  fix:" in str(info.value)
+        assert info.value.hint.startswith(f"delete it (`rm {path}`)")
+        path.write_bytes(whole)
+
+
+def test_a_resumed_fit_says_from_which_step(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    images = torch.rand(4, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    data = TrainData(TensorImageSet(images), TensorImageSet(images), kind="paired")
+    with caplog.at_level(logging.INFO, logger="methods.training"):
+        Tiny(steps=2).fit(data, FitContext(workdir=tmp_path, progress=False))
+        assert "resuming" not in caplog.text
+        Tiny(steps=5).fit(data, FitContext(workdir=tmp_path, progress=False))
+    assert f"tiny: resuming from step 2 of 5 ({tmp_path / CHECKPOINT_NAME})" in caplog.text
