@@ -107,8 +107,8 @@ def record_failed_job(cfg: DictConfig, message: str) -> str | None:
                 "bench.seed": int(cfg.seed), "bench.run_name": name, "bench.methods": ",".join(map(str, cfg.methods))}
         run_id = tracker.start(name, tags)
         tracker.finish(run_id, "FAILED")
-    except BenchError as exc:
-        log.error("could not record the failed job in the store: %s", exc)
+    except Exception as exc:  # the store may be what failed (BenchError, MLflow and SQLAlchemy errors)
+        log.error("could not record the failed job in the store: %s", str(exc).splitlines()[0] if str(exc) else exc)
         return None
     log.info("recorded the failed job as FAILED run %s", run_id)
     return run_id

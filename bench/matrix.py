@@ -81,12 +81,13 @@ def record_plan(the_plan: Plan, results: Path, uri: str | None, enabled: bool, l
     return path, run_id
 
 
-def finish_plan(run_id: str, results: Path, uri: str | None, enabled: bool, failed: int) -> None:
-    """End the matrix run: FINISHED when no job failed, else FAILED (the failed jobs' own runs say why)."""
+def finish_plan(run_id: str, results: Path, uri: str | None, enabled: bool, failed: int, status: str) -> None:
+    """End the matrix run with ``status``: FINISHED when every job ended ok, FAILED when some failed (their own runs
+    say why), KILLED when the grid was stopped."""
     from bench.tracking import Tracker
 
     if not run_id:
         return
     tracker = Tracker(results, uri, MATRIX_EXPERIMENT, enabled)
     tracker.set_tags(run_id, {"bench.jobs_failed": failed})
-    tracker.finish(run_id, "FAILED" if failed else "FINISHED")
+    tracker.finish(run_id, status)

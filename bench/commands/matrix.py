@@ -90,16 +90,18 @@ def main(argv: list[str]) -> int:
     results, uri, enabled = Path(cfg.paths.results), cfg.tracking.uri, bool(cfg.tracking.enabled)
     cells_csv, run_id = record_plan(the_plan, results, uri, enabled, launcher)
     print(f"plan: {cells_csv}")
-    size = batch or (os.cpu_count() or 1 if launcher == "submitit_local" else len(the_plan.jobs))
-    failed = []
+    size = batch or ((os.cpu_count() or 1) if launcher == "submitit_local" else len(the_plan.jobs))
+    failed: list[str] = []
+    status = "KILLED"  # until the loop ends: an interrupt or a launcher error (a job process that crashed) stops it
     try:
         for start in range(0, len(the_plan.jobs), size):
             chunk = the_plan.jobs[start:start + size]
             for job, ret in zip(chunk, launch(chunk, launcher, run_job, overrides=passed), strict=True):
                 if ret.status.name != "COMPLETED":
                     failed.append(" ".join(job))
+        status = "FAILED" if failed else "FINISHED"
     finally:
-        finish_plan(run_id, results, uri, enabled, len(failed))
+        finish_plan(run_id, results, uri, enabled, len(failed), status)
     for job in failed:
         print(f"FAILED job: {job}", file=sys.stderr)
     print(f"{len(the_plan.jobs) - len(failed)} of {len(the_plan.jobs)} jobs ok; "
