@@ -45,6 +45,7 @@ class RunOutcome:
     metrics_csv: Path | None = None
     table: Any = None
     artifacts: dict[str, Path] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # label → the FINISHED run id it was skipped for
 
 
 def seed_everything(seed: int) -> None:
@@ -132,6 +133,28 @@ class _MethodRun:
         return rows
 
 
+def method_config_key(mrun: _MethodRun) -> tuple[dict[str, Any], str]:
+    """A served method's parameters in this run and its config key: the hash of method class, parameters, protocol
+    hash and seed that names its checkpoint folder, and by which a grid skips a method already FINISHED."""
+    params = run_method_params(mrun.mcfg, mrun.cfg, mrun.protocol.method_settings(),
+                               METHODS.get(mrun.method_class).defaults)
+    return params, settings_hash({"method": mrun.method_class, "params": params,
+                                  "protocol": mrun.common["protocol_hash"], "seed": int(mrun.cfg.seed)})
+
+
+def finished_methods(mruns: list[_MethodRun], tracker: Tracker) -> dict[str, str]:
+    """``{label: run id}`` of the served methods whose run of the same config key FINISHED in the store."""
+    from bench.grid import finished_run
+
+    done = {}
+    for mrun in mruns:
+        if mrun.protocol.refusal(METHODS.get(mrun.method_class)) is None:
+            run_id = finished_run(tracker, mrun.label, method_config_key(mrun)[1])
+            if run_id:
+                done[mrun.label] = run_id
+    return done
+
+
 Intermediate = Callable[[int, dict[Column, Any]], None]
 
 
@@ -165,6 +188,16 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
         "data_source": provenance.source, "data_fingerprint": provenance.fingerprint,
         "run_name": str(cfg.run_name), "git_commit": git_commit(),
     }
+    mruns = [_MethodRun(str(label), mcfg, cfg, protocol, common) for label, mcfg in cfg.methods.items()]
+    skipped = finished_methods(mruns, tracker) if cfg.get("skip_finished") else {}
+    for label, done in skipped.items():
+        log.info("%s: skipped, FINISHED in the store as run %s (seed %d, protocol hash %s, same config key)", label,
+                 done, int(cfg.seed), protocol_hash)
+    if skipped and all(m.label in skipped or protocol.refusal(METHODS.get(m.method_class)) for m in mruns):
+        log.info("nothing left to run for %s seed %d: no MLflow run started", protocol.name, int(cfg.seed))
+        if not any(run_dir.iterdir()):
+            run_dir.rmdir()
+        return RunOutcome(rows=[], run_dir=run_dir, run_id="", failed=False, skipped=skipped)
     tags = {f"bench.{k}": v for k, v in common.items()} | {"bench.kind": "run",
                                                            "bench.calibrated": str(protocol.calibrated).lower()}
     run_id = tracker.start(str(cfg.run_name), tags, parent_id=parent_run_id)
@@ -177,8 +210,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     samples: dict[str, dict[str, torch.Tensor]] = {}
     any_failed = False
     try:
-        for label, mcfg in cfg.methods.items():
-            mrun = _MethodRun(str(label), mcfg, cfg, protocol, common)
+        for mrun in (m for m in mruns if m.label not in skipped):
+            label = mrun.label
             method_rows, method_samples, failed = _run_method(mrun, tracker, run_id, device, run_dir, intermediate)
             rows += method_rows
             any_failed |= failed
@@ -202,7 +235,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     tracker.set_tags(run_id, {"bench.status": "failed" if any_failed else "ok"})
     tracker.finish(run_id, "FAILED" if any_failed else "FINISHED")
     return RunOutcome(rows=rows, run_dir=run_dir, run_id=run_id, failed=any_failed,
-                      metrics_csv=artifacts["metrics.csv"], table=comparison_table(rows), artifacts=artifacts)
+                      metrics_csv=artifacts["metrics.csv"], table=comparison_table(rows), artifacts=artifacts,
+                      skipped=skipped)
 
 
 def _reference_rows(label: str, values: dict[Column, Any], protocol: Protocol, common: dict[str, Any]
@@ -266,9 +300,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
         tracker.finish(child, "FINISHED")
         return mrun.placeholder_rows("refused", note), {}, False
 
-    params = run_method_params(mrun.mcfg, cfg, protocol.method_settings(), method_cls.defaults)
-    config_key = settings_hash({"method": mrun.method_class, "params": params, "protocol": mrun.common["protocol_hash"],
-                                "seed": int(cfg.seed)})
+    params, config_key = method_config_key(mrun)
     workdir = Path(cfg.paths.checkpoints) / protocol.name / label / config_key
     protocol.run_key = f"{label}-{config_key}"
     child = tracker.start(label, tags | {"bench.status": "running", "bench.config_key": config_key}, parent_id)

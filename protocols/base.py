@@ -106,6 +106,9 @@ class Protocol(ABC):
     paper: ClassVar[str] = ""
     # Metric names of the columns scored against exact ground truth: there ``oracle()`` scores the metric's ``best``
     exact_metrics: ClassVar[tuple[str, ...]] = ()
+    # The one column (a ``columns()`` label) that stands for the protocol in the cross-protocol matrix (``bench report
+    # matrix=true``): the paper's headline measure. Not a setting: it changes no number and is not in the hash.
+    primary: ClassVar[str] = ""
     # Single-image methods (contract §1): the runner hands its FitContext here instead of calling ``fit``; a
     # protocol that offers ``single_image`` fits per test case, each in a folder under ``fit_context.workdir``
     fit_context: FitContext | None = None
@@ -142,6 +145,14 @@ class Protocol(ABC):
     def metric_names(cls) -> list[str]:
         """The columns' labels, e.g. ``["ssim A→B", "ssim B→A"]``."""
         return [column.label for column in cls.columns()]
+
+    @classmethod
+    def primary_column(cls) -> Column:
+        """``primary`` as a column; ValueError when it is not one of ``columns()`` (a protocol must declare it)."""
+        column = Column.parse(cls.primary)
+        if column not in cls.columns():
+            raise ValueError(f"protocol {cls.name}: primary {cls.primary!r} is not one of {cls.metric_names()}")
+        return column
 
     @classmethod
     def refusal(cls, method_cls: type[Method]) -> str | None:

@@ -45,6 +45,21 @@ def study_report(cfg) -> int:
     return 0
 
 
+def matrix_report(cfg) -> int:
+    """``matrix=true``: the cross-paper matrix (methods × protocols, primary column, CI over seeds, refusals, rank
+    aggregate), printed and written as Markdown + CSV under ``<out_dir>/matrix/``."""
+    from bench.report import ReportOptions
+    from bench.report.matrix import from_store, write
+
+    filters = OmegaConf.to_container(cfg.filters, resolve=True)
+    opts = ReportOptions(tracking_uri=cfg.tracking.uri, experiments=list(cfg.experiments or []),
+                         protocol=filters["protocol"], method=filters["method"], scale=filters["scale"],
+                         n_resamples=int(cfg.n_resamples), include_tuning=bool(cfg.include_tuning))
+    text, files = write(from_store(opts), Path(cfg.out_dir) / "matrix", int(cfg.digits))
+    print(f"{text}\n→ {', '.join(map(str, files))}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     from bench.report import ReportOptions, build_report
 
@@ -55,6 +70,8 @@ def main(argv: list[str]) -> int:
     cfg = compose_primary("report", parse(argv))
     if cfg.study is not None:
         return study_report(cfg)
+    if cfg.matrix:
+        return matrix_report(cfg)
     filters = OmegaConf.to_container(cfg.filters, resolve=True)
     opts = ReportOptions(
         out_dir=Path(cfg.out_dir), tracking_uri=cfg.tracking.uri, experiments=list(cfg.experiments or []),

@@ -17,6 +17,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import CONFIG_DIR, RUN_GROUPS, check_override_keys, validate_overrides
+from bench.grid import job_overrides, split_multirun
 from bench.results import check_writable
 
 SUMMARY = "train and evaluate methods under a protocol; prints the comparison table and the metrics.csv path"
@@ -24,39 +25,72 @@ log = logging.getLogger("bench")
 _exit_code = 0
 
 
-@hydra.main(config_path=str(CONFIG_DIR), config_name="run", version_base=None)
-def _hydra_main(cfg: DictConfig) -> None:
+def run_job(cfg: DictConfig) -> int:
+    """One ``bench run``: execute, print the table and the ``metrics.csv`` path; the exit code (0 ok, 1 a method
+    failed, 2 bad input). In a grid (``-m``, ``bench matrix``) the job skips methods already FINISHED in the store
+    unless ``skip_finished=false``, records a failure before its run exists as a FAILED run, and raises
+    ``JobFailed`` when it failed, so that the launcher counts it failed. Module-level: launchers that run jobs in
+    other processes (submitit) pickle it by name."""
     global _exit_code
+    from bench.grid import JobFailed, in_grid, record_failed_job
     from bench.results import FULL_OR_READ_ONLY, write_error
     from bench.runner import execute
     from core.errors import BenchError
 
+    grid = in_grid()
+    if grid and cfg.get("skip_finished") is None:
+        cfg.skip_finished = True
     try:
         outcome = execute(cfg)
     except BenchError as exc:
         log.error("%s", exc)  # Hydra's logging writes it to the console and to the run's log file
         _exit_code = 2
-        return
+        if grid:
+            record_failed_job(cfg, str(exc))
+            raise JobFailed(str(exc).splitlines()[0]) from None
+        return _exit_code
     except OSError as exc:  # the disk filled up (or went read-only) mid-run: no file of the run counts
         if exc.errno not in FULL_OR_READ_ONLY:
+            if grid:
+                record_failed_job(cfg, f"{type(exc).__name__}: {exc}".splitlines()[0])
             raise
-        log.error("%s", write_error(exc, Path(cfg.paths.results)))
+        message = write_error(exc, Path(cfg.paths.results))
+        log.error("%s", message)
         _exit_code = 2
-        return
+        if grid:
+            raise JobFailed(message.splitlines()[0]) from None
+        return _exit_code
+    except Exception as exc:
+        if grid:
+            record_failed_job(cfg, f"{type(exc).__name__}: {exc}".splitlines()[0])
+        raise
+    if not outcome.run_id and outcome.skipped:
+        print(f"skipped (FINISHED in the store): {', '.join(sorted(outcome.skipped))}")
+        return 0
     print()
     print(outcome.artifacts["table.md"].read_text())
     if outcome.failed:
         failed = sorted({r.method for r in outcome.rows if r.status == "failed"})
-        print(f"FAILED methods: {', '.join(failed)} (tracebacks in {outcome.run_dir})", file=sys.stderr)
+        message = f"FAILED methods: {', '.join(failed)} (tracebacks in {outcome.run_dir})"
+        print(message, file=sys.stderr)
         _exit_code = 1
+        if grid:
+            raise JobFailed(message)
     print(outcome.metrics_csv)
+    return _exit_code
+
+
+_hydra_main = hydra.main(config_path=str(CONFIG_DIR), config_name="run", version_base=None)(run_job)
 
 
 def main(argv: list[str]) -> int:
     global _exit_code
     _exit_code = 0
-    validate_overrides(argv, RUN_GROUPS)
-    cfg = check_override_keys(argv)
+    multirun, overrides = split_multirun(argv)
+    jobs = job_overrides(overrides) if multirun else [overrides]
+    for job in jobs:  # names and method selections of every job, before anything is submitted
+        validate_overrides(job, RUN_GROUPS)
+    cfg = check_override_keys(jobs[0])  # one composition: the option keys are the same in every job
     for option in ("paths.results", "paths.checkpoints"):  # read-only or full: stop here, before any training
         check_writable(Path(str(OmegaConf.select(cfg, option))), option)
     saved = sys.argv
@@ -64,8 +98,12 @@ def main(argv: list[str]) -> int:
     previous = _interrupt_on_sigterm()
     try:
         _hydra_main()
-    except SystemExit as exc:  # Hydra exits on config errors after printing them
-        return int(exc.code or 0) or 1 if exc.code not in (0, None) else 0
+    except SystemExit as exc:  # Hydra exits on config errors, and after a grid with a failed job, printing them
+        code = int(exc.code or 0) or 1 if exc.code not in (0, None) else 0
+        if multirun and code:
+            print("error: a job of the grid failed (above); each job's run, FAILED ones included, is in the MLflow "
+                  "store; rerun the same command to run only what did not finish", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         log.error("interrupted: the MLflow runs are marked KILLED and no metrics.csv was written; rerun the same "
                   "command to resume from the last checkpoints")

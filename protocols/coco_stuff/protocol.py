@@ -64,6 +64,7 @@ def images(array: np.ndarray) -> torch.Tensor:
 
 class CocoStuffScenes(Protocol):
     paper = "MSCA (Zheng et al., ECCV 2020) §4, Table 1"
+    primary = "fid retrieving"  # Table 1's FID on the main (retrieving) task
     offers = Offers(training=frozenset({"paired", "unpaired"}), label_maps=True, exemplar_labels=True,
                     directions="AB")
     reader: ClassVar[str] = "coco_stuff"

@@ -44,6 +44,7 @@ class CoCosNetProtocol(Protocol):
     encoding: ClassVar[str] = "one_hot"
     train_lists: ClassVar[str] = "vgg"  # "vgg" (pool5 cosine top K) or "random" (faces)
     paper = "CoCosNet (Zhang et al., CVPR 2020) §4, Tables 1–4"
+    primary = "fid A→B"  # Table 1 leads with FID
     offers = Offers(training=frozenset({"paired"}), label_maps=True, exemplar_labels=True, directions="AB")
     # worlds only: exemplar_fidelity (per-part colour/texture error vs the exact translation), SSIM and LPIPS vs it
     exact_metrics = ("exemplar_fidelity_colour", "exemplar_fidelity_texture", "ssim_exact", "lpips_exact")

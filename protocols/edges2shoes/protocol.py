@@ -82,6 +82,7 @@ def unit(images: torch.Tensor) -> torch.Tensor:
 class Edges2Photos(Protocol):
     dataset: ClassVar[str] = ""
     paper = "SEGIN (Huang et al., IEEE TMM 2020) §IV-B, Tables I–II"
+    primary = "fid A→B"  # Table I: quality (FID) beside diversity (LPIPS)
     offers = Offers(training=frozenset({"paired", "unpaired"}), directions="AB")
     exact_metrics = EXACT_METRICS  # edges2objects only
 

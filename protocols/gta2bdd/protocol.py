@@ -55,6 +55,7 @@ class ImageSet(Dataset):
 
 class GTA2BDD(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4 street view, Table 3"
+    primary = "miou A→B"  # Table 3
     offers = Offers(training=frozenset({"unpaired"}), directions="AB")
     reference_rows: ClassVar[tuple[str, ...]] = ("source", "exact_translation", "oracle")
 

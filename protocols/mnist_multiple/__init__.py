@@ -37,6 +37,7 @@ def to_tensor(images: np.ndarray) -> torch.Tensor:
 @PROTOCOLS.register("mnist_multiple")
 class MnistMultiple(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4 multi-digit, Table 5"
+    primary = "ssim A→B"  # Table 5's SSIM, first direction
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
     exact_metrics = tuple(SSIM_COLOURS)
 

@@ -39,6 +39,7 @@ def _to_tensor(images: np.ndarray) -> torch.Tensor:
 @PROTOCOLS.register("mnist_single")
 class MnistSingle(Protocol):
     paper = "EGSC-IT (Ma et al., ICLR 2019) §4.1, Table 2"
+    primary = "ssim A→B"  # Table 2's SSIM, first direction
     offers = Offers(training=frozenset({"unpaired"}), directions="both")
     exact_metrics = tuple(SSIM_COLOURS)
 

@@ -51,6 +51,7 @@ def images(array: np.ndarray) -> torch.Tensor:
 
 class SemanticImageAnalogy(Protocol):
     paper = "Semantic Image Analogy §4.2, Table 1 (pixel accuracy, mIoU by Detectron2 panoptic; user ranking)"
+    primary = "miou_deeplabv3 A→B"  # Table 1's mIoU by the scorer every install has (panoptic needs detectron2)
     offers = Offers(training=frozenset({"single_image"}), label_maps=True, exemplar_labels=True, directions="AB",
                     target_image=True)
     reader: ClassVar[str] = "coco_stuff"

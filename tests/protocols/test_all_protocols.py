@@ -107,3 +107,11 @@ def test_offline_default_data_says_whether_it_is_a_stand_in(name: str) -> None:
     procedural = provenance.source.split()[0] in set(WORLDS.names()) | {"edges2objects", "digits"}
     if procedural or provenance.stand_in:
         assert "NOT" in provenance.stand_in, f"{name}: {provenance}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_declared_primary_column_is_one_of_the_columns(name: str) -> None:
+    """The matrix of `bench report matrix=true` shows each protocol's `primary` column (its paper's headline)."""
+    cls = PROTOCOLS.get(name)
+    column = cls.primary_column()
+    assert column.label == cls.primary and column in cls.columns() and column.metric
