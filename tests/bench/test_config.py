@@ -132,15 +132,16 @@ def test_unknown_options_are_one_line_with_where_they_live(override: str, messag
 
 
 def test_a_params_option_that_the_scale_preset_would_replace_is_refused_with_the_override_fix() -> None:
-    from bench.config import check_override_keys
+    from bench.config import check_override_keys, load_method_config
 
     base = ["protocol=coco_stuff_scenes", "methods=[msca]", "scale=cpu"]
+    preset = load_method_config("msca").presets.cpu.batch_size
     with pytest.raises(BenchError) as err:
-        check_override_keys([*base, "methods.msca.params.pretrain_steps=100"])
-    assert str(err.value).startswith("methods.msca.params.pretrain_steps=100 would be ignored: the cpu preset of "
-                                     "msca sets pretrain_steps (0)")
-    assert err.value.hint == "use +methods.msca.override.pretrain_steps=100 (applied after every preset)"
-    check_override_keys([*base, "+methods.msca.override.pretrain_steps=100"])
+        check_override_keys([*base, "methods.msca.params.batch_size=7"])
+    assert str(err.value).startswith("methods.msca.params.batch_size=7 would be ignored: the cpu preset of "
+                                     f"msca sets batch_size ({preset})")
+    assert err.value.hint == "use +methods.msca.override.batch_size=7 (applied after every preset)"
+    check_override_keys([*base, "+methods.msca.override.batch_size=7"])
     check_override_keys([*base, "methods.msca.params.lambda_vgg=5"])  # no preset sets it: params is the place
 
 
