@@ -145,7 +145,8 @@ def _check_preset_shadowing(overrides: list[str], cfg: DictConfig) -> None:
         if len(parts) != 4 or parts[0] != "methods" or parts[2] != "params":
             continue
         preset = OmegaConf.select(cfg, f"methods.{parts[1]}.presets.{scale}", default=None)
-        if isinstance(preset, DictConfig) and parts[3] in preset:
+        if isinstance(preset, DictConfig) and parts[3] in preset and \
+                OmegaConf.select(cfg, f"methods.{parts[1]}.params.{parts[3]}") != preset[parts[3]]:
             raise BenchError(f"{key}={value} would be ignored: the {scale} preset of {parts[1]} sets {parts[3]} "
                              f"({OmegaConf.select(preset, parts[3])}), and presets are applied after params",
                              hint=f"use +methods.{parts[1]}.override.{parts[3]}={value} (applied after every preset)")

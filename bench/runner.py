@@ -93,7 +93,26 @@ def check_method_params(cfg: DictConfig) -> None:
         if method_cls.defaults is not None:
             for dataset in [None, *(mcfg.get("datasets") or {})]:
                 params = resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg, dataset=dataset))
-                method_cls.check_params(params)
+                try:
+                    method_cls.check_params(params)
+                except (TypeError, ValueError) as exc:  # a value of the wrong type (K=4 for a list, "abc" for int)
+                    wrong = [f"{k}={v!r} (default {method_cls.defaults[k]!r})" for k, v in params.items()
+                             if _kind(v) != _kind(method_cls.defaults.get(k, v))]
+                    raise BenchError(f"a parameter of {label} has a value of the wrong type: "
+                                     f"{'; '.join(wrong) or exc}",
+                                     hint="give it the default's type (a list as [a,b,...], a number unquoted)"
+                                     ) from None
+
+
+def _kind(value: Any) -> str:
+    """The type family a parameter value belongs to, for the wrong-type message (None matches anything)."""
+    if value is None:
+        return "any"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int | float):
+        return "number"
+    return "list" if isinstance(value, list | tuple) else type(value).__name__
 
 
 def check_any_served(cfg: DictConfig) -> None:

@@ -145,6 +145,25 @@ def test_a_params_option_that_the_scale_preset_would_replace_is_refused_with_the
     check_override_keys([*base, "methods.msca.params.lambda_vgg=5"])  # no preset sets it: params is the place
 
 
+def test_a_params_option_equal_to_the_preset_value_is_allowed() -> None:
+    from bench.config import check_override_keys, load_method_config
+
+    preset = load_method_config("msca").presets.cpu.batch_size
+    check_override_keys(["protocol=coco_stuff_scenes", "methods=[msca]", "scale=cpu",
+                         f"methods.msca.params.batch_size={preset}"])
+
+
+@pytest.mark.parametrize(("option", "named"), [("methods.msca.params.K=4", "K=4 (default [8, 16, 16, 16, 16])"),
+                                               ("+methods.msca.override.pretrain_steps=abc", "pretrain_steps='abc'")])
+def test_a_parameter_of_the_wrong_type_is_one_line_naming_it(option: str, named: str) -> None:
+    from bench.runner import check_method_params
+
+    cfg = compose_run(["protocol=coco_stuff_scenes", "methods=[msca]", "scale=smoke", option])
+    with pytest.raises(BenchError, match="a parameter of msca has a value of the wrong type: ") as err:
+        check_method_params(cfg)
+    assert named in str(err.value)
+
+
 def test_misspelt_names_suggest_the_close_one() -> None:
     from bench.config import RUN_GROUPS, validate_overrides
 
