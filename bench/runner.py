@@ -13,7 +13,7 @@ import logging
 import random
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +21,18 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from bench import distributed
 from bench.config import flatten, method_class, method_params
-from bench.results import ResultRow, comparison_table, footnoted, rows_frame, write_csv_atomic
+from bench.devices import Hardware, resolve_hardware
+from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
+from bench.run_outputs import write_outputs
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
 from core.errors import BenchError
 from core.hashing import settings_hash
 from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
+from methods.common.distributed import is_main
 from methods.common.params import resolve_params
 from protocols import PROTOCOLS, Protocol
 from protocols.base import Workspace
@@ -46,6 +50,7 @@ class RunOutcome:
     table: Any = None
     artifacts: dict[str, Path] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # label → the FINISHED run id it was skipped for
+    worker: bool = False  # a rank > 0 of a torchrun launch: it trained with rank 0 and writes nothing
 
 
 def seed_everything(seed: int) -> None:
@@ -187,11 +192,17 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     """
     check_method_params(cfg)  # a misspelt parameter stops the run here, before any data is built or folder made
     check_any_served(cfg)  # so does a selection the protocol refuses entirely
+    hardware = resolve_hardware(str(cfg.device), cfg.get("loader", {}).get("workers", "auto"),
+                                cfg.get("loader", {}).get("pin_memory", "auto"),
+                                str(cfg.get("precision", "fp32")))  # device=cuda without a GPU stops here
+    hardware = replace(hardware, device=distributed.init(hardware.device))  # under torchrun: join the group
+    if not is_main():  # ranks > 0 only train, with rank 0 (bench.distributed)
+        distributed.worker(cfg, hardware)
+        return RunOutcome(rows=[], run_dir=Path(cfg.paths.run_dir), run_id="", failed=False, worker=True)
     results = Path(cfg.paths.results)
     run_dir = Path(cfg.paths.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     scale = str(cfg.scale.name)
-    device = torch.device(cfg.device)
 
     protocol = build_protocol(cfg)
     provenance = protocol.prepare()
@@ -209,6 +220,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     }
     mruns = [_MethodRun(str(label), mcfg, cfg, protocol, common) for label, mcfg in cfg.methods.items()]
     skipped = finished_methods(mruns, tracker) if cfg.get("skip_finished") else {}
+    distributed.broadcast_plan([m.label for m in mruns if m.label not in skipped and not protocol.refusal(
+        METHODS.get(m.method_class)) and METHODS.get(m.method_class).capabilities.training in ("paired", "unpaired")])
     for label, done in skipped.items():
         log.info("%s: skipped, FINISHED in the store as run %s (seed %d, protocol hash %s, same config key)", label,
                  done, int(cfg.seed), protocol_hash)
@@ -224,6 +237,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
                                    tracker if tracker.enabled else None, run_id)
     tracker.log_params(run_id, {k: v for k, v in flatten(cfg).items() if not k.startswith("methods.")})
     tracker.log_params(run_id, {f"protocol_settings.{k}": v for k, v in flatten(protocol.settings()).items()})
+    tracker.log_params(run_id, hardware.params())
 
     rows: list[ResultRow] = []
     samples: dict[str, dict[str, torch.Tensor]] = {}
@@ -231,7 +245,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     try:
         for mrun in (m for m in mruns if m.label not in skipped):
             label = mrun.label
-            method_rows, method_samples, failed = _run_method(mrun, tracker, run_id, device, run_dir, intermediate)
+            method_rows, method_samples, failed = _run_method(mrun, tracker, run_id, hardware, run_dir, intermediate)
             rows += method_rows
             any_failed |= failed
             if method_samples:
@@ -243,7 +257,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
                 protocol=protocol.name, method=rep.method, metric=rep.metric, translation=rep.translation,
                 value=rep.value, std=rep.std, n=None, direction="", protocol_hash="", calibrated=True,
                 status="reported", source=rep.source, method_class=rep.method, note="published number"))
-        artifacts = _write_outputs(protocol, rows, samples, run_dir)
+        artifacts = write_outputs(protocol, rows, samples, run_dir, hardware.describe())
         for path in artifacts.values():
             tracker.log_artifact(run_id, path)
     except BaseException as exc:
@@ -301,7 +315,7 @@ def _is_pruned(exc: BaseException) -> bool:
     return isinstance(exc, TrialPruned)
 
 
-def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torch.device, run_dir: Path,
+def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, hardware: Hardware, run_dir: Path,
                 intermediate: Intermediate | None = None) -> tuple[list[ResultRow], dict[str, torch.Tensor], bool]:
     cfg, protocol, label = mrun.cfg, mrun.protocol, mrun.label
     scale = str(cfg.scale.name)
@@ -327,16 +341,18 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
     log.info("%s: %s at scale %s (checkpoints in %s)", label, mrun.method_class, scale, workdir)
     try:
         seed_everything(int(cfg.seed))
-        method = create_method(mrun.method_class, **params).to(device)
+        method = create_method(mrun.method_class, **params).to(hardware.device)
         tracker.log_params(child, {f"params_count.{k}": v for k, v in method.parameter_counts().items()})
-        ctx = FitContext(workdir=workdir, seed=int(cfg.seed), device=device, progress=bool(cfg.progress),
+        ctx = FitContext(workdir=workdir, seed=int(cfg.seed), device=hardware.device, progress=bool(cfg.progress),
+                         loader_workers=hardware.loader_workers, pin_memory=hardware.pin_memory,
                          log_metrics=lambda step, values: tracker.log_metrics(
                              child, {f"{TRAINING_METRIC_PREFIX}{k}": v for k, v in values.items()}, step),
                          on_step=_intermediate_hook(method, protocol, intermediate))
         if method_cls.capabilities.training == "single_image":  # contract §1: the protocol fits once per case
             protocol.fit_context = ctx
         else:
-            method.fit(protocol.train_data(), ctx)
+            with distributed.training(hardware):
+                method.fit(protocol.train_data(), ctx)
         result = protocol.evaluate(method)
     except KeyboardInterrupt:  # Ctrl-C or SIGTERM (`bench run` turns it into this): stopped, not failed
         tracker.set_tags(child, {"bench.status": "killed"})
@@ -380,43 +396,3 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, device: torc
     tracker.set_tags(child, {"bench.status": "ok", "bench.calibrated": str(calibrated).lower()})
     tracker.finish(child, "FINISHED")
     return rows, result.samples, False
-
-
-def _write_outputs(protocol: Protocol, rows: list[ResultRow], samples: dict[str, dict[str, torch.Tensor]],
-                   run_dir: Path) -> dict[str, Path]:
-    table = comparison_table(rows)
-    artifacts: dict[str, Path] = {}
-    for path in protocol.write_figures(samples, run_dir):
-        artifacts[path.name] = path
-    table_md = run_dir / "table.md"
-    table_md.write_text(table_markdown(table, rows, protocol.provenance.stand_in if protocol.provenance else ""))
-    artifacts["table.md"] = table_md
-    artifacts["table.csv"] = write_csv_atomic(table.reset_index(), run_dir / "table.csv")
-    # Written last: its presence means the run finished (a crash leaves no metrics.csv behind).
-    artifacts["metrics.csv"] = write_csv_atomic(rows_frame(rows), run_dir / "metrics.csv")
-    return artifacts
-
-
-def table_markdown(table: Any, rows: list[ResultRow], stand_in: str = "") -> str:
-    """The run's table with its header lines and footnotes. ``stand_in`` (``DataProvenance.stand_in``) names data
-    that only stands in for the protocol's real dataset, beside the data source in the header."""
-    ours = [r for r in rows if r.source == "ours"]
-    header = []
-    if ours:
-        r = ours[0]
-        data = f"data `{r.data_source}`" + (f" ({stand_in})" if stand_in else "")
-        header.append(f"protocol `{r.protocol}` (hash `{r.protocol_hash}`), scale `{r.scale}`, seed {r.seed}, "
-                      f"{data} (fingerprint `{r.data_fingerprint}`), commit `{r.git_commit[:12]}`")
-        counts = sorted({r.n for r in ours if r.n})
-        if counts:
-            header.append(f"samples per metric: {', '.join(map(str, counts))}")
-        if r.scale == "smoke":
-            header.append("**smoke scale**: tiny models and few steps; these numbers are not comparable with papers")
-        if any(not x.calibrated for x in ours):
-            header.append("**uncalibrated**: some numbers use weights other than the published ones (see rows)")
-    if any(r.source != "ours" for r in rows):
-        header.append("rows marked (reported: …) are the papers' published numbers, not computed here")
-    table, notes = footnoted(table)
-    footnotes = "".join(f"\n- [{i}] {note}" for i, note in enumerate(notes, 1))
-    return "\n".join(f"- {h}" for h in header) + "\n\n" + table.to_markdown() + "\n" + (
-        f"\nnotes:\n{footnotes}\n" if notes else "")

@@ -72,6 +72,10 @@ class FitContext:
     seed: int = 0
     device: torch.device = field(default_factory=lambda: torch.device("cpu"))
     progress: bool = True
+    # training batches fetched in this many worker processes (0: in the main process) and, with pin_memory, in
+    # page-locked memory for fast host→GPU copies; neither changes the batches (methods.common.sampling.load)
+    loader_workers: int = 0
+    pin_memory: bool = False
     log_metrics: Callable[[int, dict[str, float]], None] | None = None
     # called after every training step with (steps done, total steps); used for intermediate evaluations (pruning)
     on_step: Callable[[int, int], None] | None = None

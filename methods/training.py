@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,8 @@ from tqdm.auto import tqdm
 
 from core.errors import NonFiniteError
 from methods.common.checkpoint import read_checkpoint, write_checkpoint
-from methods.common.sampling import BatchSampler
+from methods.common.distributed import average, is_main, shard
+from methods.common.sampling import BatchSampler, load
 
 if TYPE_CHECKING:
     from methods.base import FitContext, Method
@@ -63,7 +64,22 @@ class TrainLoop:
         sampler = BatchSampler(len(dataset), batch_size, self.ctx.seed + seed_offset, "stream")
 
         def generate() -> Iterator[dict[str, torch.Tensor]]:  # lazy: ``start`` is known once iteration begins
-            yield from sampler.batches(dataset, start=self.start)
+            indices = ((shard(idx),) for idx in sampler.indices(self.start))
+            for (batch,) in load([dataset], indices, self.ctx.loader_workers, self.ctx.pin_memory):
+                yield batch
+
+        return generate()
+
+    def load(self, samplers: Sequence[BatchSampler], datasets: Sequence[Any]
+             ) -> Iterator[tuple[dict[str, torch.Tensor], ...]]:
+        """One batch per step from ``datasets[i]`` drawn by ``samplers[i]`` (any mode), from the step a resumed run
+        continues at, in ``ctx.loader_workers`` processes (``methods.common.sampling.load``). Call ``next`` on it
+        inside ``for step in self``, so that the resume has set the start."""
+
+        def generate() -> Iterator[tuple[dict[str, torch.Tensor], ...]]:
+            streams = [s.indices(self.start) for s in samplers]
+            indices = (tuple(shard(i) for i in idx) for idx in zip(*streams, strict=False))
+            yield from load(datasets, indices, self.ctx.loader_workers, self.ctx.pin_memory)
 
         return generate()
 
@@ -82,14 +98,17 @@ class TrainLoop:
         return self.start
 
     def save(self, step: int) -> None:
-        """Checkpoint the training state after ``step`` steps (``methods.common.checkpoint``, atomic)."""
+        """Checkpoint the training state after ``step`` steps (``methods.common.checkpoint``, atomic); on rank 0
+        only when training on several processes."""
+        if not is_main():
+            return
         write_checkpoint(self.path, self.method.registry_name, self.method.params, self.method.training_state(),
                          step=step, rng=_rng_state(), history=self.history, extra=self.extra)
 
     def __iter__(self) -> Iterator[int]:
         self.resume()
-        self._bar = tqdm(total=self.steps, initial=self.start, desc=self.desc, disable=not self.ctx.progress,
-                         dynamic_ncols=True, leave=False)
+        self._bar = tqdm(total=self.steps, initial=self.start, desc=self.desc,
+                         disable=not self.ctx.progress or not is_main(), dynamic_ncols=True, leave=False)
         try:
             yield from range(self.start, self.steps)
             if self.steps > self.start or not self.path.exists():
@@ -99,6 +118,7 @@ class TrainLoop:
 
     def report(self, step: int, losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
         values = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in losses.items()}
+        values = average(values)  # over the ranks of a distributed run: the global batch's losses
         bad = {k: v for k, v in values.items() if not math.isfinite(v)}
         if bad:
             raise NonFiniteError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import CONFIG_DIR, RUN_GROUPS, check_override_keys, validate_overrides
+from bench.distributed import rank_from_env
 from bench.grid import job_overrides, split_multirun
 from bench.results import check_writable
 
@@ -32,6 +34,7 @@ def run_job(cfg: DictConfig) -> int:
     ``JobFailed`` when it failed, so that the launcher counts it failed. Module-level: launchers that run jobs in
     other processes (submitit) pickle it by name."""
     global _exit_code
+    from bench.distributed import shutdown
     from bench.grid import JobFailed, in_grid, record_failed_job
     from bench.results import FULL_OR_READ_ONLY, write_error
     from bench.runner import execute
@@ -42,6 +45,8 @@ def run_job(cfg: DictConfig) -> int:
         cfg.skip_finished = True
     try:
         outcome = execute(cfg)
+        if outcome.worker:
+            return 0
     except BenchError as exc:
         log.error("%s", exc)  # Hydra's logging writes it to the console and to the run's log file
         _exit_code = 2
@@ -64,6 +69,8 @@ def run_job(cfg: DictConfig) -> int:
         if grid:
             record_failed_job(cfg, f"{type(exc).__name__}: {exc}".splitlines()[0])
         raise
+    finally:
+        shutdown()
     if not outcome.run_id and outcome.skipped:
         print(f"skipped (FINISHED in the store): {', '.join(sorted(outcome.skipped))}")
         return 0
@@ -94,6 +101,8 @@ def main(argv: list[str]) -> int:
     for option in ("paths.results", "paths.checkpoints"):  # read-only or full: stop here, before any training
         check_writable(Path(str(OmegaConf.select(cfg, option))), option)
     saved = sys.argv
+    if rank_from_env() > 0:  # a torchrun rank > 0 writes no run folder (rank 0 writes the run's)
+        argv = [*argv, f"hydra.run.dir={tempfile.mkdtemp(prefix='bench-rank')}", "hydra.output_subdir=null"]
     sys.argv = ["bench run", *argv]
     previous = _interrupt_on_sigterm()
     try:

@@ -26,7 +26,7 @@ from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.decoders import mirror_decoder
 from methods.common.frozen import FrozenEncoders
 from methods.common.images import check_size, paired_jitter, resize_to
-from methods.common.sampling import PER_STEP_B, BatchSampler, fetch, step_generator
+from methods.common.sampling import PER_STEP_B, BatchSampler, step_generator
 from methods.common.schedules import inverse_time_decay
 from methods.training import TrainLoop, check_finite
 
@@ -51,12 +51,11 @@ def domain_samplers(data: TrainData, batch_size: int, seed: int) -> tuple[BatchS
             BatchSampler(len(data.b), half, seed + PER_STEP_B, "per_step"))  # type: ignore[arg-type]
 
 
-def style_content_batch(data: TrainData, samplers: tuple[BatchSampler, BatchSampler], step: int
+def style_content_batch(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]
                         ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Half the contents from A and half from B; each content's style image comes from the other domain."""
-    a = fetch(data.a, samplers[0].at(step))["image"]
-    b = fetch(data.b, samplers[1].at(step))["image"]
-    return torch.cat([a, b]), torch.cat([b, a])
+    """(contents, styles) of a step's half batches ``a`` from A and ``b`` from B (``domain_samplers``): half the
+    contents from A and half from B; each content's style image comes from the other domain."""
+    return torch.cat([a["image"], b["image"]]), torch.cat([b["image"], a["image"]])
 
 
 @METHODS.register("adain")
@@ -104,8 +103,9 @@ class AdaIN(FrozenEncoders, Method):
                          log_every=p["log_every"])
         samplers = domain_samplers(data, p["batch_size"], ctx.seed)
         self.decoder.train()
+        batches = loop.load(samplers, [data.a, data.b])
         for step in loop:
-            content, style = style_content_batch(data, samplers, step)
+            content, style = style_content_batch(*next(batches))
             rng = step_generator(ctx.seed, step)  # independent crops for content and style
             [content] = paired_jitter([content], p["load_size"], p["crop_size"], False, rng)
             [style] = paired_jitter([style], p["load_size"], p["crop_size"], False, rng)

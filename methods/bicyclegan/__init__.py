@@ -27,7 +27,7 @@ from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
 from methods.common.paired import paired_training
-from methods.common.sampling import paired_fetch, step_generator
+from methods.common.sampling import step_generator
 from methods.common.schedules import linear_decay
 from methods.common.training import frozen_weights, require_kind, set_requires_grad
 from methods.common.unet import UnetGenerator
@@ -97,8 +97,9 @@ class BicycleGAN(Method):
         require_kind("bicyclegan", data, "paired")
         p = self.params
         loop, sampler = paired_training(self, data, ctx, self._init)
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            a, b = paired_fetch(data, sampler.at(step))
+            a, b = next(batches)
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],
                                            p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             loop.report(step, self._train_step(real_a.to(self.device), real_b.to(self.device)))

@@ -29,6 +29,7 @@ from methods.cocosnet.networks import CoCosGenerator, MultiscaleDiscriminator
 from methods.cocosnet.sampling import ExemplarSampler
 from methods.common.conditioning import as_conditioning, resize_nearest
 from methods.common.correspondence import MATCH_FACTORS
+from methods.common.distributed import shard
 from methods.common.frozen import FrozenEncoders
 from methods.common.paired import AdamPairState, adam_pair, optimise, paired_training
 from methods.common.sampling import fetch, step_generator
@@ -170,9 +171,9 @@ class CoCosNet(FrozenEncoders, AdamPairState, Method):
         (one-hot, when input_nc = label_nc); ``BenchError`` otherwise (``methods.common.conditioning``)."""
         return as_conditioning(maps, self.params["input_nc"], self.params["label_nc"], f"cocosnet ({what})")
 
-    def _items(self, data: TrainData, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(conditioning [B,C,H,W], class ids [B,1,H,W], image [B,3,H,W] in [−1,1]) of training items."""
-        a, b = fetch(data.a, indices), fetch(data.b, indices)
+    def _items(self, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(conditioning [B,C,H,W], class ids [B,1,H,W], image [B,3,H,W] in [−1,1]) of fetched training items."""
         if "label_map" not in a:
             raise BenchError("cocosnet needs a label map for every training input",
                              hint="run cocosnet only in protocols that offer label maps")
@@ -200,13 +201,16 @@ class CoCosNet(FrozenEncoders, AdamPairState, Method):
         exemplars = ExemplarSampler(n, data.meta.get("exemplar_lists"), same_person,
                                     p["real_reference_probability"], p["hard_reference_probability"])
         loop, sampler = paired_training(self, data, ctx, self._build)
+        # the inputs come through the loader (workers, pinned memory); the exemplars depend on the step's draws
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            idx = sampler.at(step)
+            idx = shard(sampler.at(step))  # this rank's share, as ``batches`` loads it
             g = step_generator(ctx.seed, step)
             refs, self_ref = exemplars.draw(idx, g)
             sizes = (p["load_size"], p["crop_size"], p["flip"], g)
-            seg, ids, real = jitter(list(self._items(data, idx)), [True, True, False], *sizes)
-            ref_seg, ref_ids, ref = jitter(list(self._items(data, refs)), [True, True, False], *sizes)
+            seg, ids, real = jitter(list(self._items(*next(batches))), [True, True, False], *sizes)
+            ref_seg, ref_ids, ref = jitter(list(self._items(fetch(data.a, refs), fetch(data.b, refs))),
+                                           [True, True, False], *sizes)
             batch = [t.to(self.device) for t in (seg, ids, real, ref_seg, ref_ids, ref, self_ref)]
             loop.report(step, self._train_step(*batch))
         self.eval_mode()

@@ -20,11 +20,11 @@ Seed derivation (the numbers every method used before the kit, kept so that no b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Literal
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
 from core.errors import DataError
 from datasets.base import TrainData, collate
@@ -89,10 +89,11 @@ class BatchSampler:
                     continue
                 yield order[k * self.batch_size:(k + 1) * self.batch_size]
 
-    def batches(self, dataset: Dataset, start: int = 0) -> Iterator[dict[str, torch.Tensor]]:
-        """``indices(start)`` loaded from ``dataset`` (``fetch``)."""
-        for idx in self.indices(start):
-            yield fetch(dataset, idx)
+    def batches(self, dataset: Dataset, start: int = 0, workers: int = 0, pin_memory: bool = False
+                ) -> Iterator[dict[str, torch.Tensor]]:
+        """``indices(start)`` loaded from ``dataset`` (``fetch``), in ``workers`` processes when > 0 (``load``)."""
+        for (batch,) in load([dataset], ((idx,) for idx in self.indices(start)), workers, pin_memory):
+            yield batch
 
 
 def fetch(dataset: Dataset, indices: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -113,3 +114,58 @@ def paired_sampler(data: TrainData, batch_size: int, seed: int, mode: Mode = "pe
 def paired_fetch(data: TrainData, indices: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Items ``indices`` of ``data.a`` and of ``data.b`` (the same indices: an input and its ground truth)."""
     return fetch(data.a, indices), fetch(data.b, indices)
+
+
+class _Fetcher(Dataset):
+    """The datasets of one training stream as a ``DataLoader`` dataset whose items are whole batches: an "index" is
+    a tuple of index tensors, one per dataset, and ``__getitems__`` (which the loader calls with it) fetches each."""
+
+    def __init__(self, datasets: Sequence[Dataset]) -> None:
+        self.datasets = list(datasets)
+
+    def __len__(self) -> int:
+        return min(len(d) for d in self.datasets)  # type: ignore[arg-type]
+
+    def __getitem__(self, index: int) -> Any:
+        raise TypeError("_Fetcher serves whole batches through __getitems__")
+
+    def __getitems__(self, indices: tuple[torch.Tensor, ...]) -> tuple[dict[str, torch.Tensor], ...]:
+        return tuple(fetch(d, torch.as_tensor(i)) for d, i in zip(self.datasets, indices, strict=True))
+
+
+def _unwrap(batch: Any) -> Any:  # the fetcher already returns whole batches: nothing to collate
+    return batch
+
+
+class _Indices:
+    """An iterator of index batches as the ``batch_sampler`` a ``DataLoader`` takes (it needs ``__iter__``)."""
+
+    def __init__(self, indices: Iterable[tuple[torch.Tensor, ...]]) -> None:
+        self.indices = indices
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        return iter(self.indices)
+
+
+def load(datasets: Sequence[Dataset], indices: Iterable[tuple[torch.Tensor, ...]], workers: int = 0,
+         pin_memory: bool = False) -> Iterator[tuple[dict[str, torch.Tensor], ...]]:
+    """Batches ``(fetch(datasets[0], idx[0]), fetch(datasets[1], idx[1]), ...)`` for each ``idx`` of ``indices``.
+
+    ``workers = 0`` and no pinning: fetched here, one batch at a time. Otherwise a ``torch.utils.data.DataLoader``
+    fetches them in ``workers`` processes (two batches ahead each) and, with ``pin_memory``, copies them to page-locked
+    memory so that the host→GPU copy is fast. The index order is drawn here, in the main process, and the data sets
+    are deterministic per index, so the batches are the same for every ``workers`` (tested): a run's numbers do not
+    depend on its loader settings. ``ValueError`` on ``workers < 0``.
+    """
+    if workers < 0:
+        raise ValueError(f"loader workers must be >= 0, not {workers}")
+    if workers == 0 and not pin_memory:
+        for idx in indices:
+            yield tuple(fetch(d, i) for d, i in zip(datasets, idx, strict=True))
+        return
+    pin = pin_memory and torch.cuda.is_available()  # pinning needs a CUDA driver; without one it is a no-op
+    # its own generator: a DataLoader otherwise draws its workers' base seed from the global RNG, which would shift
+    # every later random draw of the method (noise, dropout) and make the run depend on its loader settings
+    loader = DataLoader(_Fetcher(datasets), batch_sampler=_Indices(indices), collate_fn=_unwrap,  # type: ignore
+                        num_workers=workers, pin_memory=pin, generator=torch.Generator().manual_seed(0))
+    yield from loader

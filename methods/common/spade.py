@@ -20,6 +20,7 @@ from torch.nn.utils import spectral_norm
 
 from core.errors import BenchError
 from methods.common.discriminators import pyramid_outputs
+from methods.common.distributed import SyncBatchNorm
 
 ParamFreeNorm = Literal["batch", "instance", "sync", "pono"]
 PARAM_FREE_NORMS: tuple[str, ...] = get_args(ParamFreeNorm)
@@ -44,14 +45,15 @@ class PositionalNorm2d(nn.Module):
 def param_free_norm(kind: str, channels: int) -> nn.Module:
     """The affine-free normalisation before SPADE's modulation.
 
-    ``batch``: BatchNorm2d; ``sync``: SyncBatchNorm, which synchronises statistics across processes when
-    torch.distributed is initialised and is plain batch norm on one process (the official ``syncbatch``);
+    ``batch``: BatchNorm2d; ``sync``: SyncBatchNorm (``methods.common.distributed``), which synchronises statistics
+    across processes when torch.distributed is initialised, on CUDA and on the CPU, and is plain batch norm on one
+    process (the official ``syncbatch``);
     ``instance``: InstanceNorm2d; ``pono``: :class:`PositionalNorm2d`. Raises BenchError for another name.
     """
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=False)
     if kind == "sync":
-        return nn.SyncBatchNorm(channels, affine=False)
+        return SyncBatchNorm(channels, affine=False)
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False)
     if kind == "pono":

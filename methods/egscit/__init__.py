@@ -29,9 +29,10 @@ from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
 from methods.base import Capabilities, Direction, FitContext, Method
+from methods.common.distributed import shard
 from methods.common.frozen import FrozenEncoders
 from methods.common.images import to_signed, to_unit
-from methods.common.sampling import STAGE_STRIDE, STREAM_B, BatchSampler
+from methods.common.sampling import STAGE_STRIDE, STREAM_B, BatchSampler, load
 from methods.common.schedules import poly_decay
 from methods.common.training import set_requires_grad
 from methods.egscit.augment import flip_and_zoom_crop
@@ -87,14 +88,15 @@ def check_params(p: Mapping[str, Any]) -> None:
         raise BenchError(f"egscit: eta={p['eta']} outside [0, 1]", hint="the paper uses 0.5")
 
 
-def paired_streams(data: TrainData, batch_size: int, seed: int, skip: int = 0
-                   ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def paired_streams(data: TrainData, batch_size: int, seed: int, skip: int = 0, workers: int = 0,
+                   pin_memory: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Endless (A, B) image batches, each domain shuffled independently and reproducibly (``stream`` mode, A from
-    ``seed``, B from ``seed + STREAM_B``); ``skip`` fast-forwards that many batches without loading them."""
+    ``seed``, B from ``seed + STREAM_B``); ``skip`` fast-forwards that many batches without loading them; fetched
+    in ``workers`` processes (``methods.common.sampling.load``)."""
     sampler_a = BatchSampler(len(data.a), batch_size, seed, "stream")  # type: ignore[arg-type]
     sampler_b = BatchSampler(len(data.b), batch_size, seed + STREAM_B, "stream")  # type: ignore[arg-type]
-    stream_a, stream_b = sampler_a.batches(data.a, start=skip), sampler_b.batches(data.b, start=skip)
-    for batch_a, batch_b in zip(stream_a, stream_b, strict=True):
+    indices = ((shard(a), shard(b)) for a, b in zip(sampler_a.indices(skip), sampler_b.indices(skip), strict=False))
+    for batch_a, batch_b in load([data.a, data.b], indices, workers, pin_memory):
         yield batch_a["image"], batch_b["image"]
 
 
@@ -236,7 +238,8 @@ class EGSCIT(FrozenEncoders, Method):
         for step in loop:
             if batches is None:  # a resumed run skips the batches the interrupted one already drew
                 batches = paired_streams(data, int(p["batch_size"]), ctx.seed + STAGE_STRIDE * stage,
-                                         skip=step * draws)
+                                         skip=step * draws, workers=ctx.loader_workers,
+                                         pin_memory=ctx.pin_memory)
             losses = self._step0(batches, g_updates) if stage == 0 else self._step1(batches, g_updates)
             for name in ("g0", "d0") if stage == 0 else ("g", "d"):
                 self.schedulers[name].step()

@@ -26,7 +26,7 @@ from methods.common.conditioning import as_conditioning, batch_conditioning, res
 from methods.common.frozen import FrozenEncoders
 from methods.common.images import resize_to
 from methods.common.paired import generated_image, optimise, paired_training
-from methods.common.sampling import fetch, step_generator
+from methods.common.sampling import step_generator
 from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, discriminate_pair, init_xavier
 from methods.common.spade_losses import feature_matching, vgg_features, vgg_loss
 from methods.common.training import require_kind, set_requires_grad
@@ -178,9 +178,9 @@ class MSCA(FrozenEncoders, Method):
         p = self.params
         n = len(data.a)  # type: ignore[arg-type]
         loop, sampler = paired_training(self, data, ctx, self._build)
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            idx = sampler.at(step)
-            a, b = fetch(data.a, idx), fetch(data.b, idx)
+            a, b = next(batches)
             cond = batch_conditioning(a, p["input_nc"], p["label_nc"], "msca")
             g = step_generator(ctx.seed, step)
             # on the device: a 512-px one-hot batch of 183 classes is 1.5 GB before cropping

@@ -31,7 +31,7 @@ from methods.common.images import paired_jitter, resize_to, to_signed, to_unit
 from methods.common.init import init_weights
 from methods.common.losses import GANLoss
 from methods.common.paired import AdamPairState, adam_pair, paired_training
-from methods.common.sampling import paired_fetch, step_generator
+from methods.common.sampling import step_generator
 from methods.common.training import require_kind, set_requires_grad
 from methods.common.unet import UnetGenerator
 from methods.training import check_finite
@@ -117,8 +117,9 @@ class Pix2Pix(AdamPairState, Method):
         require_kind(self.registry_name, data, "paired")
         p = self.params
         loop, sampler = paired_training(self, data, ctx, self._init)
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            a, b = paired_fetch(data, sampler.at(step))
+            a, b = next(batches)
             real_a, real_b = paired_jitter([to_signed(a["image"]), to_signed(b["image"])], p["load_size"],
                                            p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             real_a, real_b = real_a.to(self.device), real_b.to(self.device)

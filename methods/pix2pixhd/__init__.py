@@ -39,7 +39,6 @@ from methods.common.paired import (
     optimise,
     paired_training,
 )
-from methods.common.sampling import paired_fetch
 from methods.common.spade_losses import perceptual_net, vgg_term
 from methods.common.training import require_kind
 from methods.pix2pixhd.networks import instance_edges, make_discriminator, make_generator
@@ -138,8 +137,9 @@ class Pix2PixHD(FrozenEncoders, AdamPairState, Method):
         require_kind("pix2pixhd", data, "paired")
         p = self.params
         loop, sampler = paired_training(self, data, ctx, self._build)
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            a, b = paired_fetch(data, sampler.at(step))
+            a, b = next(batches)
             # edges from the full-resolution instance map, then resized with the map (nearest)
             seg = self._with_edges(batch_conditioning(a, p["input_nc"], p["label_nc"], "pix2pixhd"),
                                    a.get("instance"))

@@ -35,7 +35,6 @@ from methods.common.paired import (
     optimise,
     paired_training,
 )
-from methods.common.sampling import paired_fetch
 from methods.common.spade import PARAM_FREE_NORMS, SPADEDiscriminator, SPADEGenerator, init_xavier
 from methods.common.spade_losses import generator_losses, hinge_d_step, perceptual_net
 from methods.common.training import require_kind, set_requires_grad
@@ -103,8 +102,9 @@ class SPADE(FrozenEncoders, AdamPairState, Method):
         require_kind("spade", data, "paired")
         p = self.params
         loop, sampler = paired_training(self, data, ctx, self._build)
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            a, b = paired_fetch(data, sampler.at(step))
+            a, b = next(batches)
             seg = batch_conditioning(a, p["input_nc"], p["label_nc"], "spade")
             loop.report(step, self._train_step(*labelmap_batch(seg, b["image"], p, ctx.seed, step, self.device)))
         self.eval_mode()

@@ -27,7 +27,7 @@ from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.frozen import FrozenEncoders
 from methods.common.images import paired_jitter, resize_to, to_signed
 from methods.common.paired import AdamPairState, adam_pair, generated_image, optimise, paired_training
-from methods.common.sampling import paired_fetch, step_generator
+from methods.common.sampling import step_generator
 from methods.common.spade import SPADEDiscriminator, SPADEGenerator, init_xavier
 from methods.common.spade_losses import generator_losses, hinge_d_step, perceptual_net
 from methods.common.training import require_kind, set_requires_grad
@@ -139,8 +139,9 @@ class SPADEVAE(FrozenEncoders, AdamPairState, Method):
         require_kind("spade_vae", data, "paired")
         p = self.params
         loop, sampler = paired_training(self, data, ctx, self._build)
+        batches = loop.load([sampler, sampler], [data.a, data.b])
         for step in loop:
-            a, b = paired_fetch(data, sampler.at(step))
+            a, b = next(batches)
             labels, image = paired_jitter([self._labels_of(a), to_signed(b["image"])], p["load_size"],
                                           p["crop_size"], p["flip"], step_generator(ctx.seed, step))
             labels, image = resize_labels(labels, p["crop_size"]), resize_to(image, p["crop_size"])

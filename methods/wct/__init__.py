@@ -25,7 +25,7 @@ from methods.base import Capabilities, Direction, FitContext, Method
 from methods.common.decoders import mirror_decoder
 from methods.common.frozen import FrozenEncoders
 from methods.common.images import check_size, paired_jitter, resize_to
-from methods.common.sampling import PER_STEP_B, BatchSampler, fetch, step_generator
+from methods.common.sampling import PER_STEP_B, BatchSampler, step_generator
 from methods.common.schedules import inverse_time_decay
 from methods.training import TrainLoop, check_finite
 from methods.wct.transform import blend, wct
@@ -99,9 +99,10 @@ class WCT(FrozenEncoders, Method):
         half = max(1, p["batch_size"] // 2)  # half from each domain (AdaIN's sampling)
         sampler_a = BatchSampler(len(data.a), half, ctx.seed, "per_step")  # type: ignore[arg-type]
         sampler_b = BatchSampler(len(data.b), half, ctx.seed + PER_STEP_B, "per_step")  # type: ignore[arg-type]
+        batches = loop.load([sampler_a, sampler_b], [data.a, data.b])
         for step in loop:
-            images = torch.cat([fetch(data.a, sampler_a.at(step))["image"],
-                                fetch(data.b, sampler_b.at(step))["image"]])
+            a, b = next(batches)
+            images = torch.cat([a["image"], b["image"]])
             [images] = paired_jitter([images], p["load_size"], p["crop_size"], False, step_generator(ctx.seed, step))
             if step == loop.start:
                 self._check_size(images.shape[-1], "crop_size (the training image size)")

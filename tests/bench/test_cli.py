@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -35,6 +36,10 @@ def test_unknown_command_exits_nonzero_with_valid_commands() -> None:
     ("+methods.cyclegan.override.steps=3", "sets a parameter of cyclegan, which is not among methods=[input_copy,"),
     ("methods=[cyclegan] +methods.cyclegan.override.stepz=3", "unknown cyclegan parameters ['stepz']"),
     ("data.source=edges2objects", "unknown data source 'edges2objects' for mnist_single"),
+    ("device=tpu", "device='tpu' is not a torch device"),
+    ("loader.workers=-1", "loader.workers=-1 is not a number of processes"),
+    pytest.param("device=cuda", "device=cuda but torch", marks=pytest.mark.skipif(
+        torch.cuda.is_available(), reason="a CUDA GPU is visible here: device=cuda is valid")),
 ])
 def test_run_rejects_unknown_names(override: str, expected: str, tmp_path: Path) -> None:
     out = bench("run", *override.split(), f"paths.results={tmp_path}", "tracking.enabled=false")

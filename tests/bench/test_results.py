@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from bench.results import ResultRow, comparison_table, footnoted
-from bench.runner import table_markdown
+from bench.run_outputs import table_markdown
 
 LONG = "FID from 12 generated / 12 real samples (< 2048): the estimate is biased upward " + "x" * 520
 assert len(LONG) == 600

@@ -17,6 +17,7 @@ from methods.common.sampling import (
     BatchSampler,
     derive_seed,
     fetch,
+    load,
     paired_fetch,
     paired_sampler,
     step_generator,
@@ -95,3 +96,22 @@ def test_fetch_and_paired_fetch_load_the_same_items() -> None:
     torch.testing.assert_close(fetch(plain, idx)["image"], images[idx])  # type: ignore[arg-type]
     with pytest.raises(DataError, match="3 targets"):
         paired_sampler(TrainData(TensorImageSet(images), TensorImageSet(images[:3]), kind="paired"), 2, 0)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_load_gives_the_same_batches_in_worker_processes(workers: int) -> None:
+    images = torch.rand(7, 3, 2, 2)
+    a, b = TensorImageSet(images), TensorImageSet(1 - images)
+    samplers = [BatchSampler(7, 2, 0, "per_step"), BatchSampler(7, 3, 1, "stream")]
+    indices = zip(samplers[0].indices(2), samplers[1].indices(2), strict=False)
+    batches = load([a, b], indices, workers=workers, pin_memory=True)  # pinning is a no-op without CUDA
+    for step in range(2, 8):
+        got_a, got_b = next(batches)
+        torch.testing.assert_close(got_a["image"], images[samplers[0].at(step)], rtol=0, atol=0)
+        want_b = [idx for _, idx in zip(range(step - 1), samplers[1].indices(2), strict=False)][-1]
+        torch.testing.assert_close(got_b["image"], 1 - images[want_b], rtol=0, atol=0)
+
+
+def test_load_refuses_negative_workers() -> None:
+    with pytest.raises(ValueError, match="workers must be >= 0"):
+        next(load([TensorImageSet(torch.rand(2, 3, 2, 2))], iter([(torch.tensor([0]),)]), workers=-1))
