@@ -129,12 +129,14 @@ def measure(name: str, scale: str, steps: int, images: int, size: int, device: t
     if batch_size:
         params["batch_size"] = batch_size
     a, b, content, exemplars = synthetic(max(64, images), size, cls.capabilities.needs_label_maps, png)
+    labels = synthetic(max(64, images), size, True)[2]  # B's layouts are A's (B = 1 − A, pixel for pixel)
     kind = "paired" if cls.capabilities.training == "paired" else "unpaired"
     n = len(a)  # type: ignore[arg-type]
     # what the label-map protocols hand over: retrieval lists (CoCosNet), and at least the 3 classes drawn here
     meta = {"exemplar_lists": torch.stack([torch.arange(1, 5) + i for i in range(n)]) % n}
-    for key in ("label_nc", "input_nc"):
-        if key in params and params[key] < 3 and params.get("label_nc") == params.get("input_nc"):
+    one_hot = params.get("label_nc") == params.get("input_nc")
+    for key in ("label_nc", "input_nc") if one_hot else ("label_nc",):
+        if key in params and params[key] < 3:
             params[key] = 3
     data = TrainData(a, b, kind=kind, meta=meta)  # type: ignore[arg-type]
     method = create_method(name, **{**params, "steps": warmup + steps, "checkpoint_every": 0}).to(device)
@@ -156,7 +158,8 @@ def measure(name: str, scale: str, steps: int, images: int, size: int, device: t
     cpu = [t1[1] - t0[1] for t0, t1 in itertools.pairwise(timed)]
     with Clock(device) as translate:
         for i in range(0, images, 64):
-            method.translate(content[i:i + 64], exemplars[i:i + 64], "AB", seed=0).cpu()
+            extra = {"exemplar_labels": labels[i:i + 64]} if cls.capabilities.needs_exemplar_labels else {}
+            method.translate(content[i:i + 64], exemplars[i:i + 64], "AB", seed=0, **extra).cpu()
     step, step_cpu = statistics.median(wall), statistics.median(cpu)
     batch = int(params.get("batch_size", 1))
     return Row(name, scale, str(device), "png" if png else "tensor", workers, batch, step, step_cpu, batch / step,
