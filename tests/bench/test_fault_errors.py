@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import bench.runner
+import bench.run_outputs
 from bench.__main__ import main as bench_main
 from bench.results import write_csv_atomic
 from bench.runner import execute
@@ -65,7 +65,7 @@ def test_a_disk_that_fills_up_mid_run_leaves_no_result_that_looks_complete(tmp_p
             raise OSError(errno.ENOSPC, "No space left on device", str(path))
         return write_csv_atomic(frame, path)
 
-    monkeypatch.setattr(bench.runner, "write_csv_atomic", full)
+    monkeypatch.setattr(bench.run_outputs, "write_csv_atomic", full)
     code = bench_main(["run", "methods=[input_copy]", f"paths.results={tmp_path}", *SMALL])
     out = capsys.readouterr().out
     assert code == 2 and "Traceback" not in out
