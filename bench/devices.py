@@ -66,7 +66,8 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise BenchError(f"device={name} but torch {torch.__version__} sees no CUDA GPU here",
-                             hint="run with device=cpu, or install a CUDA build of torch on a machine with a GPU")
+                             hint="run with device=cpu; for a GPU run, torch.cuda.is_available() must be true "
+                                  "(a CUDA build of torch and a driver that sees the GPU)")
         count = torch.cuda.device_count()
         if device.index is not None and device.index >= count:
             raise BenchError(f"device={name} but only {count} CUDA device(s) are visible (cuda:0..cuda:{count - 1})",
@@ -100,7 +101,7 @@ def resolve_hardware(device_name: str, workers: Any = "auto", pin_memory: Any = 
     if _auto(n):
         n = min(MAX_AUTO_WORKERS, max(0, (os.cpu_count() or 1) - 1)) if on_gpu else 0
     try:
-        n = int(n)
+        n = int(str(n)) if not isinstance(n, bool) else -1  # "1.5" and true are not counts
     except (TypeError, ValueError):
         n = -1
     if n < 0:

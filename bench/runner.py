@@ -162,8 +162,12 @@ def method_config_key(mrun: _MethodRun) -> tuple[dict[str, Any], str]:
     hash and seed that names its checkpoint folder, and by which a grid skips a method already FINISHED."""
     params = run_method_params(mrun.mcfg, mrun.cfg, mrun.protocol.method_settings(),
                                METHODS.get(mrun.method_class).defaults)
-    return params, settings_hash({"method": mrun.method_class, "params": params,
-                                  "protocol": mrun.common["protocol_hash"], "seed": int(mrun.cfg.seed)})
+    key = {"method": mrun.method_class, "params": params, "protocol": mrun.common["protocol_hash"],
+           "seed": int(mrun.cfg.seed)}
+    precision = str(mrun.cfg.get("precision", "fp32"))
+    if precision != "fp32":  # a bf16 run neither resumes nor skips an fp32 one (fp32 keys are unchanged)
+        key["precision"] = precision
+    return params, settings_hash(key)
 
 
 def finished_methods(mruns: list[_MethodRun], tracker: Tracker) -> dict[str, str]:
@@ -337,7 +341,9 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, hardware: Ha
     workdir = Path(cfg.paths.checkpoints) / protocol.name / label / config_key
     protocol.run_key = f"{label}-{config_key}"
     child = tracker.start(label, tags | {"bench.status": "running", "bench.config_key": config_key}, parent_id)
-    tracker.log_params(child, {f"method.{k}": v for k, v in flatten(params).items()} | {"method.name": label})
+    precision = {"method.precision": str(cfg.precision)} if str(cfg.get("precision", "fp32")) != "fp32" else {}
+    tracker.log_params(child, {f"method.{k}": v for k, v in flatten(params).items()} | {"method.name": label}
+                       | precision)  # bf16 rows are their own configuration in reports
     log.info("%s: %s at scale %s (checkpoints in %s)", label, mrun.method_class, scale, workdir)
     try:
         seed_everything(int(cfg.seed))

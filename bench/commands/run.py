@@ -18,9 +18,11 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from bench.config import CONFIG_DIR, RUN_GROUPS, check_override_keys, validate_overrides
-from bench.distributed import rank_from_env
+from bench.devices import resolve_hardware
+from bench.distributed import launched, rank_from_env
 from bench.grid import job_overrides, split_multirun
 from bench.results import check_writable
+from core.errors import BenchError
 
 SUMMARY = "train and evaluate methods under a protocol; prints the comparison table and the metrics.csv path"
 log = logging.getLogger("bench")
@@ -93,11 +95,20 @@ _hydra_main = hydra.main(config_path=str(CONFIG_DIR), config_name="run", version
 def main(argv: list[str]) -> int:
     global _exit_code
     _exit_code = 0
+    if any(a in {"-h", "--help", "--hydra-help", "--info"} or a.startswith("--cfg") for a in argv):
+        return _hydra_help(argv)  # Hydra's own flags: no job is composed or checked
     multirun, overrides = split_multirun(argv)
+    if multirun and launched():
+        raise BenchError("a grid (-m) cannot run under torchrun: every rank would launch the whole grid",
+                         hint="run torchrun once per job, or give each grid job its GPUs through the launcher "
+                              "(hydra.launcher.gpus_per_node=)")
     jobs = job_overrides(overrides) if multirun else [overrides]
     for job in jobs:  # names and method selections of every job, before anything is submitted
         validate_overrides(job, RUN_GROUPS)
     cfg = check_override_keys(jobs[0])  # one composition: the option keys are the same in every job
+    resolve_hardware(str(cfg.device), OmegaConf.select(cfg, "loader.workers", default="auto"),
+                     OmegaConf.select(cfg, "loader.pin_memory", default="auto"),
+                     str(OmegaConf.select(cfg, "precision", default="fp32")))  # a bad device: before any folder
     for option in ("paths.results", "paths.checkpoints"):  # read-only or full: stop here, before any training
         check_writable(Path(str(OmegaConf.select(cfg, option))), option)
     saved = sys.argv
@@ -122,6 +133,18 @@ def main(argv: list[str]) -> int:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     return _exit_code
+
+
+def _hydra_help(argv: list[str]) -> int:
+    saved = sys.argv
+    sys.argv = ["bench run", *argv]
+    try:
+        _hydra_main()
+    except SystemExit as exc:
+        return int(exc.code or 0) if isinstance(exc.code, int) or exc.code is None else 1
+    finally:
+        sys.argv = saved
+    return 0
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

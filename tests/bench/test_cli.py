@@ -89,3 +89,18 @@ def test_list_numbers_refusal_reasons_so_the_matrix_stays_narrow() -> None:
     table, reasons = numbered_reasons(frame)
     assert reasons == ["needs paired data", "needs label maps"]
     assert table.to_dict() == {"p1": {"m1": "yes", "m2": "no [1]"}, "p2": {"m1": "no [2]", "m2": "no [1]"}}
+
+
+def test_run_help_reaches_hydra() -> None:
+    out = bench("run", "--help")
+    assert out.returncode == 0 and "Configuration groups" in out.stdout
+
+
+def test_a_grid_under_torchrun_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    import os
+
+    out = subprocess.run([sys.executable, "-m", "bench", "run", "-m", "seed=0,1", f"paths.results={tmp_path}"],
+                         cwd=REPO, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "WORLD_SIZE": "2", "RANK": "0"})
+    assert out.returncode == 2 and "cannot run under torchrun" in out.stderr and "Traceback" not in out.stderr
+    assert not any(tmp_path.iterdir())

@@ -54,3 +54,20 @@ def test_cuda_without_a_gpu_names_the_fix() -> None:
     with pytest.raises(BenchError, match="sees no CUDA GPU") as info:
         resolve_hardware("cuda")
     assert "device=cpu" in info.value.hint
+
+
+def test_bf16_runs_have_their_own_config_key_and_fp32_keys_do_not_change(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bench.config import compose_run
+    from bench.runner import _MethodRun, build_protocol, method_config_key
+    from core.hashing import settings_hash
+
+    keys = {}
+    for precision in ("fp32", "bf16"):
+        cfg = compose_run([f"paths.results={tmp_path}", "methods=[adain]", f"precision={precision}"])
+        protocol = build_protocol(cfg)
+        protocol.prepare()
+        mrun = _MethodRun("adain", cfg.methods.adain, cfg, protocol, {"protocol_hash": protocol.protocol_hash()})
+        params, keys[precision] = method_config_key(mrun)
+    assert keys["bf16"] != keys["fp32"]  # a bf16 run never resumes or skips an fp32 one
+    assert keys["fp32"] == settings_hash({"method": "adain", "params": params, "protocol": protocol.protocol_hash(),
+                                          "seed": 0})  # the key every fp32 checkpoint folder already has
