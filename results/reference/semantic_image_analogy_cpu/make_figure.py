@@ -35,7 +35,7 @@ RUNS = {
     "image_analogies": "semantic_image_analogy-20261130-080437-61b1",
     "deep_image_analogy": "semantic_image_analogy-20261130-093642-a047",
     "singan": "semantic_image_analogy-20261130-080437-61b1",
-    "sia": "SIA_RUN",
+    "sia": "semantic_image_analogy-20261130-105352-3430",
 }
 
 
