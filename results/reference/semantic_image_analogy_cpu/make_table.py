@@ -13,6 +13,7 @@ under the table. Run from the repository root:
 from __future__ import annotations
 
 import sys
+import textwrap
 from pathlib import Path
 
 import pandas as pd
@@ -54,11 +55,13 @@ def main(argv: list[str]) -> None:
         name = row["method"].split(" (")[0]
         cells = [row[c] or "—" for c in COLUMNS]
         lines.append(f"| {name} (reported, SIA Table 1, real COCO-Stuff) | paper | — | " + " | ".join(cells) + " |")
-    lines += ["", "Ours: mean over the 10 cases ± σ over the cases (one seed, not an interval). Every row of ours is "
+    notes = ["Ours: mean over the 10 cases ± σ over the cases (one seed, not an interval). Every row of ours is "
               "uncalibrated (random-weight scorers and LPIPS). Reported rows: the paper's numbers on real COCO-Stuff "
               "under its own setting, not comparable with the rows on `scenes` (fractions, not %)."]
     if dropped:
-        lines.append("Left out: " + ", ".join(dropped) + ", the superseded deep_image_analogy setting.")
+        notes.append("Left out: " + ", ".join(dropped) + ", the superseded deep_image_analogy setting.")
+    for note in notes:
+        lines += ["", *textwrap.wrap(note, 120, break_on_hyphens=False)]
     out = Path(args.get("out", "table.md"))
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(out.read_text(encoding="utf-8"))
