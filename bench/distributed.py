@@ -60,6 +60,9 @@ def init(device: torch.device) -> torch.device:
         backend = "nccl"
     dist.init_process_group(backend, timeout=TIMEOUT)
     log.info("rank %d of %d (%s, %s)", dist.get_rank(), dist.get_world_size(), backend, device)
+    if dist.get_rank() > 0:  # rank 0 tells the story once; the others speak only of their own trouble
+        for name in ("bench", "methods", "protocols"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     return device
 
 
@@ -68,13 +71,28 @@ def shutdown() -> None:
         dist.destroy_process_group()
 
 
-def broadcast_plan(labels: list[str] | None) -> list[str]:
-    """Rank 0's list of the method labels to fit, on every rank (rank 0 passes it, the others ``None``)."""
-    if world_size() == 1:
+def broadcast_plan(labels: list[str] | None, batch_sizes: dict[str, int] | None = None) -> list[str]:
+    """Rank 0's list of the method labels to fit, on every rank (rank 0 passes it and each one's global
+    ``batch_size``, the others ``None``). ``BenchError`` on every rank, before anything trains, when a batch cannot
+    be split evenly over the processes."""
+    n = world_size()
+    problem = ""
+    if labels is not None and n > 1:
+        odd = {label: b for label, b in (batch_sizes or {}).items() if label in labels and b % n}
+        if odd:
+            first = next(iter(odd))
+            problem = (f"batch_size {', '.join(f'{k}={v}' for k, v in odd.items())} cannot be split evenly over {n} "
+                       f"processes (the batch size is the global batch)|e.g. +methods.{first}.override.batch_size="
+                       f"{n * max(1, odd[first] // n)}, or torchrun --nproc_per_node= a divisor of it")
+    if n == 1:
         return list(labels or [])
-    box: list[Any] = [labels]
+    box: list[Any] = [(labels, problem)]
     dist.broadcast_object_list(box, src=0)
-    return list(box[0])
+    labels, problem = box[0]
+    if problem:
+        message, hint = problem.split("|")
+        raise BenchError(message, hint=hint)
+    return list(labels)
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from bench import distributed
 from bench.config import flatten, method_class, method_params
 from bench.devices import Hardware, resolve_hardware
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
+from bench.run_checks import check_any_served, check_method_params
 from bench.run_outputs import write_outputs
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
@@ -33,7 +34,6 @@ from core.hashing import settings_hash
 from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
 from methods.common.distributed import is_main
-from methods.common.params import resolve_params
 from protocols import PROTOCOLS, Protocol
 from protocols.base import Workspace
 
@@ -86,52 +86,6 @@ def run_method_params(mcfg: DictConfig, cfg: DictConfig, settings: dict[str, Any
     if bool(cfg.allow_uncalibrated) and "allow_uncalibrated" in params:
         params["allow_uncalibrated"] = True
     return params
-
-
-def check_method_params(cfg: DictConfig) -> None:
-    """Resolve every selected method's parameters (under each of its per-dataset overlays) against the names its
-    class declares (``Method.defaults``) and check their values (``Method.check_params``); raises ``BenchError``
-    naming an unknown name (valid names as the hint) or a wrong value (the valid values in the message). Needs no
-    data."""
-    for label, mcfg in cfg.methods.items():
-        method_cls = METHODS.get(method_class(str(label), mcfg))
-        if method_cls.defaults is not None:
-            for dataset in [None, *(mcfg.get("datasets") or {})]:
-                params = resolve_params(str(label), method_cls.defaults, run_method_params(mcfg, cfg, dataset=dataset))
-                try:
-                    method_cls.check_params(params)
-                except (TypeError, ValueError) as exc:  # a value of the wrong type (K=4 for a list, "abc" for int)
-                    wrong = [f"{k}={v!r} (default {method_cls.defaults[k]!r})" for k, v in params.items()
-                             if _kind(v) != _kind(method_cls.defaults.get(k, v))]
-                    raise BenchError(f"a parameter of {label} has a value of the wrong type: "
-                                     f"{'; '.join(wrong) or exc}",
-                                     hint="give it the default's type (a list as [a,b,...], a number unquoted)"
-                                     ) from None
-
-
-def _kind(value: Any) -> str:
-    """The type family a parameter value belongs to, for the wrong-type message (None matches anything)."""
-    if value is None:
-        return "any"
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int | float):
-        return "number"
-    return "list" if isinstance(value, list | tuple) else type(value).__name__
-
-
-def check_any_served(cfg: DictConfig) -> None:
-    """Raise ``BenchError`` when the protocol refuses every selected method (``Protocol.refusal``, a check of
-    capabilities that needs no data): one line per method with the reason, before any data is built. When some
-    method can run, the refused ones get their REFUSED rows as usual."""
-    protocol_cls = PROTOCOLS.get(cfg.protocol.name)
-    reasons = {str(label): protocol_cls.refusal(METHODS.get(method_class(str(label), mcfg)))
-               for label, mcfg in cfg.methods.items()}
-    if reasons and all(reasons.values()):
-        lines = "".join(f"\n  {label}: refused, {reason}" for label, reason in reasons.items())
-        raise BenchError(f"protocol {cfg.protocol.name} refuses every selected method; nothing to run:{lines}",
-                         hint="choose methods the protocol serves: see the compatibility table of "
-                              "`python -m bench list --no-counts`")
 
 
 class _MethodRun:
@@ -224,8 +178,10 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     }
     mruns = [_MethodRun(str(label), mcfg, cfg, protocol, common) for label, mcfg in cfg.methods.items()]
     skipped = finished_methods(mruns, tracker) if cfg.get("skip_finished") else {}
-    distributed.broadcast_plan([m.label for m in mruns if m.label not in skipped and not protocol.refusal(
-        METHODS.get(m.method_class)) and METHODS.get(m.method_class).capabilities.training in ("paired", "unpaired")])
+    trained = [m for m in mruns if m.label not in skipped and not protocol.refusal(METHODS.get(m.method_class))
+               and METHODS.get(m.method_class).capabilities.training in ("paired", "unpaired")]
+    distributed.broadcast_plan([m.label for m in trained],
+                               {m.label: int(method_config_key(m)[0].get("batch_size", 1)) for m in trained})
     for label, done in skipped.items():
         log.info("%s: skipped, FINISHED in the store as run %s (seed %d, protocol hash %s, same config key)", label,
                  done, int(cfg.seed), protocol_hash)

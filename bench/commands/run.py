@@ -125,8 +125,9 @@ def main(argv: list[str]) -> int:
                   "store; rerun the same command to run only what did not finish", file=sys.stderr)
         return code
     except KeyboardInterrupt:
-        log.error("interrupted: the MLflow runs are marked KILLED and no metrics.csv was written; rerun the same "
-                  "command to resume from the last checkpoints")
+        if rank_from_env() == 0:  # rank 0 owns the MLflow runs; the others have nothing to report
+            log.error("interrupted: the MLflow runs are marked KILLED and no metrics.csv was written; rerun the same "
+                      "command to resume from the last checkpoints")
         return 130
     finally:
         sys.argv = saved
