@@ -76,22 +76,22 @@ def broadcast_plan(labels: list[str] | None, batch_sizes: dict[str, int] | None 
     ``batch_size``, the others ``None``). ``BenchError`` on every rank, before anything trains, when a batch cannot
     be split evenly over the processes."""
     n = world_size()
-    problem = ""
-    if labels is not None and n > 1:
+    if n == 1:
+        return list(labels or [])
+    problem: tuple[str, str] | None = None
+    if labels is not None:
         odd = {label: b for label, b in (batch_sizes or {}).items() if label in labels and b % n}
         if odd:
             first = next(iter(odd))
             problem = (f"batch_size {', '.join(f'{k}={v}' for k, v in odd.items())} cannot be split evenly over {n} "
-                       f"processes (the batch size is the global batch)|e.g. +methods.{first}.override.batch_size="
-                       f"{n * max(1, odd[first] // n)}, or torchrun --nproc_per_node= a divisor of it")
-    if n == 1:
-        return list(labels or [])
+                       "processes (the batch size is the global batch)",
+                       f"e.g. +methods.{first}.override.batch_size={n * max(1, odd[first] // n)}, or torchrun "
+                       "--nproc_per_node= a divisor of it")
     box: list[Any] = [(labels, problem)]
     dist.broadcast_object_list(box, src=0)
     labels, problem = box[0]
     if problem:
-        message, hint = problem.split("|")
-        raise BenchError(message, hint=hint)
+        raise BenchError(problem[0], hint=problem[1])
     return list(labels)
 
 

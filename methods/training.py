@@ -62,13 +62,7 @@ class TrainLoop:
         and fast-forwarded past the steps a resumed run already did (one batch per step), so an interrupted and
         resumed run sees the same data as an uninterrupted one."""
         sampler = BatchSampler(len(dataset), batch_size, self.ctx.seed + seed_offset, "stream")
-
-        def generate() -> Iterator[dict[str, torch.Tensor]]:  # lazy: ``start`` is known once iteration begins
-            indices = ((shard(idx),) for idx in sampler.indices(self.start))
-            for (batch,) in load([dataset], indices, self.ctx.loader_workers, self.ctx.pin_memory):
-                yield batch
-
-        return generate()
+        return (batch for (batch,) in self.load([sampler], [dataset]))  # lazy: ``start`` is known at the first next
 
     def load(self, samplers: Sequence[BatchSampler], datasets: Sequence[Any]
              ) -> Iterator[tuple[dict[str, torch.Tensor], ...]]:

@@ -40,7 +40,6 @@ def run_job(cfg: DictConfig) -> int:
     from bench.grid import JobFailed, in_grid, record_failed_job
     from bench.results import FULL_OR_READ_ONLY, write_error
     from bench.runner import execute
-    from core.errors import BenchError
 
     grid = in_grid()
     if grid and cfg.get("skip_finished") is None:

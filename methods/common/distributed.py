@@ -25,7 +25,6 @@ no such draws.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -129,14 +128,3 @@ class SyncBatchNorm(nn.SyncBatchNorm):
         if self.affine:
             y = y * self.weight.view(shape) + self.bias.view(shape)
         return y
-
-
-def parameters_equal_across_ranks(params: Iterable[torch.Tensor]) -> bool:
-    """Whether every rank holds the same values (a cheap check for tests and a debug aid): compares the sum and the
-    sum of squares of all parameters with rank 0's."""
-    flat = [p.detach().double().reshape(-1) for p in params]
-    local = torch.stack([sum(f.sum() for f in flat), sum((f * f).sum() for f in flat)])  # type: ignore[arg-type]
-    ref = local.clone()
-    if world_size() > 1:
-        dist.broadcast(ref, 0)
-    return bool(torch.allclose(local, ref, rtol=1e-9, atol=0))

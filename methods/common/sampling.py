@@ -89,12 +89,6 @@ class BatchSampler:
                     continue
                 yield order[k * self.batch_size:(k + 1) * self.batch_size]
 
-    def batches(self, dataset: Dataset, start: int = 0, workers: int = 0, pin_memory: bool = False
-                ) -> Iterator[dict[str, torch.Tensor]]:
-        """``indices(start)`` loaded from ``dataset`` (``fetch``), in ``workers`` processes when > 0 (``load``)."""
-        for (batch,) in load([dataset], ((idx,) for idx in self.indices(start)), workers, pin_memory):
-            yield batch
-
 
 def fetch(dataset: Dataset, indices: torch.Tensor) -> dict[str, torch.Tensor]:
     """The items ``indices`` of ``dataset`` as one batch (its vectorised ``get_batch`` when it has one)."""
