@@ -25,7 +25,7 @@ from bench import distributed
 from bench.config import flatten, method_class, method_params
 from bench.devices import Hardware, resolve_hardware
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
-from bench.run_checks import check_any_served, check_method_params
+from bench.run_checks import check_any_served, check_method_params, refusals
 from bench.run_outputs import write_outputs
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
@@ -91,9 +91,11 @@ def run_method_params(mcfg: DictConfig, cfg: DictConfig, settings: dict[str, Any
 class _MethodRun:
     """Everything about one method in one ``bench run``."""
 
-    def __init__(self, label: str, mcfg: DictConfig, cfg: DictConfig, protocol: Protocol, common: dict[str, Any]):
+    def __init__(self, label: str, mcfg: DictConfig, cfg: DictConfig, protocol: Protocol, common: dict[str, Any],
+                 refusal: str | None = None):
         self.label, self.mcfg, self.cfg, self.protocol, self.common = label, mcfg, cfg, protocol, common
         self.method_class = method_class(label, mcfg)
+        self.refusal = refusal  # why the protocol cannot evaluate this method (``run_checks.refusals``), or None
 
     def row(self, metric: str, translation: str, direction: str, status: str, note: str = "",
             value: float | None = None, std: float | None = None, n: int | None = None,
@@ -130,7 +132,7 @@ def finished_methods(mruns: list[_MethodRun], tracker: Tracker) -> dict[str, str
 
     done = {}
     for mrun in mruns:
-        if mrun.protocol.refusal(METHODS.get(mrun.method_class)) is None:
+        if mrun.refusal is None:
             run_id = finished_run(tracker, mrun.label, method_config_key(mrun)[1])
             if run_id:
                 done[mrun.label] = run_id
@@ -148,8 +150,9 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     three quarters of each method's training (``bench tune`` prunes with it; raising ``optuna.TrialPruned`` there
     stops the run).
     """
-    check_method_params(cfg)  # a misspelt parameter stops the run here, before any data is built or folder made
-    check_any_served(cfg)  # so does a selection the protocol refuses entirely
+    no_recipe = check_method_params(cfg)  # a misspelt parameter stops the run here, before data or folders
+    check_any_served(cfg, no_recipe)  # so does a selection the protocol refuses entirely
+    refused = refusals(cfg, no_recipe)
     hardware = resolve_hardware(str(cfg.device), cfg.get("loader", {}).get("workers", "auto"),
                                 cfg.get("loader", {}).get("pin_memory", "auto"),
                                 str(cfg.get("precision", "fp32")))  # device=cuda without a GPU stops here
@@ -176,16 +179,17 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
         "data_source": provenance.source, "data_fingerprint": provenance.fingerprint,
         "run_name": str(cfg.run_name), "git_commit": git_commit(),
     }
-    mruns = [_MethodRun(str(label), mcfg, cfg, protocol, common) for label, mcfg in cfg.methods.items()]
+    mruns = [_MethodRun(str(label), mcfg, cfg, protocol, common, refused[str(label)])
+             for label, mcfg in cfg.methods.items()]
     skipped = finished_methods(mruns, tracker) if cfg.get("skip_finished") else {}
-    trained = [m for m in mruns if m.label not in skipped and not protocol.refusal(METHODS.get(m.method_class))
+    trained = [m for m in mruns if m.label not in skipped and not m.refusal
                and METHODS.get(m.method_class).capabilities.training in ("paired", "unpaired")]
     distributed.broadcast_plan([m.label for m in trained],
                                {m.label: int(method_config_key(m)[0].get("batch_size", 1)) for m in trained})
     for label, done in skipped.items():
         log.info("%s: skipped, FINISHED in the store as run %s (seed %d, protocol hash %s, same config key)", label,
                  done, int(cfg.seed), protocol_hash)
-    if skipped and all(m.label in skipped or protocol.refusal(METHODS.get(m.method_class)) for m in mruns):
+    if skipped and all(m.label in skipped or m.refusal for m in mruns):
         log.info("nothing left to run for %s seed %d: no MLflow run started", protocol.name, int(cfg.seed))
         if not any(run_dir.iterdir()):
             run_dir.rmdir()
@@ -285,7 +289,7 @@ def _run_method(mrun: _MethodRun, tracker: Tracker, parent_id: str, hardware: Ha
         tags["bench.variant_of"] = str(mrun.mcfg.variant_of)
 
     method_cls = METHODS.get(mrun.method_class)
-    reason = protocol.refusal(method_cls)
+    reason = mrun.refusal
     if reason:
         note = f"refused: {label} {reason}"
         log.warning("%s", note)

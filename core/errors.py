@@ -15,6 +15,12 @@ class BenchError(Exception):
         return f"{text}\n  fix: {self.hint}" if self.hint else text
 
 
+class NoRecipeError(BenchError):
+    """A method has no settings (recipe) for the data a protocol gives it, e.g. no EGSC-IT Table-6 row for the
+    protocol's dataset. Not a user error: ``bench run`` and ``bench matrix`` record the method as refused for that
+    protocol, with this message as the reason."""
+
+
 class DataError(BenchError):
     """Missing or corrupt data files."""
 

@@ -181,7 +181,14 @@ class Protocol(ABC):
         """After ``prepare()``: facts of the data every method that declares the parameter must use (e.g.
         ``{"input_nc": 151, "label_nc": 151, "dataset": "ade20k"}``). The runner sets each key the method declares
         in its ``defaults`` over every preset and override; ``dataset`` also selects the method config's
-        ``datasets.<dataset>`` overlay. Default: none."""
+        ``datasets.<dataset>`` overlay. Default: ``data_free_method_settings()``."""
+        return self.data_free_method_settings()
+
+    @classmethod
+    def data_free_method_settings(cls) -> dict[str, Any]:
+        """The part of ``method_settings()`` known before any data is read (e.g. ``{"dataset": "ade20k"}``): what
+        ``bench run`` and ``bench matrix`` check a method's parameters under before they build data, so that a
+        method with no recipe for this protocol is refused up front (``NoRecipeError``). Default: none."""
         return {}
 
     def reported(self) -> list[ReportedRow]:

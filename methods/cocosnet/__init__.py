@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import features
-from core.errors import BenchError, DataError
+from core.errors import BenchError, DataError, NoRecipeError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
@@ -136,6 +136,10 @@ class CoCosNet(FrozenEncoders, AdamPairState, Method):
     def check_params(cls, params: Mapping[str, Any]) -> None:
         """The choice-valued parameters (``CHOICES``), the ablation names in ``without`` and a positive
         temperature; ``BenchError`` naming the valid values."""
+        if params["dataset"] not in DATASETS:  # a protocol's data with no README recipe: refused, not an error
+            raise NoRecipeError(f"cocosnet: no training recipe for dataset {params['dataset']!r} (recipes: "
+                                f"{', '.join(DATASETS)})", hint="add a `datasets.<name>` overlay to "
+                                "bench/configs/methods/cocosnet.yaml and the name to DATASETS")
         for name, valid in CHOICES.items():
             if params[name] not in valid:
                 raise BenchError(f"cocosnet: {name} must be one of {', '.join(map(str, valid))}, "

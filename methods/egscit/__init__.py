@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from core import features
-from core.errors import BenchError
+from core.errors import BenchError, NoRecipeError
 from core.seeding import seeded
 from datasets.base import TrainData
 from methods import METHODS
@@ -76,7 +76,7 @@ def check_params(p: Mapping[str, Any]) -> None:
     """The checks beyond the names (``Method.__init__`` resolves those): Table-6 values present, valid choices."""
     missing = [k for k in TABLE6_KEYS if p.get(k) is None]
     if missing:
-        raise BenchError(
+        raise NoRecipeError(
             f"egscit: no Table-6 settings for dataset_preset {p['dataset_preset']!r} (missing {missing})",
             hint="set methods.<label>.params.dataset_preset to a row of `table6` in bench/configs/methods/egscit.yaml "
                  "(mnist_single, mnist_multiple, gta_bdd, celeba_gender) or set those parameters explicitly")

@@ -161,7 +161,11 @@ class CocoStuffScenes(Protocol):
 
     def method_settings(self) -> dict[str, Any]:
         c = self.data.label_nc
-        return {"input_nc": c, "label_nc": c, "dataset": self.dataset}
+        return {"input_nc": c, "label_nc": c, **self.data_free_method_settings()}
+
+    @classmethod
+    def data_free_method_settings(cls) -> dict[str, Any]:
+        return {"dataset": cls.dataset}
 
     def train_data(self) -> TrainData:
         ld = self.data

@@ -126,7 +126,12 @@ class CoCosNetProtocol(Protocol):
         return self.loaded
 
     def method_settings(self) -> dict[str, Any]:
-        return {"input_nc": self.data.test.input_nc, "label_nc": self.data.label_nc, "dataset": self.dataset}
+        return {"input_nc": self.data.test.input_nc, "label_nc": self.data.label_nc,
+                **self.data_free_method_settings()}
+
+    @classmethod
+    def data_free_method_settings(cls) -> dict[str, Any]:
+        return {"dataset": cls.dataset}
 
     def train_data(self) -> TrainData:
         ld = self.data

@@ -337,4 +337,23 @@ def test_every_method_config_passes_its_value_checks(scale: str) -> None:
     from bench.runner import check_method_params
 
     names = sorted(p.stem for p in (Path(__file__).parents[2] / "bench/configs/methods").glob("*.yaml"))
-    check_method_params(compose_run([f"methods=[{','.join(names)}]", f"scale={scale}"]))
+    assert check_method_params(compose_run(["protocol=mnist_single", f"methods=[{','.join(names)}]",
+                                            f"scale={scale}"])) == {}  # no method lacks a recipe for MNIST
+
+
+@pytest.mark.parametrize(("protocol", "method", "named"), [
+    ("edges2shoes", "egscit", "no Table-6 settings for dataset_preset 'edges2shoes'"),  # EGSC-IT Table 6 has no row
+    ("coco_stuff_scenes", "cocosnet", "no training recipe for dataset 'coco_stuff'")])  # CoCosNet's README has none
+def test_a_method_without_a_recipe_for_the_protocol_is_refused_before_data_is_built(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, protocol: str, method: str, named: str) -> None:
+    from bench.run_checks import check_method_params, refusals
+    from core.errors import BenchError
+
+    _no_data(monkeypatch)
+    cfg = compose_run([f"protocol={protocol}", f"methods=[{method},exemplar_copy]", "scale=smoke"])
+    no_recipe = check_method_params(cfg)  # a refusal, not an error: the other method still runs
+    assert set(no_recipe) == {method} and named in no_recipe[method]
+    assert refusals(cfg, no_recipe) == {method: no_recipe[method], "exemplar_copy": None}
+    alone = compose_run([f"protocol={protocol}", f"methods=[{method}]", "scale=smoke", f"paths.results={tmp_path}"])
+    with pytest.raises(BenchError, match=f"{method}: refused, has no recipe for it: .*{named}"):
+        execute(alone)
