@@ -2,9 +2,10 @@
 ``loader.pin_memory=`` of ``bench run``; issue 18 item 5).
 
 ``auto`` loader settings follow the device: on a GPU the batches are fetched in worker processes
-(``min(4, CPUs − 1)``) into page-locked memory, so that data loading does not starve the GPU; on the CPU they are
-fetched in the training process (workers would compete with it for the same cores). Neither setting changes a number:
-``methods.common.sampling.load`` gives the same batches for every setting (tested per method).
+(``min(4, CPUs − 1)``, counting the CPUs this process may use: its affinity mask, shared by the node's ranks) into
+page-locked memory, so that data loading does not starve the GPU; on the CPU they are fetched in the training process
+(workers would compete with it for the same cores). Neither setting changes a number: ``methods.common.sampling.load``
+gives the same batches for every setting (tested per method).
 """
 
 from __future__ import annotations
@@ -84,6 +85,27 @@ def _auto(value: Any) -> bool:
 PRECISIONS = ("fp32", "bf16")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may use: its affinity mask (what SLURM's ``--cpus-per-task``, cgroup cpusets and
+    ``taskset`` grant; ``os.cpu_count()`` counts the whole node), shared by the ranks ``torchrun`` starts on this
+    node (``LOCAL_WORLD_SIZE``); at least 1."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity masks (macOS, Windows)
+        cpus = os.cpu_count() or 1
+    try:
+        local = max(1, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+    except ValueError:
+        local = 1
+    return max(1, cpus // local)
+
+
+def auto_workers(on_gpu: bool) -> int:
+    """``loader.workers=auto``: on a GPU ``min(4, usable CPUs − 1)`` worker processes (one CPU stays with the
+    training process), on the CPU none (workers would compete with the training for the same cores)."""
+    return min(MAX_AUTO_WORKERS, usable_cpus() - 1) if on_gpu else 0
+
+
 def resolve_hardware(device_name: str, workers: Any = "auto", pin_memory: Any = "auto",
                      precision: str = "fp32") -> Hardware:
     """``Hardware`` from the run's ``device``, ``loader.workers`` (``auto`` or an int ≥ 0), ``loader.pin_memory``
@@ -99,7 +121,7 @@ def resolve_hardware(device_name: str, workers: Any = "auto", pin_memory: Any = 
     on_gpu = device.type == "cuda"
     n = workers
     if _auto(n):
-        n = min(MAX_AUTO_WORKERS, max(0, (os.cpu_count() or 1) - 1)) if on_gpu else 0
+        n = auto_workers(on_gpu)
     try:
         n = int(str(n)) if not isinstance(n, bool) else -1  # "1.5" and true are not counts
     except (TypeError, ValueError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from bench.devices import MAX_AUTO_WORKERS, resolve_hardware
+from bench.devices import MAX_AUTO_WORKERS, auto_workers, resolve_hardware, usable_cpus
 from core.errors import BenchError
 
 
@@ -34,6 +34,24 @@ def test_bf16_trains_under_autocast_and_fp32_does_not() -> None:
 def test_auto_uses_workers_and_pinned_memory_on_a_gpu() -> None:
     hardware = resolve_hardware("cuda")
     assert hardware.pin_memory and 0 <= hardware.loader_workers <= MAX_AUTO_WORKERS
+
+
+@pytest.mark.parametrize(("granted", "local_ranks", "cpus", "gpu_workers"), [
+    (range(64), None, 64, MAX_AUTO_WORKERS),  # a whole node
+    (range(3), None, 3, 2),  # SLURM --cpus-per-task=3 on a 64-core node: the mask, not os.cpu_count()
+    (range(16), "8", 2, 1),  # 8 torchrun ranks share 16 CPUs
+    (range(2), "4", 1, 0),  # more ranks than CPUs: at least one CPU, no workers
+])
+def test_auto_workers_count_the_cpus_this_process_may_use(monkeypatch: pytest.MonkeyPatch, granted: range,
+                                                         local_ranks: str | None, cpus: int, gpu_workers: int) -> None:
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(granted), raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 64)
+    if local_ranks is None:
+        monkeypatch.delenv("LOCAL_WORLD_SIZE", raising=False)
+    else:
+        monkeypatch.setenv("LOCAL_WORLD_SIZE", local_ranks)
+    assert usable_cpus() == cpus
+    assert (auto_workers(on_gpu=True), auto_workers(on_gpu=False)) == (gpu_workers, 0)
 
 
 @pytest.mark.parametrize("args, message", [
