@@ -7,6 +7,7 @@ With no arguments: MNIST-Single on the offline digits at smoke scale with the re
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import sys
 import tempfile
@@ -110,9 +111,10 @@ def main(argv: list[str]) -> int:
                      str(OmegaConf.select(cfg, "precision", default="fp32")))  # a bad device: before any folder
     for option in ("paths.results", "paths.checkpoints"):  # read-only or full: stop here, before any training
         check_writable(Path(str(OmegaConf.select(cfg, option))), option)
-    saved = sys.argv
-    if rank_from_env() > 0:  # a torchrun rank > 0 writes no run folder (rank 0 writes the run's)
-        argv = [*argv, f"hydra.run.dir={tempfile.mkdtemp(prefix='bench-rank')}", "hydra.output_subdir=null"]
+    saved, scratch = sys.argv, None
+    if rank_from_env() > 0:  # a torchrun rank > 0 writes no run folder (rank 0 writes the run's): Hydra's goes to a
+        scratch = tempfile.mkdtemp(prefix="bench-rank")  # scratch folder, removed when the rank ends (its warnings
+        argv = [*argv, f"hydra.run.dir={scratch}", "hydra.output_subdir=null"]  # are on stderr)
     sys.argv = ["bench run", *argv]
     previous = _interrupt_on_sigterm()
     try:
@@ -132,6 +134,8 @@ def main(argv: list[str]) -> int:
         sys.argv = saved
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     return _exit_code
 
 

@@ -86,15 +86,18 @@ def test_two_processes_resume_a_one_process_checkpoint(one_process: dict, tmp_pa
 def test_torchrun_bench_run_writes_once_from_rank_zero(tmp_path: Path) -> None:
     import mlflow
 
-    results = tmp_path / "results"
+    results, scratch = tmp_path / "results", tmp_path / "tmp"
+    scratch.mkdir()
     done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
                            f"--master_port={free_port()}", "-m", "bench", "run", "protocol=mnist_single",
                            "methods=[adain]", "scale=smoke", "progress=false", f"paths.results={results}",
                            "+methods.adain.override.steps=4", "+methods.adain.override.batch_size=4"],
                           cwd=REPO, capture_output=True, text=True, timeout=600,
-                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO)})
+                          env={"OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO),
+                               "TMPDIR": str(scratch)})
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert len(list(results.glob("runs/*/metrics.csv"))) == 1  # rank 1 wrote no run folder
+    assert not list(scratch.glob("bench-rank*"))  # nor left its scratch folder behind
     assert len(list(results.glob("checkpoints/mnist_single/adain/*/last.pt"))) == 1
     client = mlflow.MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
