@@ -42,6 +42,8 @@ class ResultRow:
     data_fingerprint: str = ""
     run_name: str = ""
     git_commit: str = ""
+    precision: str = ""  # how the methods trained: ``fp32`` or ``bf16`` autocast (``bench.devices``)
+    processes: int | None = None  # data-parallel processes (1: none); the global batch is the preset's either way
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -33,7 +33,7 @@ from core.errors import BenchError
 from core.hashing import settings_hash
 from core.provenance import git_commit
 from methods import METHODS, FitContext, Method, create_method
-from methods.common.distributed import is_main
+from methods.common.distributed import is_main, world_size
 from protocols import PROTOCOLS, Protocol
 from protocols.base import Workspace
 
@@ -177,7 +177,8 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     common = {
         "protocol": protocol.name, "protocol_hash": protocol_hash, "scale": scale, "seed": int(cfg.seed),
         "data_source": provenance.source, "data_fingerprint": provenance.fingerprint,
-        "run_name": str(cfg.run_name), "git_commit": git_commit(),
+        "run_name": str(cfg.run_name), "git_commit": git_commit(), "precision": hardware.precision,
+        "processes": world_size(),
     }
     mruns = [_MethodRun(str(label), mcfg, cfg, protocol, common, refused[str(label)])
              for label, mcfg in cfg.methods.items()]

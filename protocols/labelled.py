@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -22,6 +22,7 @@ from torch.utils.data import Dataset
 from core.errors import BenchError, DataError
 from datasets.ade20k import COCOSNET_LABEL_NC, cocosnet_one_hot
 from datasets.labelled import LabelledItem, LabelledSource, LabelSet
+from methods.base import Method
 
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:
@@ -127,6 +128,21 @@ def take(split: Split, rows: np.ndarray) -> Split:
                  split.index[rows] if len(split.index) else split.index)
 
 
+Encoded = Literal["one_hot", "colour"]
+
+
+def content_encoding(method_cls: type[Method]) -> Encoded:
+    """``one_hot`` for label-map methods (``needs_label_maps`` or an ``input_nc`` parameter), else ``colour`` (MSCA
+    §4: methods made for RGB images get the colour-encoded label map)."""
+    caps, declared = method_cls.capabilities, method_cls.defaults or {}
+    return "one_hot" if caps.needs_label_maps or "input_nc" in declared else "colour"
+
+
+def colour_encode(split: Split, labels: np.ndarray) -> torch.Tensor:
+    """float32 [n,3,S,S] in [0,1]: uint8 label maps [n,S,S] drawn in ``split.label_set``'s palette."""
+    return torch.from_numpy(split.label_set.colourise(labels)).permute(0, 3, 1, 2).float() / 255.0
+
+
 class _SplitSet(Dataset):
     """Items of a :class:`Split` by row; subclasses say which tensors a batch of rows gives (``get_batch``)."""
 
@@ -153,6 +169,16 @@ class ConditionSet(_SplitSet):
     def get_batch(self, indices: Any) -> dict[str, torch.Tensor]:
         rows = self.rows(indices)
         return {"input": self.split.inputs(rows), "label_map": torch.from_numpy(self.split.labels[rows]).long()}
+
+
+class LabelMapSet(ConditionSet):
+    """Domain A (contract §2): ``{"input": float32 [C,S,S] one-hot, "label_map": int64 [S,S] (ignore id kept),
+    "image": float32 [3,S,S] in [0,1] the colour-encoded label map}`` per item; methods that translate RGB images
+    (``content_encoding`` ``colour``) read ``image``."""
+
+    def get_batch(self, indices: Any) -> dict[str, torch.Tensor]:
+        rows = self.rows(indices)
+        return super().get_batch(indices) | {"image": colour_encode(self.split, self.split.labels[rows])}
 
 
 class PhotoSet(_SplitSet):

@@ -27,7 +27,8 @@ from core.errors import BenchError
 
 RUN_COLUMNS = ["run_id", "run_start", "experiment", "variant_of", "tuning", "origin", "setting", "setting_params"]
 STRING_COLUMNS = ["protocol", "method", "metric", "translation", "direction", "protocol_hash", "status", "source",
-                  "note", "method_class", "scale", "data_source", "data_fingerprint", "run_name", "git_commit"]
+                  "note", "method_class", "scale", "data_source", "data_fingerprint", "run_name", "git_commit",
+                  "precision"]
 
 
 @dataclass
@@ -167,7 +168,7 @@ def _normalise(frame: pd.DataFrame, run: RunInfo) -> pd.DataFrame:
             frame[column] = None
     tag_defaults = {"protocol": "bench.protocol", "protocol_hash": "bench.protocol_hash", "scale": "bench.scale",
                     "data_source": "bench.data_source", "data_fingerprint": "bench.data_fingerprint",
-                    "git_commit": "bench.git_commit", "run_name": "bench.run_name"}
+                    "git_commit": "bench.git_commit", "run_name": "bench.run_name", "precision": "bench.precision"}
     for column in STRING_COLUMNS:
         frame[column] = frame[column].astype(object).where(frame[column].notna(), "").astype(str)
         if column in tag_defaults:  # older CSVs may lack a column the run's tags carry
@@ -179,6 +180,7 @@ def _normalise(frame: pd.DataFrame, run: RunInfo) -> pd.DataFrame:
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["n"] = pd.to_numeric(frame["n"], errors="coerce").astype("Int64")
     frame["seed"] = pd.to_numeric(frame["seed"], errors="coerce").astype("Int64")
+    frame["processes"] = pd.to_numeric(frame["processes"], errors="coerce").astype("Int64")
     return frame
 
 

@@ -13,7 +13,7 @@ However, these models can synthesize reasonable images from color-encoded semant
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,23 +22,10 @@ from core.errors import DataError
 from core.hashing import settings_hash
 from datasets.real import REAL_DATASETS
 from datasets.worlds import WorldSplit, load_world
-from methods.base import Method
-from protocols.labelled import ONE_HOT, ConditionSet, Split, read_split, train_split_or_val
+from protocols.labelled import ONE_HOT, Encoded, Split, colour_encode, read_split, train_split_or_val
 
-Encoded = Literal["one_hot", "colour"]
 ENCODED = {"one_hot": "the one-hot label map [N,C,S,S] (classes + don't-care)",
            "colour": "the colour-encoded label map [N,3,S,S] in [0,1] (the label set's palette)"}
-
-
-def content_encoding(method_cls: type[Method]) -> Encoded:
-    """``one_hot`` for label-map methods (``needs_label_maps`` or an ``input_nc`` parameter), else ``colour``."""
-    caps, declared = method_cls.capabilities, method_cls.defaults or {}
-    return "one_hot" if caps.needs_label_maps or "input_nc" in declared else "colour"
-
-
-def colour_encode(split: Split, labels: np.ndarray) -> torch.Tensor:
-    """float32 [n,3,S,S] in [0,1]: uint8 label maps [n,S,S] drawn in ``split.label_set``'s palette."""
-    return torch.from_numpy(split.label_set.colourise(labels)).permute(0, 3, 1, 2).float() / 255.0
 
 
 def one_hot(split: Split, labels: np.ndarray) -> torch.Tensor:
@@ -50,15 +37,6 @@ def one_hot(split: Split, labels: np.ndarray) -> torch.Tensor:
 
 def encode(split: Split, labels: np.ndarray, encoding: Encoded) -> torch.Tensor:
     return one_hot(split, labels) if encoding == "one_hot" else colour_encode(split, labels)
-
-
-class LabelMapSet(ConditionSet):
-    """Domain A (contract §2): ``{"input": float32 [C,S,S] one-hot, "label_map": int64 [S,S] (ignore id kept),
-    "image": float32 [3,S,S] in [0,1] the colour-encoded label map}`` per item; unpaired methods read ``image``."""
-
-    def get_batch(self, indices: Any) -> dict[str, torch.Tensor]:
-        rows = self.rows(indices)
-        return super().get_batch(indices) | {"image": colour_encode(self.split, self.split.labels[rows])}
 
 
 @dataclass

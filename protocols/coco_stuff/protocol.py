@@ -29,15 +29,7 @@ from metrics.base import MetricValue, companions
 from metrics.cache import ArrayCache
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.coco_stuff import figures
-from protocols.coco_stuff.data import (
-    ENCODED,
-    LabelMapSet,
-    SceneData,
-    content_encoding,
-    encode,
-    load_real,
-    load_stand_in,
-)
+from protocols.coco_stuff.data import ENCODED, SceneData, encode, load_real, load_stand_in
 from protocols.coco_stuff.reported import reported_rows
 from protocols.coco_stuff.retrieval import Retrieval, SiftFlowMatcher, pairing_table
 from protocols.coco_stuff.tasks import (
@@ -50,7 +42,7 @@ from protocols.coco_stuff.tasks import (
     retrieving,
 )
 from protocols.kit import FidOutputs, Gathered, GroundTruthOracle, scale_counts, stand_in_sources, translate_all
-from protocols.labelled import PhotoSet, choose_source
+from protocols.labelled import LabelMapSet, PhotoSet, choose_source, content_encoding
 
 PER_TASK = ("psnr", "lpips", "fid", "style_loss")  # Table 1's measures
 EXACT = ("psnr", "lpips", "style_loss")  # against a world's exact retrieving ground truth

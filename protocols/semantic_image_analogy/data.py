@@ -17,7 +17,7 @@ from core.hashing import settings_hash
 from datasets.coco_stuff import label_set, same_label_pairs
 from datasets.real import REAL_DATASETS
 from datasets.worlds import WorldSplit, load_world
-from protocols.labelled import ONE_HOT, Split, read_split
+from protocols.labelled import ONE_HOT, Split, read_split, train_split_or_val
 from protocols.semantic_image_analogy.classes import world_to_coco_stuff
 
 
@@ -57,6 +57,7 @@ class Cases:
     description: str
     rule: str
     files: dict[str, str] = field(default_factory=dict)
+    held_out: frozenset[tuple[str, int]] = frozenset()  # real data: (split, row) of every case image
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -150,4 +151,35 @@ def load_real(reader: str, data_cfg: dict[str, Any], reader_settings: dict[str, 
     fingerprint = settings_hash({"reader": reader, "settings": ds.settings, "files": files, "pool": len(items),
                                  "pairs": chosen, "names": pool.names, "size": size}, length=16)
     description = f"{reader}: {len(pairs)} pairs from {len(items)} images of {ds.root} (real data)"
-    return Cases(pool, pairs, scored, None, reader, fingerprint, description, rule, files)
+    held_out = frozenset((items[i][0].split, items[i][1]) for i in order)
+    return Cases(pool, pairs, scored, None, reader, fingerprint, description, rule, files, held_out)
+
+
+def train_stand_in(world: str, n: int | None, size: int, seed: int) -> tuple[Split, str]:
+    """What a paired method trains on (SPADE "trained on the dataset"): the world's train items 0..n−1 at ``size``
+    (null: the real train split's size), disjoint from the val items the cases come from. Returns the split and a
+    sentence for tables."""
+    from datasets.worlds import WORLDS
+
+    n = int(n or WORLDS.get(world).default_counts["train"])
+    data = load_world(world, n_train=n, n_val=1, size=size, seed=seed)
+    train = data.splits["train"]
+    assert isinstance(train, WorldSplit)
+    return read_split(train, range(n), size, ONE_HOT), f"{world} train items 0–{n - 1} (no case image among them)"
+
+
+def train_real(reader: str, data_cfg: dict[str, Any], reader_settings: dict[str, Any], n: int | None, size: int,
+               held_out: frozenset[tuple[str, int]], scale: str) -> tuple[Split, str]:
+    """The first ``n`` images (null: all) of the reader's train split that are not a case image (``held_out``). A
+    sample folder without a train split trains on its val split at ``scale=smoke`` only, and the sentence says so
+    (``train_split_or_val``). Raises ``DataError`` when no image is left."""
+    ds = REAL_DATASETS.get(reader)(data_cfg.get("root"), **reader_settings)
+    split, source = train_split_or_val(ds, ds.make_split("val"), reader, scale,
+                                       "point data.root at a folder with COCO-Stuff's train2017 images and maps")
+    rows = [r for r in range(len(split)) if (split.split, r) not in held_out]
+    rows = rows if n is None else rows[: int(n)]
+    if not rows:
+        raise DataError(f"{reader}: no {split.split} image is left to train on once the case images are held out",
+                        hint="point data.root at a folder with more images, or use fewer cases")
+    sentence = f"{source} {split.split}: the first {len(rows)} images that are not a case image"
+    return read_split(split, rows, size, ONE_HOT), sentence

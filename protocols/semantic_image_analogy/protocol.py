@@ -6,7 +6,8 @@ the procedural ``scenes`` world (a stand-in, named so in every table; exact answ
 the target layout P' (one-hot) as content, the source image I as exemplar, the source layout P as
 ``exemplar_labels`` and, if it ``needs_target_image`` (Deep Image Analogy), the image behind P'.
 
-Single-image methods (contract §1) are fit here once per case, each in its own workdir under the runner's checkpoint
+Paired methods (SPADE "trained on the dataset") train once, in the runner, on a training split with no case image
+(``train_data``). Single-image methods (contract §1) are fit here once per case, each in its own workdir under the runner's checkpoint
 folder (``<workdir>/cases/<case id>/``), whose ``output.png`` caches the case's output: a run stopped between cases
 resumes at the first case without one. Columns: ``pixel_accuracy_<scorer>`` / ``miou_<scorer>`` (``scoring.py``) and,
 on the world, ``psnr_exact`` / ``ssim_exact`` / ``lpips_exact`` against the exact answers.
@@ -31,8 +32,8 @@ from metrics import create_metric
 from metrics.base import MetricValue, companions
 from protocols.base import DataProvenance, EvalResult, Offers, Protocol, ReportedRow
 from protocols.kit import GroundTruthOracle, quantise, scale_counts, stand_in_sources
-from protocols.labelled import choose_source
-from protocols.semantic_image_analogy.data import Cases, load_real, load_stand_in
+from protocols.labelled import LabelMapSet, PhotoSet, choose_source, content_encoding
+from protocols.semantic_image_analogy.data import Cases, load_real, load_stand_in, train_real, train_stand_in
 from protocols.semantic_image_analogy.figures import case_figure, write_study
 from protocols.semantic_image_analogy.scoring import build_scorer, panoptic_available, scorer_names
 
@@ -52,8 +53,8 @@ def images(array: np.ndarray) -> torch.Tensor:
 class SemanticImageAnalogy(Protocol):
     paper = "Semantic Image Analogy §4.2, Table 1 (pixel accuracy, mIoU by Detectron2 panoptic; user ranking)"
     primary = "miou_deeplabv3 A→B"  # Table 1's mIoU by the scorer every install has (panoptic needs detectron2)
-    offers = Offers(training=frozenset({"single_image"}), label_maps=True, exemplar_labels=True, directions="AB",
-                    target_image=True)
+    offers = Offers(training=frozenset({"single_image", "paired"}), label_maps=True, exemplar_labels=True,
+                    directions="AB", target_image=True)  # paired: SPADE "trained on the dataset" (§4.2)
     reader: ClassVar[str] = "coco_stuff"
     world: ClassVar[str] = "scenes"
     exact_metrics = ("ssim_exact", "lpips_exact")  # psnr_exact too, but PSNR has no finite best
@@ -72,10 +73,12 @@ class SemanticImageAnalogy(Protocol):
         self.scale, self.counts = scale_counts(self.name, self.scale_cfg, self.settings_cfg)
         self.cases: Cases | None = None
         self.metrics: dict[str, Any] = {}
+        self.source = ""
+        self.training: TrainData | None = None  # the paired training split, read when a paired method asks
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
-        source = choose_source(self.name, self.data_cfg, self.reader, self.world)
+        source = self.source = choose_source(self.name, self.data_cfg, self.reader, self.world)
         seed = int(self.data_cfg.get("seed", 0))
         if source == self.world:
             self.cases = load_stand_in(self.world, self.counts, seed)
@@ -124,12 +127,28 @@ class SemanticImageAnalogy(Protocol):
         return TrainData(a=a, b=b, kind="single_image", meta=meta)  # type: ignore[arg-type]
 
     def train_data(self) -> TrainData:
-        """The first case's data; single-image methods are fit per case by ``evaluate`` (the runner does not)."""
-        return self.case_data(0)
+        """What a paired method trains on (SIA §4.2 compares with SPADE "trained on the dataset"): label map ↔ image
+        pairs of a training split that holds no case image (``data.train_stand_in`` / ``data.train_real``; count
+        ``samples.<scale>.train``), read on first use: runs of single-image methods never read it, since those are
+        fit per case by ``evaluate`` (``case_data``), not by the runner."""
+        if self.training is None:
+            c, size, n = self.data, int(self.data.pool.labels.shape[1]), self.counts.get("train")
+            seed = int(self.data_cfg.get("seed", 0))
+            if self.source == self.world:
+                split, sentence = train_stand_in(self.world, n, size, seed)
+            else:
+                split, sentence = train_real(self.reader, self.data_cfg, dict(self.settings_cfg.get("reader", {})), n,
+                                             size, c.held_out, self.scale)
+            meta = {"name": self.name, "data_source": c.source, "size": size, **self.method_settings(),
+                    "note": f"paired (label map i ↔ image i): {sentence}; a[i]['image'] is the colour-encoded map"}
+            self.training = TrainData(a=LabelMapSet(split), b=PhotoSet(split), kind="paired", meta=meta)
+        return self.training
 
     def sample_counts(self) -> dict[str, int]:
         c = self.data
-        return {"cases": len(c), "pool": len(c.pool), "size": int(c.pool.labels.shape[1])}
+        train = self.counts.get("train")  # paired methods' training pairs (null: the whole train split)
+        return {"cases": len(c), "pool": len(c.pool), "size": int(c.pool.labels.shape[1]),
+                "train": "all" if train is None else int(train)}
 
     def metric_settings(self) -> dict[str, Any]:
         return {"pairs": self.data.rule, **{name: m.settings() for name, m in self.metrics.items()}}
@@ -179,7 +198,7 @@ class SemanticImageAnalogy(Protocol):
         """How a method gets layouts: one-hot [n,C,S,S] for label-map methods (``needs_label_maps`` or an
         ``input_nc`` parameter), else colour-encoded [n,3,S,S] in [0,1] in the label set's palette (as MSCA's)."""
         pool = self.data.pool
-        if method_cls.capabilities.needs_label_maps or "input_nc" in (method_cls.defaults or {}):
+        if content_encoding(method_cls) == "one_hot":
             return pool.inputs
         return lambda rows: torch.from_numpy(pool.label_set.colourise(pool.labels[rows])).permute(0, 3, 1, 2) / 255.0
 

@@ -119,6 +119,7 @@ def test_smoke_run_writes_metrics_csv_table_grid_and_mlflow_runs(tmp_path: Path)
     assert set(ours.translation) == {"A→B", "B→A"} and (ours.n == 32).all()
     assert ours.value.between(-1, 1).all() and (ours.status == "ok").all() and ours.calibrated.all()
     assert ours.protocol_hash.nunique() == 1 and (ours.data_source == "digits").all()
+    assert (ours.precision == "fp32").all() and (ours.processes == 1).all()  # how the methods trained, per row
     reported = frame[frame.source != "ours"]
     assert (reported.status == "reported").all() and reported.source.str.startswith("reported: EGSC-IT").all()
     for name in ("table.md", "table.csv", "grid.png"):
@@ -130,7 +131,8 @@ def test_smoke_run_writes_metrics_csv_table_grid_and_mlflow_runs(tmp_path: Path)
     assert len(parent) == 1 and len(children) == 3
     assert (children["tags.mlflow.parentRunId"] == parent.run_id.iloc[0]).all()
     assert set(children.status) == {"FINISHED"} and parent.status.iloc[0] == "FINISHED"
-    for tag in ("protocol", "protocol_hash", "data_source", "data_fingerprint", "git_commit", "scale", "calibrated"):
+    for tag in ("protocol", "protocol_hash", "data_source", "data_fingerprint", "git_commit", "scale", "calibrated",
+                "precision", "processes"):
         assert parent[f"tags.bench.{tag}"].notna().all(), tag
     assert children["metrics.ssim.A2B"].notna().all() and children["metrics.ssim.B2A.std"].notna().all()
     assert parent["params.scale.name"].iloc[0] == "smoke"

@@ -217,12 +217,14 @@ def test_other_recipes_train_on_contract_data(dataset: str, expected: set[str], 
 
 @pytest.mark.parametrize(("name", "value", "valid"), [("match_resolution", "1/3", "1/4, 1/2, full"),
                                                       ("which_perceptual", "3_1", "5_2, 4_2"),
-                                                      ("vgg_input", "bgr", "imagenet, raw"),
-                                                      ("dataset", "cityscapes", "ade20k, celebahq")])
+                                                      ("vgg_input", "bgr", "imagenet, raw")])
 def test_check_params_refuses_an_unknown_choice_naming_the_valid_values(name: str, value: str, valid: str) -> None:
+    from core.errors import NoRecipeError
     from methods.cocosnet import CoCosNet
 
     CoCosNet.check_params(DEFAULTS)  # the paper's values pass
+    with pytest.raises(NoRecipeError, match=r"no training recipe for dataset 'cityscapes' \(recipes: ade20k, celebahq"):
+        CoCosNet.check_params({**DEFAULTS, "dataset": "cityscapes"})  # a refusal of the protocol, not an input error
     with pytest.raises(BenchError, match=f"{name} must be one of {valid}") as info:
         CoCosNet.check_params({**DEFAULTS, name: value})
     assert repr(value) in str(info.value).splitlines()[0]  # one line: the name, the valid values, the bad value

@@ -23,10 +23,10 @@ from methods.base import Capabilities, Method
 from metrics.cache import ArrayCache
 from protocols import PROTOCOLS, Protocol
 from protocols.coco_stuff import protocol as protocol_module
-from protocols.coco_stuff.data import content_encoding
 from protocols.coco_stuff.figures import alpha_correlation
 from protocols.coco_stuff.reported import reported_rows
 from protocols.coco_stuff.retrieval import histogram_intersection, label_histograms, retrieve, top_k
+from protocols.labelled import content_encoding
 
 SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "data" / "coco_stuff_samples"
 NAME = "coco_stuff_scenes"

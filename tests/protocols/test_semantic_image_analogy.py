@@ -212,6 +212,62 @@ def test_the_runner_leaves_single_image_fits_to_the_protocol(tmp_path: Path, no_
     assert (outcome.run_dir / "cases.png").stat().st_size > 0
 
 
+class _Paired(Method):
+    """A paired label-map method (SPADE's kind): remembers what the runner trained it on; answers with the mean
+    training image."""
+
+    capabilities = Capabilities(training="paired", guidance="none", directions="AB", needs_label_maps=True)
+    defaults: ClassVar[dict[str, Any]] = {"input_nc": 0}
+    fitted: ClassVar[list[Any]] = []
+
+    def fit(self, data, ctx):  # type: ignore[no-untyped-def]
+        _Paired.fitted.append(data)
+        self.mean = torch.stack([data.b[i]["image"] for i in range(len(data.b))]).mean(0)
+
+    def translate(self, content, exemplar, direction="AB", seed=0):  # type: ignore[no-untyped-def]
+        assert content.shape[1] > 3  # one-hot layouts
+        return self.mean[None].expand(content.shape[0], -1, -1, -1)
+
+
+def test_paired_methods_train_once_on_pairs_without_a_case_image(tmp_path: Path, no_scorers: None) -> None:
+    protocol = built()
+    assert protocol.refusal(METHODS.get("spade")) is None  # SIA §4.2: SPADE "trained on the dataset"
+    data = protocol.train_data()
+    cases = protocol.data
+    assert data.kind == "paired" and len(data.a) == len(data.b) == 16  # samples.smoke.train
+    item = data.a[0]
+    assert item["input"].shape[0] == cases.label_nc and item["image"].shape[0] == 3  # one-hot and colour-encoded
+    assert torch.equal(item["label_map"], torch.from_numpy(data.a.split.labels[0]).long())
+    assert set(data.a.split.names).isdisjoint(cases.pool.names)  # world train items; the cases are val items
+    assert protocol.sample_counts()["train"] == 16 and protocol.train_data() is data  # read once
+
+    METHODS.discover()
+    METHODS.register("_paired")(_Paired)
+    try:
+        cfg = compose_run([f"paths.results={tmp_path}", "progress=false", "protocol=semantic_image_analogy",
+                           "scale=smoke", "device=cpu"])
+        OmegaConf.set_struct(cfg, False)
+        cfg.methods = {"paired": {"name": "_paired", "params": {}, "presets": {"smoke": {}}}}
+        _Paired.fitted = []
+        outcome = execute(cfg)
+    finally:
+        METHODS._entries.pop("_paired")
+    assert not outcome.failed and len(_Paired.fitted) == 1 and _Paired.fitted[0].kind == "paired"
+    frame = pd.read_csv(outcome.metrics_csv)
+    assert (frame[frame.method == "paired"].status == "ok").all()
+
+
+@pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"{SAMPLES} is absent")
+def test_real_samples_train_paired_methods_without_the_case_images(no_scorers: None) -> None:
+    protocol = built(f"data.root={SAMPLES}")
+    data, cases = protocol.train_data(), protocol.data
+    held = sum(split == "train" for split, _ in cases.held_out)  # case images drawn from the train split
+    assert len(cases.held_out) == 2 * len(cases)
+    assert data.kind == "paired" and len(data.a) == 13 - held  # the folder's 13 train images minus the cases'
+    assert set(data.a.split.names).isdisjoint(cases.pool.names)
+    assert f"coco_stuff train: the first {13 - held} images that are not a case image" in data.meta["note"]
+
+
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"{SAMPLES} is absent")
 def test_real_samples_give_pairs_with_shared_labels(no_scorers: None) -> None:
     protocol = built(f"data.root={SAMPLES}")
