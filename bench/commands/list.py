@@ -3,9 +3,12 @@ metrics) and which method/protocol pairs are compatible."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Iterator
 
 import pandas as pd
+import torch
 
 from bench.config import group_options, load_method_config, method_class, method_params
 from core.errors import BenchError, MissingWeightsError
@@ -18,9 +21,26 @@ def _human(count: int) -> str:
     return f"{count / 1e6:.2f}M" if count >= 1e6 else f"{count / 1e3:.1f}k" if count >= 1e3 else str(count)
 
 
+@contextlib.contextmanager
+def uninitialised() -> Iterator[None]:
+    """Build networks without drawing their initial weights (``torch.nn.init``'s in-place initialisers and
+    ``Tensor.normal_`` / ``uniform_`` do nothing meanwhile): a count needs only the shapes, and drawing 100M+ random
+    paper-scale weights was most of ``bench list``'s time (70 s here). Restored on exit."""
+    targets = [(torch.nn.init, n) for n in dir(torch.nn.init) if n.endswith("_") and not n.startswith("_")]
+    targets += [(torch.Tensor, "normal_"), (torch.Tensor, "uniform_")]
+    saved = [(owner, name, getattr(owner, name)) for owner, name in targets]
+    try:
+        for owner, name in targets:
+            setattr(owner, name, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for owner, name, original in saved:
+            setattr(owner, name, original)
+
+
 def parameter_count(name: str, scale: str) -> str:
-    """Total trainable parameters of a method config at a scale (built, never trained; frozen pretrained encoders
-    are not counted)."""
+    """Total trainable parameters of a method config at a scale (built uninitialised, never trained; frozen
+    pretrained encoders are not counted)."""
     from methods import create_method
 
     cfg = load_method_config(name)
@@ -28,16 +48,17 @@ def parameter_count(name: str, scale: str) -> str:
         params = method_params(cfg, scale)
     except BenchError:
         return "no preset"
-    try:
-        method = create_method(method_class(name, cfg), **params)
-    except MissingWeightsError:
-        # Pretrained encoders do not change the count; build with random weights just to count.
+    with uninitialised():
         try:
-            method = create_method(method_class(name, cfg), **(params | {"allow_uncalibrated": True}))
+            method = create_method(method_class(name, cfg), **params)
+        except MissingWeightsError:
+            # Pretrained encoders do not change the count; build with random weights just to count.
+            try:
+                method = create_method(method_class(name, cfg), **(params | {"allow_uncalibrated": True}))
+            except Exception as exc:
+                return f"n/a ({type(exc).__name__})"
         except Exception as exc:
             return f"n/a ({type(exc).__name__})"
-    except Exception as exc:
-        return f"n/a ({type(exc).__name__})"
     counts = method.parameter_counts()
     return _human(sum(counts.values())) if counts else "0 (not learned)"
 

@@ -74,6 +74,24 @@ def test_run_prints_the_table_and_the_metrics_csv_path_last(tmp_path: Path) -> N
     assert "| exemplar_copy" in out.stdout and "reported: EGSC-IT" in out.stdout and "smoke scale" in out.stdout
 
 
+def test_list_counts_networks_built_uninitialised_like_initialised_ones() -> None:
+    from bench.commands.list import _human, parameter_count, uninitialised
+    from bench.config import load_method_config, method_params
+    from methods import create_method
+
+    original = torch.nn.init.normal_
+    built = create_method("spade", **method_params(load_method_config("spade"), "smoke"))
+    assert parameter_count("spade", "smoke") == _human(sum(built.parameter_counts().values()))
+    assert torch.nn.init.normal_ is original  # restored
+    weights = torch.zeros(4)
+    with uninitialised():
+        torch.nn.init.normal_(weights)
+        weights.uniform_()
+        assert not weights.any()  # nothing drawn while counting
+    torch.nn.init.normal_(weights)
+    assert weights.any()
+
+
 def test_list_refuses_an_unknown_option() -> None:
     out = bench("list", "--bogus")
     assert out.returncode == 2 and "takes only --no-counts, not --bogus" in out.stderr
