@@ -1,9 +1,8 @@
 """The cross-paper matrix: every method config under every protocol that serves it, over N seeds, as one grid.
 
 The cells come from the compatibility table ``bench list`` prints (``bench.commands.list.compatibility_frame``): a
-cell is run when the protocol serves the method, else recorded as refused with the protocol's reason; a served cell
-whose method config has no recipe for the protocol's data (``NoRecipeError``, as ``bench run`` would refuse it) is
-refused with that reason too. The plan is
+cell is run when the protocol serves the method (its capabilities, and a recipe of the method config for the
+protocol's data, as ``bench run`` checks them), else recorded as refused with the reason. The plan is
 written once per matrix as ``cells.csv`` (one line per method × protocol: ``status`` run or refused, ``reason``,
 ``seeds``), in the results folder and as the artifact of a ``bench.kind=matrix`` run in the MLflow store, where
 ``bench report matrix=true`` finds it.
@@ -37,7 +36,7 @@ def plan(methods: list[str], protocols: list[str], seeds: list[int], scale: str)
     (``protocol=P methods=[M] seed=S scale=...``). Raises ``BenchError`` for a name not in the table."""
     from bench.commands.list import compatibility_frame
 
-    table = compatibility_frame()  # rows: method configs; columns: protocols; cells "yes" / "no: <reason>"
+    table = compatibility_frame(scale)  # rows: method configs; columns: protocols; cells "yes" / "no: <reason>"
     for kind, asked, known in (("method", methods, list(table.index)), ("protocol", protocols, list(table.columns))):
         unknown = [name for name in asked if name not in known]
         if unknown:
@@ -46,9 +45,6 @@ def plan(methods: list[str], protocols: list[str], seeds: list[int], scale: str)
     table = table.loc[methods or list(table.index), protocols or list(table.columns)]
     records, jobs = [], []
     for protocol in table.columns:
-        for method, reason in recipe_refusals(protocol, [m for m, c in table[protocol].items() if c == "yes"],
-                                              scale).items():
-            table.loc[method, protocol] = f"no: {reason}"
         for method, cell in table[protocol].items():
             served = cell == "yes"
             records.append({"protocol": protocol, "method": method, "status": "run" if served else "refused",
@@ -58,19 +54,6 @@ def plan(methods: list[str], protocols: list[str], seeds: list[int], scale: str)
                 jobs += [[f"protocol={protocol}", f"methods=[{method}]", f"seed={s}", f"scale={scale}"]
                          for s in seeds]
     return Plan(pd.DataFrame(records, columns=CELL_COLUMNS), list(seeds), scale, jobs)
-
-
-def recipe_refusals(protocol: str, methods: list[str], scale: str) -> dict[str, str]:
-    """``{method: reason}`` for the ``methods`` the protocol's capabilities serve but whose parameters have no
-    recipe for its data (``run_checks.check_method_params`` on the composed run config, as ``bench run`` would
-    refuse them); one composition per protocol."""
-    from bench.config import compose_run
-    from bench.run_checks import check_method_params
-
-    if not methods:
-        return {}
-    return check_method_params(compose_run([f"protocol={protocol}", f"methods=[{','.join(methods)}]",
-                                            f"scale={scale}"]))
 
 
 def default_methods() -> list[str]:

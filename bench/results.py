@@ -52,8 +52,12 @@ class ResultRow:
 COLUMNS = [f.name for f in fields(ResultRow)]
 
 
+INT_COLUMNS = ("n", "seed", "processes")  # whole numbers, empty where a row has none (reported rows)
+
+
 def rows_frame(rows: list[ResultRow]) -> pd.DataFrame:
-    return pd.DataFrame([r.as_dict() for r in rows], columns=COLUMNS)
+    frame = pd.DataFrame([r.as_dict() for r in rows], columns=COLUMNS)
+    return frame.astype({c: "Int64" for c in INT_COLUMNS})  # 256, not 256.0, beside the empty cells
 
 
 def write_csv_atomic(frame: pd.DataFrame, path: Path) -> Path:
@@ -157,6 +161,9 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
         include_groups=False,
     )
     status = frame.groupby("label", sort=False)["status"].first()
+    for label, st in status.items():  # a refused or failed row says so in every column, companions (KID) included
+        if st in {"refused", "failed"}:
+            table.loc[label] = table.loc[label].replace("", st.upper())
     table.insert(0, "status", status.reindex(order))
     table["note"] = notes.reindex(order).fillna("")
     table.index.name = "method"

@@ -40,7 +40,9 @@ def check_method_params(cfg: DictConfig) -> dict[str, str]:
             except NoRecipeError as exc:
                 if setting is not facts:  # an overlay this protocol does not select: not this run's concern
                     continue
-                refused[str(label)] = f"has no recipe for it: {exc.args[0]}" + (f" ({exc.hint})" if exc.hint else "")
+                message = str(exc.args[0]).removeprefix(f"{method_cls.registry_name}: ")
+                refused[str(label)] = (f"has no recipe for this protocol's data: {message}"
+                                       + (f" (fix: {exc.hint})" if exc.hint else ""))
                 break
             except (TypeError, ValueError) as exc:  # a value of the wrong type (K=4 for a list, "abc" for int)
                 wrong = [f"{k}={v!r} (default {method_cls.defaults[k]!r})" for k, v in params.items()
@@ -81,3 +83,15 @@ def check_any_served(cfg: DictConfig, no_recipe: dict[str, str] | None = None) -
         raise BenchError(f"protocol {cfg.protocol.name} refuses every selected method; nothing to run:{lines}",
                          hint="choose methods the protocol serves: see the compatibility table of "
                               "`python -m bench list --no-counts`")
+
+
+def recipe_refusals(protocol: str, methods: list[str], scale: str = "smoke") -> dict[str, str]:
+    """``{method config: reason}`` for the ``methods`` whose parameters have no recipe for the protocol's data
+    (``check_method_params`` on the composed run config: what ``bench run`` refuses before building data); one
+    composition per protocol."""
+    from bench.config import compose_run
+
+    if not methods:
+        return {}
+    return check_method_params(compose_run([f"protocol={protocol}", f"methods=[{','.join(methods)}]",
+                                            f"scale={scale}"]))

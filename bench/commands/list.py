@@ -93,7 +93,11 @@ def protocols_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compatibility_frame() -> pd.DataFrame:
+def compatibility_frame(scale: str = "smoke") -> pd.DataFrame:
+    """Method configs × protocols: ``yes``, or ``no: <reason>`` when the protocol refuses the method's capabilities
+    (``Protocol.refusal``) or its config has no recipe for the protocol's data at ``scale`` (``recipe_refusals``),
+    the checks ``bench run`` makes before it builds data."""
+    from bench.run_checks import recipe_refusals
     from methods import METHODS
     from protocols import PROTOCOLS
 
@@ -107,6 +111,8 @@ def compatibility_frame() -> pd.DataFrame:
                 continue
             reason = pcls.refusal(cls)
             column[config_name] = "yes" if reason is None else f"no: {reason}"
+        served = [name for name, cell in column.items() if cell == "yes"]
+        column |= {name: f"no: {reason}" for name, reason in recipe_refusals(pname, served, scale).items()}
         table[pname] = column
     return pd.DataFrame(table)
 

@@ -139,7 +139,8 @@ class CoCosNet(FrozenEncoders, AdamPairState, Method):
         if params["dataset"] not in DATASETS:  # a protocol's data with no README recipe: refused, not an error
             raise NoRecipeError(f"cocosnet: no training recipe for dataset {params['dataset']!r} (recipes: "
                                 f"{', '.join(DATASETS)})", hint="add a `datasets.<name>` overlay to "
-                                "bench/configs/methods/cocosnet.yaml and the name to DATASETS")
+                                "bench/configs/methods/cocosnet.yaml and the name to DATASETS in "
+                                "methods/cocosnet/__init__.py")
         for name, valid in CHOICES.items():
             if params[name] not in valid:
                 raise BenchError(f"cocosnet: {name} must be one of {', '.join(map(str, valid))}, "

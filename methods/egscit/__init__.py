@@ -78,8 +78,8 @@ def check_params(p: Mapping[str, Any]) -> None:
     if missing:
         raise NoRecipeError(
             f"egscit: no Table-6 settings for dataset_preset {p['dataset_preset']!r} (missing {missing})",
-            hint="set methods.<label>.params.dataset_preset to a row of `table6` in bench/configs/methods/egscit.yaml "
-                 "(mnist_single, mnist_multiple, gta_bdd, celeba_gender) or set those parameters explicitly")
+            hint="set methods.egscit.params.dataset_preset to one of the rows of `table6` in "
+                 "bench/configs/methods/egscit.yaml, or set those parameters explicitly")
     if p["adain"] not in ADAIN_VARIANTS:
         raise BenchError(f"egscit: unknown adain {p['adain']!r}", hint=f"valid: {', '.join(ADAIN_VARIANTS)}")
     if int(p["g_updates"]) < 1 or int(p["stage0_g_updates"]) < 1:

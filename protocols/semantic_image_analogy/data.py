@@ -116,7 +116,8 @@ def load_stand_in(world: str, counts: dict[str, Any], seed: int) -> Cases:
     lut = world_to_coco_stuff(pool.label_set.classes, REAL_NAMES)
     scored = lut[pool.labels[[t for _, t, _ in pairs]]]
     fingerprint = settings_hash({"world": data.fingerprint, "pairs": pairs, "size": size}, length=16)
-    return Cases(pool, pairs, scored, exact, world, fingerprint, data.description, rule, dict(data.files))
+    description = "; ".join(p for p in data.description.split("; ") if " train items " not in p)  # the val pool only
+    return Cases(pool, pairs, scored, exact, world, fingerprint, description, rule, dict(data.files))
 
 
 def load_real(reader: str, data_cfg: dict[str, Any], reader_settings: dict[str, Any], counts: dict[str, Any],

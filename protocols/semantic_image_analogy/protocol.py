@@ -7,14 +7,15 @@ the target layout P' (one-hot) as content, the source image I as exemplar, the s
 ``exemplar_labels`` and, if it ``needs_target_image`` (Deep Image Analogy), the image behind P'.
 
 Paired methods (SPADE "trained on the dataset") train once, in the runner, on a training split with no case image
-(``train_data``). Single-image methods (contract §1) are fit here once per case, each in its own workdir under the runner's checkpoint
-folder (``<workdir>/cases/<case id>/``), whose ``output.png`` caches the case's output: a run stopped between cases
-resumes at the first case without one. Columns: ``pixel_accuracy_<scorer>`` / ``miou_<scorer>`` (``scoring.py``) and,
-on the world, ``psnr_exact`` / ``ssim_exact`` / ``lpips_exact`` against the exact answers.
+(``train_data``). Single-image methods (contract §1) are fit here once per case, each in its own workdir under the
+runner's checkpoint folder (``<workdir>/cases/<case id>/``), whose ``output.png`` caches the case's output: a run
+stopped between cases resumes at the first case without one. Columns: ``pixel_accuracy_<scorer>`` / ``miou_<scorer>``
+(``scoring.py``) and, on the world, ``psnr_exact`` / ``ssim_exact`` / ``lpips_exact`` against the exact answers.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -37,6 +38,7 @@ from protocols.semantic_image_analogy.data import Cases, load_real, load_stand_i
 from protocols.semantic_image_analogy.figures import case_figure, write_study
 from protocols.semantic_image_analogy.scoring import build_scorer, panoptic_available, scorer_names
 
+log = logging.getLogger(__name__)
 T = TRANSLATION_OF["AB"]
 EXACT = ("psnr", "ssim", "lpips")
 TABLE1 = "Semantic Image Analogy §4.2 Table 1"
@@ -75,6 +77,7 @@ class SemanticImageAnalogy(Protocol):
         self.metrics: dict[str, Any] = {}
         self.source = ""
         self.training: TrainData | None = None  # the paired training split, read when a paired method asks
+        self.training_note = ""  # what it holds, in every paired method's row notes
 
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
@@ -142,6 +145,8 @@ class SemanticImageAnalogy(Protocol):
             meta = {"name": self.name, "data_source": c.source, "size": size, **self.method_settings(),
                     "note": f"paired (label map i ↔ image i): {sentence}; a[i]['image'] is the colour-encoded map"}
             self.training = TrainData(a=LabelMapSet(split), b=PhotoSet(split), kind="paired", meta=meta)
+            self.training_note = f"trained on {len(split)} label map ↔ image pairs: {sentence}"
+            log.info("%s: paired methods train on %d pairs: %s", self.name, len(split), sentence)
         return self.training
 
     def sample_counts(self) -> dict[str, int]:
@@ -217,6 +222,7 @@ class SemanticImageAnalogy(Protocol):
                 value.name = f"{metric}_{name}"
                 value.warnings.insert(0, note)
                 values[Column(value.name, T)] = value
+        trained = [self.training_note] if type(method).capabilities.training == "paired" and self.training_note else []
         if c.exact is not None:
             truth = images(c.exact)
             for metric in EXACT:
@@ -224,6 +230,8 @@ class SemanticImageAnalogy(Protocol):
                 value.name = f"{metric}_exact"
                 value.warnings.insert(0, "vs the exact answer (the target layout rendered in the source's style)")
                 values[Column(value.name, T)] = value
+        for value in values.values():
+            value.warnings[:0] = trained
         return EvalResult(values=values, samples={"AB": out})
 
     def oracle(self) -> Method | None:

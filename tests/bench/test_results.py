@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from bench.results import ResultRow, comparison_table, footnoted
+from bench.results import ResultRow, comparison_table, footnoted, rows_frame
 from bench.run_outputs import table_markdown
 
 LONG = "FID from 12 generated / 12 real samples (< 2048): the estimate is biased upward " + "x" * 520
@@ -102,3 +102,14 @@ def test_report_notes_keep_each_fragment_once() -> None:
 
     notes = ["rule A; uncalibrated: VGG", "rule A; FID small sample", "", None, "uncalibrated: VGG"]
     assert join_notes(notes) == "rule A; uncalibrated: VGG; FID small sample"
+
+
+def test_a_refused_row_says_so_in_every_column_companions_included() -> None:
+    ok = [row("munit", "fid", ""), row("munit", "kid", "")]  # KID: a companion column only some rows fill
+    refused = ResultRow(**{**row("egscit", "fid", "no recipe").as_dict(), "status": "refused", "value": None,
+                           "std": None, "n": None})
+    table = comparison_table([*ok, refused])
+    assert table.loc["egscit", "FID A→B"] == "REFUSED" and table.loc["egscit", "KID A→B"] == "REFUSED"
+    assert table.loc["munit", "KID A→B"] != "REFUSED"
+    frame = rows_frame([*ok, refused])
+    assert str(frame["n"].dtype) == "Int64" and frame["n"].tolist()[:2] == [12, 12]  # whole numbers stay whole

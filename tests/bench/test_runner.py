@@ -357,5 +357,5 @@ def test_a_method_without_a_recipe_for_the_protocol_is_refused_before_data_is_bu
     assert set(no_recipe) == {method} and named in no_recipe[method]
     assert refusals(cfg, no_recipe) == {method: no_recipe[method], "exemplar_copy": None}
     alone = compose_run([f"protocol={protocol}", f"methods=[{method}]", "scale=smoke", f"paths.results={tmp_path}"])
-    with pytest.raises(BenchError, match=f"{method}: refused, has no recipe for it: .*{named}"):
+    with pytest.raises(BenchError, match=f"{method}: refused, has no recipe for this protocol's data: .*{named}"):
         execute(alone)

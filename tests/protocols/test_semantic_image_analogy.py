@@ -254,7 +254,10 @@ def test_paired_methods_train_once_on_pairs_without_a_case_image(tmp_path: Path,
         METHODS._entries.pop("_paired")
     assert not outcome.failed and len(_Paired.fitted) == 1 and _Paired.fitted[0].kind == "paired"
     frame = pd.read_csv(outcome.metrics_csv)
-    assert (frame[frame.method == "paired"].status == "ok").all()
+    rows = frame[frame.method == "paired"]
+    assert (rows.status == "ok").all()
+    assert rows.note.str.contains("trained on 16 label map ↔ image pairs: scenes train items 0–15").all()
+    assert " train items" not in protocol.data.description  # the case pool is val items only
 
 
 @pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"{SAMPLES} is absent")
