@@ -157,7 +157,7 @@ def load_real(reader: str, data_cfg: dict[str, Any], reader_settings: dict[str, 
 
 
 def train_stand_in(world: str, n: int | None, size: int, seed: int) -> tuple[Split, str]:
-    """What a paired method trains on (SPADE "trained on the dataset"): the world's train items 0..n−1 at ``size``
+    """What a paired method trains on (SPADE, SIA §4.3.3): the world's train items 0..n−1 at ``size``
     (null: the real train split's size), disjoint from the val items the cases come from. Returns the split and a
     sentence for tables."""
     from datasets.worlds import WORLDS

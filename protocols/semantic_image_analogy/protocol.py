@@ -6,8 +6,8 @@ the procedural ``scenes`` world (a stand-in, named so in every table; exact answ
 the target layout P' (one-hot) as content, the source image I as exemplar, the source layout P as
 ``exemplar_labels`` and, if it ``needs_target_image`` (Deep Image Analogy), the image behind P'.
 
-Paired methods (SPADE "trained on the dataset") train once, in the runner, on a training split with no case image
-(``train_data``). Single-image methods (contract §1) are fit here once per case, each in its own workdir under the
+Paired methods (SPADE, which SIA §4.3.3 compares with) train once, in the runner, on a training split with no case
+image (``train_data``). Single-image methods (contract §1) are fit here once per case, each in its own workdir under the
 runner's checkpoint folder (``<workdir>/cases/<case id>/``), whose ``output.png`` caches the case's output: a run
 stopped between cases resumes at the first case without one. Columns: ``pixel_accuracy_<scorer>`` / ``miou_<scorer>``
 (``scoring.py``) and, on the world, ``psnr_exact`` / ``ssim_exact`` / ``lpips_exact`` against the exact answers.
@@ -56,7 +56,7 @@ class SemanticImageAnalogy(Protocol):
     paper = "Semantic Image Analogy §4.2, Table 1 (pixel accuracy, mIoU by Detectron2 panoptic; user ranking)"
     primary = "miou_deeplabv3 A→B"  # Table 1's mIoU by the scorer every install has (panoptic needs detectron2)
     offers = Offers(training=frozenset({"single_image", "paired"}), label_maps=True, exemplar_labels=True,
-                    directions="AB", target_image=True)  # paired: SPADE "trained on the dataset" (§4.2)
+                    directions="AB", target_image=True)  # paired: SPADE (SIA §4.3.3, Fig. 8)
     reader: ClassVar[str] = "coco_stuff"
     world: ClassVar[str] = "scenes"
     exact_metrics = ("ssim_exact", "lpips_exact")  # psnr_exact too, but PSNR has no finite best
@@ -130,10 +130,10 @@ class SemanticImageAnalogy(Protocol):
         return TrainData(a=a, b=b, kind="single_image", meta=meta)  # type: ignore[arg-type]
 
     def train_data(self) -> TrainData:
-        """What a paired method trains on (SIA §4.2 compares with SPADE "trained on the dataset"): label map ↔ image
-        pairs of a training split that holds no case image (``data.train_stand_in`` / ``data.train_real``; count
-        ``samples.<scale>.train``), read on first use: runs of single-image methods never read it, since those are
-        fit per case by ``evaluate`` (``case_data``), not by the runner."""
+        """What a paired method trains on (SIA §4.3.3 compares with a SPADE trained on Flickr landscapes): label map ↔
+        image pairs of a training split that holds no case image (``data.train_stand_in`` / ``data.train_real``;
+        count ``samples.<scale>.train``), read on first use: runs of single-image methods never read it, since those
+        are fit per case by ``evaluate`` (``case_data``), not by the runner."""
         if self.training is None:
             c, size, n = self.data, int(self.data.pool.labels.shape[1]), self.counts.get("train")
             seed = int(self.data_cfg.get("seed", 0))

@@ -231,7 +231,7 @@ class _Paired(Method):
 
 def test_paired_methods_train_once_on_pairs_without_a_case_image(tmp_path: Path, no_scorers: None) -> None:
     protocol = built()
-    assert protocol.refusal(METHODS.get("spade")) is None  # SIA §4.2: SPADE "trained on the dataset"
+    assert protocol.refusal(METHODS.get("spade")) is None  # SIA §4.3.3 compares with a trained SPADE
     data = protocol.train_data()
     cases = protocol.data
     assert data.kind == "paired" and len(data.a) == len(data.b) == 16  # samples.smoke.train

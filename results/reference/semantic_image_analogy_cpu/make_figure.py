@@ -1,11 +1,11 @@
 """One figure for the `semantic_image_analogy` protocol at the `cpu` scale on the `scenes` stand-in: per case (row)
 the source image, its layout, the target layout, one column per method, and the exact answer.
 
-Each `bench run` draws `cases.png` with only the methods of that run, and the rows of this table come from three
-runs. This script takes every method's outputs from the `study/<case>/<method>.png` files of the run that the
-table uses (lossless PNGs of the outputs as scored), rebuilds the cases (the same seeded pairs, checked against the
-data fingerprint that the runs logged), and draws them with the protocol's own `case_figure`. Run from the
-repository root:
+Each `bench run` draws `cases.png` with only the methods of that run, and the rows of the two tables come from
+four runs (SPADE's under setting a97210b818aa, whose cases are the same: same data fingerprint). This script takes
+every method's outputs from the `study/<case>/<method>.png` files of the run that the tables use (lossless PNGs of
+the outputs as scored), rebuilds the cases (the same seeded pairs, checked against the data fingerprint that the
+runs logged), and draws them with the protocol's own `case_figure`. Run from the repository root:
 
     python results/reference/semantic_image_analogy_cpu/make_figure.py runs=/work/run16/runs \\
         out=results/reference/semantic_image_analogy_cpu/cases.png
@@ -36,6 +36,7 @@ RUNS = {
     "deep_image_analogy": "semantic_image_analogy-20261130-093642-a047",
     "singan": "semantic_image_analogy-20261130-080437-61b1",
     "sia": "semantic_image_analogy-20261130-105352-3430",
+    "spade": "semantic_image_analogy-20261130-143423-a1d2",  # setting a97210b818aa: same cases (same fingerprint)
 }
 
 
