@@ -73,16 +73,18 @@ def refusals(cfg: DictConfig, no_recipe: dict[str, str]) -> dict[str, str | None
             for label, mcfg in cfg.methods.items()}
 
 
-def check_any_served(cfg: DictConfig, no_recipe: dict[str, str] | None = None) -> None:
+def check_any_served(cfg: DictConfig, no_recipe: dict[str, str] | None = None) -> dict[str, str | None]:
     """Raise ``BenchError`` when the protocol refuses every selected method (``refusals``: capabilities, and the
     recipe refusals of ``check_method_params``; neither needs data): one line per method with the reason, before
-    any data is built. When some method can run, the refused ones get their REFUSED rows as usual."""
+    any data is built. When some method can run, the refused ones get their REFUSED rows as usual. Returns
+    ``refusals``."""
     reasons = refusals(cfg, no_recipe or {})
     if reasons and all(reasons.values()):
         lines = "".join(f"\n  {label}: refused, {reason}" for label, reason in reasons.items())
         raise BenchError(f"protocol {cfg.protocol.name} refuses every selected method; nothing to run:{lines}",
                          hint="choose methods the protocol serves: see the compatibility table of "
                               "`python -m bench list --no-counts`")
+    return reasons
 
 
 def recipe_refusals(protocol: str, methods: list[str], scale: str = "smoke") -> dict[str, str]:

@@ -25,7 +25,7 @@ from bench import distributed
 from bench.config import flatten, method_class, method_params
 from bench.devices import Hardware, resolve_hardware
 from bench.results import ResultRow, comparison_table, rows_frame, write_csv_atomic
-from bench.run_checks import check_any_served, check_method_params, refusals
+from bench.run_checks import check_any_served, check_method_params
 from bench.run_outputs import write_outputs
 from bench.tracking import TRAINING_METRIC_PREFIX, Tracker
 from core.columns import Column
@@ -151,8 +151,7 @@ def execute(cfg: DictConfig, parent_run_id: str | None = None, intermediate: Int
     stops the run).
     """
     no_recipe = check_method_params(cfg)  # a misspelt parameter stops the run here, before data or folders
-    check_any_served(cfg, no_recipe)  # so does a selection the protocol refuses entirely
-    refused = refusals(cfg, no_recipe)
+    refused = check_any_served(cfg, no_recipe)  # so does a selection the protocol refuses entirely
     hardware = resolve_hardware(str(cfg.device), cfg.get("loader", {}).get("workers", "auto"),
                                 cfg.get("loader", {}).get("pin_memory", "auto"),
                                 str(cfg.get("precision", "fp32")))  # device=cuda without a GPU stops here
