@@ -1,39 +1,17 @@
-"""Locks that serialise a step among processes: who creates a store's tables, who takes a study's next trial.
-
-``FileLock`` locks a file (``fcntl.flock``: the kernel releases it when its process dies, so a killed worker never
-leaves it held); ``AdvisoryLock`` is a database server's named lock, for processes on machines without a shared
-filesystem. Neither is re-entrant: a process must not take the same lock twice.
+"""A lock that serialises a step among processes on machines without a shared filesystem: ``AdvisoryLock``, a
+database server's named lock (the file lock for one filesystem is ``core.locks.FileLock``). It is not re-entrant: a
+process must not take the same lock twice.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import re
 from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 # database servers with a named lock of their own (SQLAlchemy URLs, optionally naming a driver: mysql+pymysql://)
 SERVER_DB_URL = re.compile(r"^(postgresql|mysql)(\+\w+)?://")
-
-
-class FileLock(AbstractContextManager):
-    """An exclusive lock on ``path`` (created with its folders when missing); blocks until it is free."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._handle: Any = None
-
-    def __enter__(self) -> FileLock:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "a")  # held open until __exit__
-        fcntl.flock(self._handle.fileno(), fcntl.LOCK_EX)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        fcntl.flock(self._handle.fileno(), fcntl.LOCK_UN)
-        self._handle.close()
 
 
 class AdvisoryLock(AbstractContextManager):

@@ -2,7 +2,7 @@
 
 MLflow creates and migrates a SQL store's tables on first open without any lock of its own, so two runs started at
 once on a fresh results folder race: duplicate tables, a migration applied twice, and a store left half-created for
-good. Creation therefore runs under the store's lock (``bench.locks``): a file next to a SQLite store
+good. Creation therefore runs under the store's lock (``core.locks``, ``bench.locks``): a file next to a SQLite store
 (``mlflow.db.bench.lock``), the server's named lock for a PostgreSQL/MySQL store; a tracking server (``http://``)
 migrates its own store. When opening a local SQLite store fails, the file is inspected so that the error says what
 is wrong with it (not a database, half-created, older or newer schema) and how to fix it.
@@ -16,8 +16,9 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from bench.locks import SERVER_DB_URL, AdvisoryLock, FileLock
+from bench.locks import SERVER_DB_URL, AdvisoryLock
 from core.errors import BenchError
+from core.locks import FileLock
 
 SQLITE = "sqlite:///"
 _SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.locks import SERVER_DB_URL, AdvisoryLock, FileLock
+from bench.locks import SERVER_DB_URL, AdvisoryLock
 from core.errors import BenchError
+from core.locks import FileLock
 
 
 @dataclass

@@ -11,6 +11,8 @@ On disk (when the runner gives a ``Workspace``):
 - reference rows: ``<results>/protocol_cache/gta2bdd/<protocol hash>-<row>-seed<seed>.npz`` (``metrics.cache.
   ArrayCache``): the confusion matrix and the first predictions, read back instead of retraining while the protocol
   hash (every setting, sample count, the schedule, the data fingerprint and the pairing) and the seed are the same.
+  A reference row is looked up and trained under a file lock next to its cache entry (``...npz.lock``), so that runs
+  started at once on one results folder (one method each, say) train it once: the others wait, then read it.
 Without a workspace (tests) checkpoints go to a temporary folder and reference rows are kept in memory only.
 """
 
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 
 from core.errors import BenchError
+from core.locks import FileLock
 from metrics.cache import ArrayCache
 from metrics.segmentation import SegmentationScores, confusion_matrix, scores_from_confusion
 from protocols.base import Workspace
@@ -124,14 +127,17 @@ class Segmenters:
         memory_key = f"{protocol_hash}-{name}"
         if memory_key in self.memory:
             return self.memory[memory_key]
-        cache = ArrayCache("gta2bdd", workspace.results / "protocol_cache") if workspace else None
-        stored = cache.load(name, protocol_hash) if cache else None
-        if stored is not None:
-            scores = RowScores(stored["confusion"], stored["predictions"], bool(stored["calibrated"]))
-        else:
+        if workspace is None:
             scores = train()
-            if cache:
-                cache.save(name, protocol_hash, confusion=scores.confusion, predictions=scores.predictions,
-                           calibrated=np.array(scores.calibrated))
+        else:
+            cache = ArrayCache("gta2bdd", workspace.results / "protocol_cache")
+            with FileLock(cache.path(name, protocol_hash).with_suffix(".npz.lock")):
+                stored = cache.load(name, protocol_hash)
+                if stored is not None:
+                    scores = RowScores(stored["confusion"], stored["predictions"], bool(stored["calibrated"]))
+                else:
+                    scores = train()
+                    cache.save(name, protocol_hash, confusion=scores.confusion, predictions=scores.predictions,
+                               calibrated=np.array(scores.calibrated))
         self.memory[memory_key] = scores
         return scores

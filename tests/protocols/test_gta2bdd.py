@@ -209,3 +209,33 @@ def test_missing_segmenter_weights_stop_the_protocol_before_any_method_trains(
     protocol = built(*paper_arch, "allow_uncalibrated=true")  # the opt-in: every row says uncalibrated
     assert not protocol.calibrated
     assert built().calibrated  # the small segmenter needs no weights
+
+
+def test_runs_started_at_once_train_a_reference_row_once(tmp_path: Path) -> None:
+    """Two runs on one results folder (threads here: each opens the lock file itself, as a process would) ask for
+    the same reference row at once: one trains it under the lock, the other waits and reads the cache."""
+    import threading
+    import time
+
+    calls: list[int] = []
+    row = segment.RowScores(np.arange(19 * 20).reshape(19, 20), np.zeros((1, 2, 2), np.uint8), True)
+
+    def train() -> segment.RowScores:
+        calls.append(1)
+        time.sleep(0.3)  # long enough for the other caller to reach the lock while this one trains
+        return row
+
+    results: list[segment.RowScores] = []
+
+    def ask() -> None:
+        segmenters = segment.Segmenters({}, seed=0, allow_uncalibrated=True, keep=1)
+        results.append(segmenters.reference("oracle", "abc123", workspace(tmp_path), train))
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert len(results) == 2 and all(np.array_equal(r.confusion, row.confusion) for r in results)
+    assert (tmp_path / "results" / "protocol_cache" / "gta2bdd" / "abc123-oracle-seed0.npz").is_file()
