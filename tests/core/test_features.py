@@ -261,3 +261,16 @@ def test_every_registered_extractor_builds_uncalibrated(name: str) -> None:
     run = SAMPLE_INPUTS.get(name, lambda e: e(torch.rand(1, 3, 32, 32)))  # DeepLabV3 variants
     with torch.no_grad():
         assert run(extractor) is not None
+
+
+@pytest.mark.skipif(not HAS_DETECTRON2, reason="detectron2 not installed (optional extra: see pyproject)")
+def test_an_uncalibrated_panoptic_build_logs_no_detectron2_checkpoint_line(caplog: pytest.LogCaptureFixture) -> None:
+    """The harness says "uncalibrated" itself; detectron2's "No checkpoint found" INFO line would only add noise.
+    The checkpointer's own logger level is restored after the build."""
+    import logging
+
+    before = logging.getLogger("fvcore.common.checkpoint").level
+    with caplog.at_level(logging.INFO):
+        features.get("detectron2_panoptic", allow_uncalibrated=True)
+    assert not [r for r in caplog.records if "No checkpoint found" in r.getMessage()]
+    assert logging.getLogger("fvcore.common.checkpoint").level == before
