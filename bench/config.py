@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import re
 import secrets
@@ -206,18 +207,40 @@ def method_params(method_cfg: DictConfig | dict[str, Any], scale: str, dataset: 
     return OmegaConf.to_container(merged, resolve=True)  # type: ignore[return-value]
 
 
+# parsed method configs by file: (every file read for it with its mtime, the config); bench list / matrix build
+# hundreds of method settings, and parsing the YAML again each time was most of their time
+_METHOD_CONFIGS: dict[Path, tuple[tuple[tuple[Path, int], ...], DictConfig]] = {}
+
+
 def load_method_config(name: str) -> DictConfig:
-    """A method's config file as a plain node (its ``@package`` header is Hydra's business)."""
+    """A method's config file as a plain node (its ``@package`` header is Hydra's business): a fresh copy the caller
+    may change. Parsed once per process while its files (its own and, for a variant, its base's) are unchanged."""
+    key = CONFIG_DIR / "methods" / f"{name}.yaml"
+    hit = _METHOD_CONFIGS.get(key)
+    if hit is None or any(_mtime(path) != mtime for path, mtime in hit[0]):
+        hit = _parse_method_config(name)
+        _METHOD_CONFIGS[key] = hit
+    return copy.deepcopy(hit[1])
+
+
+def _mtime(path: Path) -> int:
+    return path.stat().st_mtime_ns if path.is_file() else -1
+
+
+def _parse_method_config(name: str) -> tuple[tuple[tuple[Path, int], ...], DictConfig]:
     path = CONFIG_DIR / "methods" / f"{name}.yaml"
     if not path.is_file():
         raise BenchError(f"no config for method {name!r}", hint=f"add {path}")
     check_package_header(name)
+    stamps = [(path, _mtime(path))]
     cfg = OmegaConf.load(path)
     defaults = cfg.pop("defaults", None) if isinstance(cfg, DictConfig) else None
     for entry in defaults or []:  # a variant: `defaults: [base@_here_, _self_]`
         if isinstance(entry, str) and entry != "_self_":
-            cfg = OmegaConf.merge(load_method_config(entry.split("@")[0]), cfg)
-    return cfg
+            base_stamps, base = _parse_method_config(entry.split("@")[0])
+            stamps += base_stamps
+            cfg = OmegaConf.merge(base, cfg)
+    return tuple(stamps), cfg
 
 
 def flatten(cfg: Any, prefix: str = "") -> dict[str, Any]:

@@ -170,3 +170,25 @@ def test_misspelt_names_suggest_the_close_one() -> None:
     with pytest.raises(BenchError) as err:
         validate_overrides(["methods=[mscaa]"], RUN_GROUPS)
     assert "did you mean 'msca'?" in str(err.value.hint)
+
+
+def test_a_method_config_is_parsed_once_and_reread_when_its_file_changes(tmp_path, monkeypatch) -> None:
+    """``load_method_config`` keeps the parsed file while it is unchanged: each call returns a copy the caller may
+    change, and an edited file (or its variant's base) is read again."""
+    import os
+
+    from bench import config
+
+    folder = tmp_path / "methods"
+    folder.mkdir()
+    base, variant = folder / "blend.yaml", folder / "blend_low.yaml"
+    base.write_text("# @package methods.blend\nparams: {alpha: 0.5, beta: 1}\n")
+    variant.write_text("# @package methods.blend_low\ndefaults: [blend@_here_, _self_]\nparams: {alpha: 0.1}\n")
+    monkeypatch.setattr(config, "CONFIG_DIR", tmp_path)
+    first = config.load_method_config("blend_low")
+    assert (first.params.alpha, first.params.beta) == (0.1, 1)
+    first.params.alpha = 9  # the caller's copy: the next load is unaffected
+    assert config.load_method_config("blend_low").params.alpha == 0.1
+    base.write_text("# @package methods.blend\nparams: {alpha: 0.5, beta: 2}\n")
+    os.utime(base, ns=(base.stat().st_atime_ns, base.stat().st_mtime_ns + 10**9))  # a later mtime, whatever the clock
+    assert config.load_method_config("blend_low").params.beta == 2
