@@ -43,9 +43,9 @@ def test_unknown_command_exits_nonzero_with_valid_commands() -> None:
 ])
 def test_run_rejects_unknown_names(override: str, expected: str, tmp_path: Path) -> None:
     out = bench("run", *override.split(), f"paths.results={tmp_path}", "tracking.enabled=false")
-    text = out.stdout + out.stderr  # errors after Hydra starts go through its logging (stdout)
+    text = out.stdout + out.stderr
     assert out.returncode == 2
-    assert expected in text and "Traceback" not in text
+    assert expected in out.stderr and "Traceback" not in text  # errors (Hydra's logging too) go to stderr
     assert not list(tmp_path.glob("runs/*/metrics.csv"))
 
 
