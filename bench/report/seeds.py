@@ -144,6 +144,11 @@ def paired_frame(seeds: pd.DataFrame, references: Iterable[str] = REFERENCE_ROWS
 
 
 # -- tables -----------------------------------------------------------------------------------------------------------
+# seed values this close count as equal: a deterministic row's metric can differ in the last bits between runs
+# (threads change the order of a float sum), which would otherwise print a zero-width interval
+EQUAL_RTOL = 1e-9
+
+
 def interval_text(r: pd.Series, digits: int, signed: bool = False, marks: tuple[str, str] = ("", "")) -> str:
     """``0.610 [0.600, 0.620] · t [0.480, 0.740]`` from a line of ``seed_frame``/``paired_frame``; the mean alone
     when there is no interval (one seed), ``0.244 (all seeds equal)`` when both intervals are that point. ``marks``
@@ -154,7 +159,7 @@ def interval_text(r: pd.Series, digits: int, signed: bool = False, marks: tuple[
     fmt = f"{{:{number_spec(mean, digits, signed)}}}"
     if math.isnan(low):
         return fmt.format(mean)
-    if r["std"] == 0:
+    if float(r["std"]) <= EQUAL_RTOL * max(1.0, abs(mean)):  # equal up to float summation order
         return f"{fmt.format(mean)} (all seeds equal){marks[0]}"
     return (f"{fmt.format(mean)} [{fmt.format(low)}, {fmt.format(high)}]{marks[0]} · "
             f"t [{fmt.format(t_low)}, {fmt.format(t_high)}]{marks[1]}")

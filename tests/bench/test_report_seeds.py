@@ -224,3 +224,18 @@ def test_a_single_seed_setting_gets_no_over_seeds_block(tmp_path_factory):
     tables = base.out_dir / "tables"
     assert not [*tables.glob("seeds__edges_shoes*"), *tables.glob("paired__edges_shoes*")]
     assert {"seeds_table", "paired_table"} <= set(next(g for g in base.groups if g["protocol_hash"] == H1))
+
+
+def test_seed_values_equal_up_to_float_noise_read_as_equal() -> None:
+    """A deterministic row whose seeds differ in the last bits (float sums in another order) is "all seeds equal",
+    not a zero-width interval; a real spread keeps its intervals."""
+    import pandas as pd
+
+    from bench.report.seeds import interval_text
+
+    noise = pd.Series({"mean": 0.244, "std": 3e-17, "boot_low": 0.244, "boot_high": 0.244, "t_low": 0.244,
+                       "t_high": 0.244})
+    assert interval_text(noise, 3) == "0.244 (all seeds equal)"
+    spread = noise.copy()
+    spread[["std", "boot_low", "boot_high", "t_low", "t_high"]] = [1e-4, 0.2439, 0.2441, 0.2438, 0.2442]
+    assert interval_text(spread, 3) == "0.244 [0.244, 0.244] · t [0.244, 0.244]"
