@@ -67,9 +67,9 @@ def test_a_disk_that_fills_up_mid_run_leaves_no_result_that_looks_complete(tmp_p
 
     monkeypatch.setattr(bench.run_outputs, "write_csv_atomic", full)
     code = bench_main(["run", "methods=[input_copy]", f"paths.results={tmp_path}", *SMALL])
-    out = capsys.readouterr().out
-    assert code == 2 and "Traceback" not in out
-    (line,) = [x for x in out.splitlines() if "cannot write" in x]
+    err = capsys.readouterr().err  # the run's log, the error included, goes to stderr
+    assert code == 2 and "Traceback" not in err
+    (line,) = [x for x in err.splitlines() if "cannot write" in x]
     assert "metrics.csv: the disk is full" in line
     assert not list(tmp_path.glob("runs/*/metrics.csv")) and not list(tmp_path.glob("runs/*/.metrics.csv.tmp*"))
     runs = mlflow_runs(tmp_path)
