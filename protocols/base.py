@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 import torch
 
 from core.columns import Column
+from core.errors import BenchError
 from core.hashing import settings_hash
 from datasets.base import TrainData
 from methods.base import Capabilities, FitContext, Method
@@ -125,6 +126,22 @@ class Protocol(ABC):
         # The runner's key of the method being trained or evaluated (row label + method config key, + ``@<step>``
         # for an intermediate evaluation): a protocol that trains per method row keys its checkpoints by it.
         self.run_key = ""
+
+    def setting(self, key: str, default: Any, kind: type[int] | type[float], minimum: float | None = None) -> Any:
+        """``protocol.<key>`` as ``kind`` (int or float), ``default`` when unset. Raises ``BenchError`` naming the
+        key, the value and the fix when it is not a number of that kind or is below ``minimum``."""
+        raw = self.settings_cfg.get(key, default)
+        try:
+            if isinstance(raw, bool) or (kind is int and isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            value = kind(raw)
+        except (TypeError, ValueError):
+            raise BenchError(f"protocol.{key}={raw!r} is not {'an integer' if kind is int else 'a number'}",
+                             hint=f"protocol.{key}=<{kind.__name__}> (default {default})") from None
+        if minimum is not None and value < minimum:
+            raise BenchError(f"protocol.{key}={raw!r} is below its minimum {minimum}",
+                             hint=f"protocol.{key}=<{kind.__name__} ≥ {minimum}> (default {default})")
+        return value
 
     # -- description (``bench list``) -------------------------------------------------------------------------
     @classmethod

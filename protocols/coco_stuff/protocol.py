@@ -91,9 +91,9 @@ class CocoStuffScenes(Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scale, self.counts = scale_counts(self.name, self.scale_cfg, self.settings_cfg)
-        self.batch_size = int(self.settings_cfg.get("batch_size", 16))
-        self.grid_rows = int(self.settings_cfg.get("grid_rows", 4))
-        self.attention_cases = int(self.settings_cfg.get("attention_cases", 2))
+        self.batch_size = self.setting("batch_size", 16, int, 1)
+        self.grid_rows = self.setting("grid_rows", 4, int, 1)
+        self.attention_cases = self.setting("attention_cases", 2, int, 0)
         self.fid_outputs, self.fid_settings = FidOutputs.split(dict(self.settings_cfg.get("fid", {})), default="png")
         self.exemplar_parse = str(self.settings_cfg.get("exemplar_parse", "ground_truth"))
         if self.exemplar_parse not in EXEMPLAR_PARSES:

@@ -76,8 +76,8 @@ class CoCosNetProtocol(Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scale, self.counts = scale_counts(self.name, self.scale_cfg, self.settings_cfg)
-        self.batch_size = int(self.settings_cfg.get("batch_size", 16))
-        self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
+        self.batch_size = self.setting("batch_size", 16, int, 1)
+        self.grid_rows = self.setting("grid_rows", 6, int, 1)
         self.fid_outputs, self.fid_settings = FidOutputs.split(dict(self.settings_cfg.get("fid", {})), default="jpeg")
         self.metrics: dict[str, Any] = {}
         self.loaded: LoadedData | None = None
@@ -85,7 +85,7 @@ class CoCosNetProtocol(Protocol):
     # -- data -----------------------------------------------------------------------------------------------------
     def prepare(self) -> DataProvenance:
         source = choose_source(self.name, self.data_cfg, self.reader, self.world)
-        retrieval = {"k": int(self.settings_cfg.get("exemplar_list_k", 20)), "lists": self.train_lists,
+        retrieval = {"k": self.setting("exemplar_list_k", 20, int, 1), "lists": self.train_lists,
                      "allow_uncalibrated": self.allow_uncalibrated, "seed": int(self.data_cfg.get("seed", 0))}
         if source == self.world:
             self.loaded = load_stand_in(self.world, self.encoding, self.counts, retrieval, self.dataset)

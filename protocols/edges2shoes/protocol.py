@@ -98,8 +98,8 @@ class Edges2Photos(Protocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.scale, self.counts = scale_counts(self.name, self.scale_cfg, self.settings_cfg)
-        self.batch_size = int(self.settings_cfg.get("batch_size", 32))
-        self.grid_rows = int(self.settings_cfg.get("grid_rows", 6))
+        self.batch_size = self.setting("batch_size", 32, int, 1)
+        self.grid_rows = self.setting("grid_rows", 6, int, 1)
         self.sampled_without_exemplar = set(self.settings_cfg.get("sample_without_exemplar") or [])
         lp, fid = dict(self.settings_cfg.get("lpips", {})), dict(self.settings_cfg.get("fid", {}))
         self.ref_sampling = str(lp.get("ref_sampling", "pool"))

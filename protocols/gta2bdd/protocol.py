@@ -74,9 +74,9 @@ class GTA2BDD(Protocol):
         if self.scale not in schedules:
             raise BenchError(f"protocol {self.name} has no segmenter schedule for scale {self.scale!r}",
                              hint=f"add segmenter.{self.scale} to bench/configs/protocol/{self.name}.yaml")
-        self.batch_size = int(self.settings_cfg.get("batch_size", 16))
-        self.grid_rows = int(self.settings_cfg.get("grid_rows", 4))
-        self.pairing_seed = int(self.settings_cfg.get("pairing_seed", 0))
+        self.batch_size = self.setting("batch_size", 16, int, 1)
+        self.grid_rows = self.setting("grid_rows", 4, int, 1)
+        self.pairing_seed = self.setting("pairing_seed", 0, int, 0)
         self.segmenters = Segmenters(dict(schedules[self.scale]), self.seed, self.allow_uncalibrated, self.grid_rows)
         self.loaded: Domains | None = None
         self.uncalibrated_rows: set[str] = set()
@@ -87,7 +87,7 @@ class GTA2BDD(Protocol):
         size = (int(self.counts["height"]), int(self.counts["width"]))
         if source == WORLD:
             self.loaded = load_stand_in(self.counts, size, int(self.data_cfg.get("seed", 0)), self.pairing_seed,
-                                        float(self.settings_cfg.get("layout_shift", 0.5)))
+                                        self.setting("layout_shift", 0.5, float, 0))
         elif source == REAL:
             if not self.data_cfg.get("root"):
                 raise BenchError(f"data.source={REAL} needs data.root", hint="data.root=<folder holding gta5/ and "

@@ -57,8 +57,8 @@ class MnistMultiple(Protocol):
         samples = dict(self.settings_cfg.get("samples", {})).get(scale, {})
         self.n_train: int | None = samples.get("train")
         self.n_test: int | None = samples.get("test")
-        self.batch_size = int(self.settings_cfg.get("batch_size", 64))
-        self.grid_rows = int(self.settings_cfg.get("grid_rows", 3))
+        self.batch_size = self.setting("batch_size", 64, int, 1)
+        self.grid_rows = self.setting("grid_rows", 3, int, 1)
         tsne = dict(self.settings_cfg.get("tsne", {}))
         self.tsne_samples = int(dict(tsne.get("samples", {})).get(scale, 300))
         self.tsne_options = {k: tsne[k] for k in ("pca_dims", "perplexity") if k in tsne}

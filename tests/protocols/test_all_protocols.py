@@ -115,3 +115,13 @@ def test_the_declared_primary_column_is_one_of_the_columns(name: str) -> None:
     cls = PROTOCOLS.get(name)
     column = cls.primary_column()
     assert column.label == cls.primary and column in cls.columns() and column.metric
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "batch_size" in compose_run([f"protocol={n}"]).protocol])
+def test_a_non_numeric_batch_size_is_one_line_naming_the_key(name: str) -> None:
+    """Every protocol reads its numeric settings through ``Protocol.setting``: a value of the wrong kind is a
+    ``BenchError`` naming the key, raised when the protocol is built (before any data or training)."""
+    from core.errors import BenchError
+
+    with pytest.raises(BenchError, match=r"protocol\.batch_size='abc' is not an integer"):
+        build_protocol(compose_run([f"protocol={name}", "scale=smoke", "protocol.batch_size=abc"]))

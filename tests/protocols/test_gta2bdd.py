@@ -239,3 +239,17 @@ def test_runs_started_at_once_train_a_reference_row_once(tmp_path: Path) -> None
     assert len(calls) == 1
     assert len(results) == 2 and all(np.array_equal(r.confusion, row.confusion) for r in results)
     assert (tmp_path / "results" / "protocol_cache" / "gta2bdd" / "abc123-oracle-seed0.npz").is_file()
+
+
+@pytest.mark.parametrize(("override", "expected"), [
+    ("protocol.layout_shift=abc", "protocol.layout_shift='abc' is not a number"),
+    ("protocol.pairing_seed=-1", "protocol.pairing_seed=-1 is below its minimum 0"),
+    ("protocol.batch_size=2.5", "protocol.batch_size=2.5 is not an integer"),
+    ("protocol.grid_rows=0", "protocol.grid_rows=0 is below its minimum 1"),
+])
+def test_a_bad_setting_value_is_one_line_naming_the_key(override: str, expected: str) -> None:
+    """A value of the wrong kind (or out of range) is a ``BenchError`` naming the key and the fix, not a numpy or
+    ``float()`` traceback from deep inside the data construction."""
+    with pytest.raises(BenchError, match=expected.replace(".", r"\.")) as caught:
+        built(override)
+    assert caught.value.hint.startswith("protocol.")
