@@ -131,7 +131,8 @@ class Segmenters:
             scores = train()
         else:
             cache = ArrayCache("gta2bdd", workspace.results / "protocol_cache")
-            with FileLock(cache.path(name, protocol_hash).with_suffix(".npz.lock")):
+            lock = cache.path(name, protocol_hash).with_suffix(".npz.lock")
+            with FileLock(lock, what=f"the {row} reference row (seed {self.seed}), which another run computes"):
                 stored = cache.load(name, protocol_hash)
                 if stored is not None:
                     scores = RowScores(stored["confusion"], stored["predictions"], bool(stored["calibrated"]))
