@@ -10,6 +10,7 @@ import contextlib
 import errno
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -173,6 +174,18 @@ def comparison_table(rows: list[ResultRow]) -> pd.DataFrame:
 NOTE_SEPARATOR = "; "  # how comparison_table joins a row's note fragments
 
 
+def note_markers(notes: Iterable[Any], numbers: dict[str, int]) -> list[str]:
+    """Footnote markers (``"[1] [3]"``) for each note, its ``NOTE_SEPARATOR``-joined fragments numbered in order of
+    first appearance in ``numbers`` (fragment → number; filled in place, so callers can add more footnotes)."""
+    markers = []
+    for note in notes:
+        fragments = [f for f in str(note).split(NOTE_SEPARATOR) if f] if isinstance(note, str) else []
+        for fragment in fragments:
+            numbers.setdefault(fragment, len(numbers) + 1)
+        markers.append(" ".join(f"[{numbers[f]}]" for f in dict.fromkeys(fragments)))
+    return markers
+
+
 def footnoted(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """``table`` (from comparison_table) with each row's ``note`` replaced by footnote markers, and the notes.
 
@@ -184,12 +197,7 @@ def footnoted(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     if "note" not in table.columns:
         return table, []
     numbers: dict[str, int] = {}
-    markers = []
-    for note in table["note"]:
-        fragments = [f for f in str(note).split(NOTE_SEPARATOR) if f] if isinstance(note, str) else []
-        for fragment in fragments:
-            numbers.setdefault(fragment, len(numbers) + 1)
-        markers.append(" ".join(f"[{numbers[f]}]" for f in dict.fromkeys(fragments)))
+    markers = note_markers(table["note"], numbers)
     out = table.copy()
     out["note"] = markers
     labels = []

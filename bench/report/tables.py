@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.results import NOTE_SEPARATOR, number_spec, write_csv_atomic
+from bench.results import NOTE_SEPARATOR, note_markers, number_spec, write_csv_atomic
 from core.columns import Column
 
 PAPER_SCALE = {"", "paper"}
@@ -50,22 +50,39 @@ class Table:
                     **{c: r.extra.get(c, "") for c in self.extra_columns}} for r in self.rows]
         return pd.DataFrame(records, columns=[self.index_name, *self.columns, *self.extra_columns])
 
+    def footnotes(self) -> tuple[list[str], list[str]]:
+        """(each row's ``note`` as footnote markers, the distinct note fragments): Markdown and HTML print a long note
+        once under the table, not on every row (the CSV keeps the full text)."""
+        numbers: dict[str, int] = {}
+        notes = [r.extra.get("note", "") for r in self.rows] if "note" in self.extra_columns else []
+        return note_markers(notes, numbers), list(numbers)
+
     def to_markdown(self) -> str:
-        body = self.frame(marks=True).to_markdown(index=False) if self.rows else "_(no rows)_"
-        return f"### {self.title}\n\n{body}\n\n{self.caption}\n"
+        if not self.rows:
+            return f"### {self.title}\n\n_(no rows)_\n\n{self.caption}\n"
+        frame = self.frame(marks=True)
+        markers, notes = self.footnotes()
+        if notes:
+            frame["note"] = markers
+        listed = "".join(f"- [{i}] {note}\n" for i, note in enumerate(notes, 1))
+        return f"### {self.title}\n\n{frame.to_markdown(index=False)}\n\n{self.caption}\n" + (
+            f"\nnotes:\n\n{listed}" if notes else "")
 
     def to_html(self, table_id: str | None = None) -> str:
         head = "".join(f"<th>{html.escape(c)}</th>" for c in [self.index_name, *self.columns, *self.extra_columns])
+        markers, notes = self.footnotes()
         lines = []
-        for r in self.rows:
+        for i, r in enumerate(self.rows):
             cells = [f'<th scope="row">{html.escape(r.name or r.label)}{badges(r.classes)}</th>']
             for c in self.columns:
                 text = html.escape(r.cells.get(c, ""))
                 cells.append(f'<td class="best">{text}</td>' if c in r.best else f"<td>{text}</td>")
-            cells += [f"<td>{html.escape(r.extra.get(c, ''))}</td>" for c in self.extra_columns]
+            extra = {**r.extra, "note": markers[i]} if notes else r.extra
+            cells += [f"<td>{html.escape(extra.get(c, ''))}</td>" for c in self.extra_columns]
             lines.append(f'<tr class="{" ".join(r.classes)}">{"".join(cells)}</tr>')
         ident = f' id="{html.escape(table_id)}"' if table_id else ""
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        listed = "".join(f"<br>[{i}] {html.escape(note)}" for i, note in enumerate(notes, 1))
+        caption = (f"<caption>{html.escape(self.caption)}{listed}</caption>" if self.caption or notes else "")
         return (f'<table class="bench"{ident}>{caption}<thead><tr>{head}</tr></thead>'
                 f"<tbody>{''.join(lines)}</tbody></table>")
 

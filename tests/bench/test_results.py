@@ -113,3 +113,26 @@ def test_a_refused_row_says_so_in_every_column_companions_included() -> None:
     assert table.loc["munit", "KID A→B"] != "REFUSED"
     frame = rows_frame([*ok, refused])
     assert str(frame["n"].dtype) == "Int64" and frame["n"].tolist()[:2] == [12, 12]  # whole numbers stay whole
+
+
+def test_report_tables_print_a_long_shared_note_once_as_a_footnote(tmp_path) -> None:
+    """Issue 13, failure kind 10 in `bench report`: the gta2bdd Markdown table repeated a 400-character note on
+    every row. Markdown and HTML now number each distinct fragment once under the table; the CSV keeps the text."""
+    from bench.report.tables import Row, Table
+
+    long_note = "mIoU over the 19 Cityscapes classes " + "x" * 400
+    rows = [Row("a", {"mIoU": "0.1"}, extra={"note": long_note}),
+            Row("b", {"mIoU": "0.2"}, extra={"note": f"{long_note}; uncalibrated: VGG"}),
+            Row("c", {"mIoU": "0.3"}, extra={"note": ""})]
+    table = Table("t", "t", ["mIoU"], rows, extra_columns=["note"], caption="cap")
+    markdown = table.to_markdown()
+    assert markdown.count(long_note) == 1 and markdown.count("uncalibrated: VGG") == 1
+    lines = {line.split("|")[1].strip(): line.split("|")[3].strip() for line in markdown.splitlines()
+             if line.startswith("| ") and "method" not in line}
+    assert lines == {"a": "[1]", "b": "[1] [2]", "c": ""}
+    assert f"- [1] {long_note}\n- [2] uncalibrated: VGG\n" in markdown
+    assert table.to_html().count(long_note) == 1
+    paths = table.write(tmp_path)
+    assert paths["csv"].read_text().count(long_note) == 2  # the data file keeps every row's note whole
+    plain = Table("t", "t", ["mIoU"], rows[2:], extra_columns=["note"])
+    assert "notes:" not in plain.to_markdown()
