@@ -127,6 +127,14 @@ class Protocol(ABC):
         # for an intermediate evaluation): a protocol that trains per method row keys its checkpoints by it.
         self.run_key = ""
 
+    @property
+    def metric_seed(self) -> int:
+        """Seed of the metrics' own randomness: KID subsets, SWD projections, and the random stand-in weights under
+        ``allow_uncalibrated`` (``protocol.metric_seed``, default 0). Not the run's seed: a metric is one function
+        for every training seed, so runs that differ only in seed share a protocol hash and aggregate (with the run
+        seed, an uncalibrated LPIPS drew other random weights per seed and each seed became a setting of its own)."""
+        return self.setting("metric_seed", 0, int, minimum=0)
+
     def setting(self, key: str, default: Any, kind: type[int] | type[float], minimum: float | None = None) -> Any:
         """``protocol.<key>`` as ``kind`` (int or float), ``default`` when unset. Raises ``BenchError`` naming the
         key, the value and the fix when it is not a number of that kind or is below ``minimum``."""

@@ -135,7 +135,7 @@ class CocoStuffScenes(Protocol):
     def build_metrics(self) -> None:
         """PSNR, LPIPS (VGG v0.1 by default), FID and the Gram style loss; VGG/Inception refuse without their weights
         unless ``allow_uncalibrated``."""
-        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
+        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.metric_seed}
         lp, style = dict(self.settings_cfg.get("lpips", {})), dict(self.settings_cfg.get("style_loss", {}))
         self.metrics = {
             "psnr": create_metric("psnr", **dict(self.settings_cfg.get("psnr", {}))),

@@ -103,7 +103,7 @@ class CoCosNetProtocol(Protocol):
     def build_metrics(self, labelled: bool, ignore: int | None) -> None:
         """The metrics from their config blocks; style relevance compares whole images where the data has no label
         maps (real DeepFashion). VGG/Inception/AlexNet refuse without their weights unless ``allow_uncalibrated``."""
-        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
+        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.metric_seed}
         cfg = {k: dict(self.settings_cfg.get(k, {})) for k in ("swd", "semantic_consistency", "style_relevance",
                                                                "exemplar_fidelity", "ssim", "lpips")}
         style = {"ignore_index": ignore, **cfg["style_relevance"]} | ({} if labelled else {"regions": "whole_image"})

@@ -164,7 +164,7 @@ class Edges2Photos(Protocol):
         """FID and LPIPS from the metrics registry; refuses (MissingWeightsError) without their weights unless
         ``allow_uncalibrated``."""
         lp = dict(self.settings_cfg.get("lpips", {}))
-        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
+        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.metric_seed}
         version = str(lp.get("version", "0.0"))
         lpips_args = {"net": lp.get("net", "alex"), "lpips_version": version, **common}
         fid_args = {k: v for k, v in dict(self.settings_cfg.get("fid", {})).items() if k != "reference"}

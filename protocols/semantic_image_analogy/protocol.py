@@ -88,9 +88,9 @@ class SemanticImageAnalogy(Protocol):
         else:
             self.cases = load_real(self.reader, self.data_cfg, dict(self.settings_cfg.get("reader", {})),
                                    self.counts, list(self.settings_cfg.get("pool_splits", ["val", "train"])), seed)
-        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.seed}
+        common = {"allow_uncalibrated": self.allow_uncalibrated, "seed": self.metric_seed}
         scorers = dict(self.settings_cfg.get("scorers", {}))
-        self.metrics = {s: build_scorer(s, dict(scorers.get(s, {})), self.allow_uncalibrated, self.seed)
+        self.metrics = {s: build_scorer(s, dict(scorers.get(s, {})), self.allow_uncalibrated, self.metric_seed)
                         for s in scorer_names()}
         if self.cases.exact is not None:
             lp = dict(self.settings_cfg.get("lpips", {}))

@@ -125,3 +125,16 @@ def test_a_non_numeric_batch_size_is_one_line_naming_the_key(name: str) -> None:
 
     with pytest.raises(BenchError, match=r"protocol\.batch_size='abc' is not an integer"):
         build_protocol(compose_run([f"protocol={name}", "scale=smoke", "protocol.batch_size=abc"]))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_runs_that_differ_only_in_seed_share_a_protocol_hash(name: str) -> None:
+    """Issue 13: edges2shoes runs at seeds 0 and 1 got hashes e144486cc2dc and 214894064f5e (the run seed reached the
+    metrics' random stand-in weights and KID subsets), so a report never aggregated them over seeds. The metrics'
+    randomness is ``protocol.metric_seed``, one value for every run seed."""
+    cfg = compose_run([f"protocol={name}", "scale=smoke", "allow_uncalibrated=true", "device=cpu", "seed=1",
+                       *tiny_overrides(name)])
+    other = build_protocol(cfg)
+    other.prepare()
+    assert other.seed == 1 and build(name).seed == 0
+    assert other.settings() == build(name).settings() and other.protocol_hash() == build(name).protocol_hash()
