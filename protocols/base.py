@@ -133,22 +133,25 @@ class Protocol(ABC):
         ``allow_uncalibrated`` (``protocol.metric_seed``, default 0). Not the run's seed: a metric is one function
         for every training seed, so runs that differ only in seed share a protocol hash and aggregate (with the run
         seed, an uncalibrated LPIPS drew other random weights per seed and each seed became a setting of its own)."""
-        return self.setting("metric_seed", 0, int, minimum=0)
+        return self.setting("metric_seed", 0, int, minimum=0, option="+protocol.metric_seed")
 
-    def setting(self, key: str, default: Any, kind: type[int] | type[float], minimum: float | None = None) -> Any:
+    def setting(self, key: str, default: Any, kind: type[int] | type[float], minimum: float | None = None,
+                option: str | None = None) -> Any:
         """``protocol.<key>`` as ``kind`` (int or float), ``default`` when unset. Raises ``BenchError`` naming the
-        key, the value and the fix when it is not a number of that kind or is below ``minimum``."""
+        key, the value and the fix when it is not a number of that kind or is below ``minimum``; ``option`` is how
+        the fix spells the key (``+protocol.<key>`` for one that the protocol's config file does not list)."""
         raw = self.settings_cfg.get(key, default)
+        name = option or f"protocol.{key}"
         try:
             if isinstance(raw, bool) or (kind is int and isinstance(raw, float) and not raw.is_integer()):
                 raise ValueError
             value = kind(raw)
         except (TypeError, ValueError):
-            raise BenchError(f"protocol.{key}={raw!r} is not {'an integer' if kind is int else 'a number'}",
-                             hint=f"protocol.{key}=<{kind.__name__}> (default {default})") from None
+            raise BenchError(f"{name}={raw!r} is not {'an integer' if kind is int else 'a number'}",
+                             hint=f"{name}=<{kind.__name__}> (default {default})") from None
         if minimum is not None and value < minimum:
-            raise BenchError(f"protocol.{key}={raw!r} is below its minimum {minimum}",
-                             hint=f"protocol.{key}=<{kind.__name__} ≥ {minimum}> (default {default})")
+            raise BenchError(f"{name}={raw!r} is below its minimum {minimum}",
+                             hint=f"{name}=<{kind.__name__} ≥ {minimum}> (default {default})")
         return value
 
     # -- description (``bench list``) -------------------------------------------------------------------------
@@ -243,7 +246,8 @@ class Protocol(ABC):
             raise RuntimeError("call prepare() before settings()")
         return {
             "protocol": self.name,
-            "settings": self.settings_cfg,
+            # metric_seed=0 is the default: given or not, one setting (its hash from before the key existed)
+            "settings": {k: v for k, v in self.settings_cfg.items() if not (k == "metric_seed" and v == 0)},
             "samples": self.sample_counts(),
             "metrics": self.metric_settings(),
             "data_source": self.provenance.source,

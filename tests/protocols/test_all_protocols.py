@@ -16,6 +16,7 @@ import pytest
 from bench.config import compose_run
 from bench.runner import build_protocol
 from core.columns import Column
+from core.errors import BenchError
 from datasets.worlds import WORLDS
 from methods import create_method
 from metrics import METRICS
@@ -138,3 +139,21 @@ def test_runs_that_differ_only_in_seed_share_a_protocol_hash(name: str) -> None:
     other.prepare()
     assert other.seed == 1 and build(name).seed == 0
     assert other.settings() == build(name).settings() and other.protocol_hash() == build(name).protocol_hash()
+
+
+@pytest.mark.parametrize(("value", "same_as_default"), [(0, True), (1, False)])
+def test_metric_seed_0_given_or_not_is_one_setting(value: int, same_as_default: bool) -> None:
+    """Newcomer review: `+protocol.metric_seed=0` (the default, spelled out) gave another hash than leaving it out."""
+    cfg = compose_run(["protocol=edges2shoes", "scale=smoke", "allow_uncalibrated=true", "device=cpu",
+                       f"+protocol.metric_seed={value}", *tiny_overrides("edges2shoes")])
+    given = build_protocol(cfg)
+    given.prepare()
+    assert given.metric_seed == value
+    assert (given.protocol_hash() == build("edges2shoes").protocol_hash()) is same_as_default
+
+
+def test_a_bad_metric_seed_names_the_option_as_it_is_typed() -> None:
+    cfg = compose_run(["protocol=edges2shoes", "scale=smoke", "device=cpu", "+protocol.metric_seed=abc"])
+    with pytest.raises(BenchError, match=r"\+protocol.metric_seed='abc' is not an integer") as error:
+        build_protocol(cfg).metric_seed  # noqa: B018 (the property reads and checks the setting)
+    assert error.value.hint == "+protocol.metric_seed=<int> (default 0)"
