@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.results import NOTE_SEPARATOR, note_markers, number_spec, write_csv_atomic
+from bench.results import NOTE_SEPARATOR, REPORTED_INLINE, note_markers, number_spec, write_csv_atomic
 from core.columns import Column
 
 PAPER_SCALE = {"", "paper"}
@@ -223,8 +223,12 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
     for key in order:
         g = agg.iloc[groups[key]]
         first = g.iloc[0]
-        name = first["method"] if first["source"] == "ours" else row_label(first)
-        row = Row(label=row_label(first), cells={}, classes=row_classes(first), name=name)
+        label, notes = row_label(first), list(g["note"])
+        if first["source"] != "ours" and len(first["source"]) > REPORTED_INLINE + len("reported: "):
+            # a long source (paper, table, data caveat) is the same on every reported row: a footnote, not the label
+            label, notes = f"{first['method']} (reported)", [first["source"].replace(NOTE_SEPARATOR, ", "), *notes]
+        name = first["method"] if first["source"] == "ours" else label
+        row = Row(label=label, cells={}, classes=row_classes(first), name=name)
         status = "ok" if (g["status"] == "ok").any() else g["status"].iloc[0]
         for _, r in g[g["metric"] != ""].iterrows():
             column = column_label(r["metric"], r["translation"])
@@ -240,7 +244,7 @@ def protocol_table(agg: pd.DataFrame, protocol: str, protocol_hash: str, digits:
                      # a row that measured nothing has no calibration to state (not "yes")
                      "calibrated": "" if first["source"] != "ours" else "n/a" if status != "ok" else (
                          "yes" if first["calibrated"] else "NO"),
-                     "note": join_notes(g["note"])}
+                     "note": join_notes(notes)}
         rows.append(row)
     slug = f"{protocol}__{protocol_hash or 'nohash'}"
     caption = (f"Protocol {protocol}, setting {protocol_hash}. Ours: mean over seeds ± spread (column 'spread' says "

@@ -87,7 +87,10 @@ def test_reported_rows_once_per_protocol_setting_with_that_settings_caveat_and_a
     reported = agg[agg["source"] != "ours"]
     assert sorted(zip(reported["protocol_hash"], reported["method"], reported["source"], strict=True)) == [
         (STAND_IN, "spade", caveat), (REAL, "cocosnet", PAPER), (REAL, "spade", PAPER)]
-    for phash, labels in [(STAND_IN, ["exemplar_copy [smoke]", f"spade ({caveat})"]),
+    # a long source (the stand-in's caveat) is the row's first note, footnoted under Markdown/HTML tables
+    stand_in = protocol_table(agg[agg["protocol_hash"] == STAND_IN], "ade20k", STAND_IN)
+    assert stand_in.rows[1].extra["note"].startswith(caveat.replace("; ", ", "))
+    for phash, labels in [(STAND_IN, ["exemplar_copy [smoke]", "spade (reported)"]),
                           (REAL, ["exemplar_copy [smoke]", f"cocosnet ({PAPER})", f"spade ({PAPER})"])]:
         part = agg[agg["protocol_hash"] == phash]
         table = protocol_table(part, "ade20k", phash)

@@ -136,3 +136,24 @@ def test_report_tables_print_a_long_shared_note_once_as_a_footnote(tmp_path) -> 
     assert paths["csv"].read_text().count(long_note) == 2  # the data file keeps every row's note whole
     plain = Table("t", "t", ["mIoU"], rows[2:], extra_columns=["note"])
     assert "notes:" not in plain.to_markdown()
+
+
+def test_report_tables_footnote_a_long_reported_source() -> None:
+    """Newcomer review: `bench report` printed 'munit (reported: SEGIN (TMM 2020) Table I; real edges2shoes; not
+    comparable ...)' as the label of every reported row (a 118-character method column); `bench run` footnotes it."""
+    import pandas as pd
+
+    from bench.report.tables import protocol_table
+
+    source = "reported: SEGIN (TMM 2020) Table I; real edges2shoes; not comparable with rows on edges2objects"
+    base = {"protocol": "p", "protocol_hash": "h", "scale": "", "calibrated": True, "translation": "AB",
+            "direction": "lower", "std": None, "ci_low": None, "ci_high": None, "err_kind": "", "seeds": 0, "n": None,
+            "status": "reported", "note": "published number", "method_class": "", "variant_of": "", "metric": "fid"}
+    papers = [("munit", source, 80.9), ("segin", source, 54.5), ("bic", "reported: short", 62.5)]
+    agg = pd.DataFrame([{**base, "method": m, "source": s, "value": v} for m, s, v in papers])
+    markdown = protocol_table(agg, "p", "h").to_markdown()
+    assert "| munit (reported)" in markdown and "| segin (reported)" in markdown
+    assert "| bic (reported: short)" in markdown  # a short source stays in the label, as in `bench run`
+    assert markdown.count("SEGIN (TMM 2020) Table I") == 1
+    footnote = "] reported: SEGIN (TMM 2020) Table I, real edges2shoes, not comparable with rows on edges2objects"
+    assert footnote in markdown
