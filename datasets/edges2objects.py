@@ -276,5 +276,5 @@ def load_edges2objects(root: object = None, download: bool = False, verify: bool
     files = {"train": train.fingerprint(), "val": val.fingerprint()}
     fingerprint = settings_hash({"generator": VERSION, "files": files}, length=16)
     description = (f"edges2objects v{VERSION} (procedural stand-in, NOT edges2shoes): {len(train)} train / "
-                   f"{len(val)} val pairs at {size}×{size}, seed {seed}; exact masks and exact ground truth")
+                   f"{len(val)} val pairs at {size}×{size}, data seed {seed}; exact masks and exact ground truth")
     return PairedData(train, val, "edges2objects", fingerprint, files, description, "exact")

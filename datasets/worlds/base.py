@@ -215,4 +215,5 @@ class WorldSplit(LabelledSource):
     def description(self) -> str:
         settings = ", ".join(f"{k}={v}" for k, v in self.world.settings().items())
         return (f"{self.name} v{self.world.version} (procedural stand-in{'; ' + settings if settings else ''}): "
-                f"{self.n} {self.split} items at {self.size[0]}×{self.size[1]}, seed {self.seed}; exact ground truth")
+                f"{self.n} {self.split} items at {self.size[0]}×{self.size[1]}, data seed {self.seed}; "
+                "exact ground truth")

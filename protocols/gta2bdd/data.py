@@ -124,7 +124,7 @@ def load_stand_in(counts: dict[str, Any], size: tuple[int, int], seed: int, pair
     files = {"A": a_split.fingerprint(), "B": b_split.fingerprint(), "val": val_split.fingerprint()}
     fingerprint = settings_hash({"world": WORLD, "files": files, "pairing": pairing.tolist()}, length=16)
     description = (f"{WORLD} (procedural stand-in, layout_shift={layout_shift}): A = {SOURCE_DOMAIN} ×{n_a}, B = "
-                   f"{TARGET_DOMAIN} ×{n_b} train / ×{n_val} val at {size[0]}×{size[1]}, seed {seed}; exact "
+                   f"{TARGET_DOMAIN} ×{n_b} train / ×{n_val} val at {size[0]}×{size[1]}, data seed {seed}; exact "
                    "translations")
     return Domains(a_images, a_labels, b_images, b_labels, val_images, val_labels, pairing, exact, a_names, b_names,
                    WORLD, fingerprint, description, files)
