@@ -135,7 +135,7 @@ def test_the_protocol_contract_test_takes_the_new_protocol_unchanged(extended: P
     done = subprocess.run([sys.executable, "-m", "pytest", "-k", "toy_pairs", str(contract)], cwd=extended,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    assert "5 passed, 1 skipped" in done.stdout  # reference methods + stand-in check pass; the oracle skips
+    assert "6 passed, 1 skipped" in done.stdout  # reference rows, stand-in, seed hash pass; oracle skips
     assert "toy_pairs has no exact ground truth" in done.stdout
 
 
