@@ -54,7 +54,8 @@ def matrix_report(cfg) -> int:
     filters = OmegaConf.to_container(cfg.filters, resolve=True)
     opts = ReportOptions(tracking_uri=cfg.tracking.uri, experiments=list(cfg.experiments or []),
                          protocol=filters["protocol"], method=filters["method"], scale=filters["scale"],
-                         n_resamples=int(cfg.n_resamples), include_tuning=bool(cfg.include_tuning))
+                         n_resamples=int(cfg.n_resamples), include_tuning=bool(cfg.include_tuning),
+                         runs_dir=Path(cfg.runs_dir) if cfg.runs_dir else None)
     text, files = write(from_store(opts), Path(cfg.out_dir) / "matrix", int(cfg.digits))
     print(f"{text}\n→ {', '.join(map(str, files))}")
     return 0
@@ -81,7 +82,9 @@ def main(argv: list[str]) -> int:
         references=OmegaConf.to_container(cfg.references) if OmegaConf.is_list(cfg.references) else cfg.references,
         include_tuning=bool(cfg.include_tuning),
         figures=bool(cfg.figures), max_images=int(cfg.max_images), digits=int(cfg.digits),
-        configs_dir=Path(cfg.configs_dir) if cfg.configs_dir else CONFIG_DIR)
+        configs_dir=Path(cfg.configs_dir) if cfg.configs_dir else CONFIG_DIR,
+        runs_dir=Path(cfg.runs_dir) if cfg.runs_dir else None,
+        export_runs=Path(cfg.export_runs) if cfg.export_runs else None)
     result = build_report(opts)
     for warning in result.warnings:
         print(f"warning: {warning}")

@@ -1,4 +1,5 @@
-"""Build ``results/report/``: read the MLflow store, pick runs, aggregate, write tables, figures and index.html."""
+"""Build ``results/report/``: read the MLflow store (or an exported runs folder), pick runs, aggregate, write
+tables, figures and index.html."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bench.owners import reap_orphans
 from bench.report import figures, seeds
 from bench.report.aggregate import aggregate, apply_filters, as_list, select_runs
 from bench.report.html import Section, render_index
+from bench.report.runs_folder import FolderClient, export_runs
 from bench.report.source import RunInfo, collect_rows, connect, default_tracking_uri, download, list_images, load_runs
 from bench.report.tables import (
     Table,
@@ -51,6 +53,8 @@ class ReportOptions:
     max_images: int = 12
     digits: int = 3
     configs_dir: Path | None = CONFIG_DIR
+    runs_dir: Path | None = None  # read an exported runs folder (bench.report.runs_folder) instead of MLflow
+    export_runs: Path | None = None  # also write the runs behind the tables there
 
 
 @dataclass
@@ -100,10 +104,21 @@ class Store:
 
 
 def load_store(opts: ReportOptions) -> Store:
-    uri = opts.tracking_uri or default_tracking_uri()
-    client = connect(uri)
-    killed, elsewhere = reap_orphans(client, "bench report")  # before reading: their rows then say KILLED
-    runs = load_runs(client, list(opts.experiments) or None)
+    if opts.runs_dir is not None and opts.export_runs is not None \
+            and Path(opts.export_runs).resolve() == Path(opts.runs_dir).resolve():
+        raise BenchError(f"export_runs and runs_dir are the same folder ({Path(opts.runs_dir).resolve()})",
+                         hint="the runs are already there; drop export_runs, or export into another folder")
+    if opts.runs_dir is not None:  # exported runs: no MLflow, no owner processes to check
+        client: Any = FolderClient(Path(opts.runs_dir))
+        uri, killed, elsewhere = f"runs folder {Path(opts.runs_dir)}", [], []
+        runs = client.load_runs()
+        if opts.experiments:
+            runs = [r for r in runs if r.experiment in opts.experiments]
+    else:
+        uri = opts.tracking_uri or default_tracking_uri()
+        client = connect(uri)
+        killed, elsewhere = reap_orphans(client, "bench report")  # before reading: their rows then say KILLED
+        runs = load_runs(client, list(opts.experiments) or None)
     protocols = as_list(opts.protocol)
     rows = collect_rows(client, runs, opts.configs_dir, protocols or None)
     if rows.empty and protocols:
@@ -111,7 +126,8 @@ def load_store(opts: ReportOptions) -> Store:
         raise BenchError(f"no results match the filters (protocol {', '.join(protocols)})",
                          hint=f"protocols in the store: {', '.join(known) or 'none'}")
     if rows.empty:
-        raise BenchError(f"the MLflow store {uri} holds no `bench run` results",
+        raise BenchError(f"the {'' if opts.runs_dir is not None else 'MLflow store '}{uri} holds no `bench run` "
+                         "results",
                          hint="run `python -m bench run protocol=... method=...` first")
     return Store(uri, client, runs, rows, killed + elsewhere)
 
@@ -129,12 +145,15 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
                          hint="in the store: " + "; ".join(f"{c}: {', '.join(v)}" for c, v in available.items()))
     selected = select_runs(rows, opts.select, opts.runs)
     agg = aggregate(selected, opts.uncertainty, opts.n_resamples)
+    exported = _export(client, by_id, selected, opts)
 
     _clean(out_dir)
     tables_dir, figures_dir = out_dir / "tables", out_dir / "figures"
     files: list[Path] = []
     warnings: list[str] = list(store.notes)
-    header = [f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from MLflow store {uri}",
+    header = [f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from "
+              + (uri if opts.runs_dir is not None else f"MLflow store {uri}")
+              + (f"; its {len(exported)} run(s) exported to {opts.export_runs}" if exported else ""),
               f"Runs: {opts.select} per configuration (protocol, setting hash, scale, seed, method)"
               + (f"; only runs {opts.runs}" if opts.runs else "")
               + f"; {selected['run_id'].nunique()} run(s) used of {sum(r.kind == 'run' for r in runs)} in the store",
@@ -175,6 +194,16 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
                 "warnings": warnings, "files": sorted(str(p.relative_to(out_dir)) for p in files)}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
     return ReportResult(index=index, out_dir=out_dir, groups=groups, aggregated=agg, files=files, warnings=warnings)
+
+
+def _export(client, by_id: dict[str, RunInfo], selected: pd.DataFrame, opts: ReportOptions) -> list[Path]:
+    """Write the runs whose rows the tables show, and the tuning studies shown, to ``opts.export_runs`` (nothing
+    when it is unset). A study goes without its trials: the report shows its record and plots only."""
+    if opts.export_runs is None:
+        return []
+    ids = list(dict.fromkeys(selected.sort_values("run_start")["run_id"]))
+    runs = [by_id[i] for i in ids] + _studies(list(by_id.values()), opts)
+    return export_runs(client, runs, Path(opts.export_runs).resolve())
 
 
 def _write_group(client, by_id: dict[str, RunInfo], agg: pd.DataFrame, selected: pd.DataFrame, protocol: str,
@@ -294,11 +323,7 @@ def _tuning_section(client, runs: list[RunInfo], opts: ReportOptions, figures_di
                     files: list[Path]) -> Section:
     """One block per ``bench tune`` study: objective, best value and parameters, and Optuna's plots."""
     section = Section("Loss-weight searches (bench tune)", "tuning")
-    studies = [r for r in runs if r.kind == "tune"]
-    if protocols := as_list(opts.protocol):
-        studies = [r for r in studies if r.tags.get("bench.protocol") in protocols]
-    if methods := as_list(opts.method):
-        studies = [r for r in studies if r.tags.get("bench.method") in methods]
+    studies = _studies(runs, opts)
     if not studies:
         section.text("No tuning studies in the store.")
     for study in studies:
@@ -327,6 +352,16 @@ def _tuning_section(client, runs: list[RunInfo], opts: ReportOptions, figures_di
             links[artifact] = local
         section.links(links, out_dir)
     return section
+
+
+def _studies(runs: list[RunInfo], opts: ReportOptions) -> list[RunInfo]:
+    """The ``bench tune`` studies the filters keep."""
+    studies = [r for r in runs if r.kind == "tune"]
+    if protocols := as_list(opts.protocol):
+        studies = [r for r in studies if r.tags.get("bench.protocol") in protocols]
+    if methods := as_list(opts.method):
+        studies = [r for r in studies if r.tags.get("bench.method") in methods]
+    return studies
 
 
 def _runs_section(by_id: dict[str, RunInfo], selected: pd.DataFrame) -> Section:
