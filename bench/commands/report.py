@@ -89,4 +89,6 @@ def main(argv: list[str]) -> int:
     for warning in result.warnings:
         print(f"warning: {warning}")
     print(f"{len(result.groups)} protocol setting(s), {len(result.files)} files → {result.index}")
+    if result.exported:
+        print(f"{len(result.exported)} run(s) exported to {opts.export_runs} (render them with runs_dir=<that folder>)")
     return 0

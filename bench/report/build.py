@@ -65,6 +65,7 @@ class ReportResult:
     aggregated: pd.DataFrame
     files: list[Path]
     warnings: list[str]
+    exported: list[Path] = field(default_factory=list)  # run folders written by ``export_runs``
 
 
 def slug(*parts: str) -> str:
@@ -104,10 +105,12 @@ class Store:
 
 
 def load_store(opts: ReportOptions) -> Store:
-    if opts.runs_dir is not None and opts.export_runs is not None \
-            and Path(opts.export_runs).resolve() == Path(opts.runs_dir).resolve():
-        raise BenchError(f"export_runs and runs_dir are the same folder ({Path(opts.runs_dir).resolve()})",
-                         hint="the runs are already there; drop export_runs, or export into another folder")
+    if opts.runs_dir is not None and opts.export_runs is not None:
+        source, dest = Path(opts.runs_dir).resolve(), Path(opts.export_runs).resolve()
+        if dest == source or source in dest.parents or dest in source.parents:
+            where = "the same folder as" if dest == source else "inside" if source in dest.parents else "around"
+            raise BenchError(f"export_runs ({dest}) is {where} runs_dir ({source}): the runs would be read twice",
+                             hint="the runs are already there; drop export_runs, or export into a separate folder")
     if opts.runs_dir is not None:  # exported runs: no MLflow, no owner processes to check
         client: Any = FolderClient(Path(opts.runs_dir))
         uri, killed, elsewhere = f"runs folder {Path(opts.runs_dir)}", [], []
@@ -156,7 +159,8 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
               + (f"; its {len(exported)} run(s) exported to {opts.export_runs}" if exported else ""),
               f"Runs: {opts.select} per configuration (protocol, setting hash, scale, seed, method)"
               + (f"; only runs {opts.runs}" if opts.runs else "")
-              + f"; {selected['run_id'].nunique()} run(s) used of {sum(r.kind == 'run' for r in runs)} in the store",
+              + f"; {selected['run_id'].nunique()} run(s) used of {sum(r.kind == 'run' for r in runs)} in the "
+              + ("folder" if opts.runs_dir is not None else "store"),
               f"Filters: protocol={opts.protocol or 'all'}, method={opts.method or 'all'}, scale={opts.scale or 'all'}",
               "Spread: " + ("95% CI (bootstrap over seeds)" if opts.uncertainty == "ci95" else "std over seeds")
               + " where there are ≥2 seeds, else the per-sample std of the single run (see each row's 'spread')"]
@@ -193,7 +197,8 @@ def build_report(opts: ReportOptions, store: Store | None = None) -> ReportResul
     manifest = {"tracking_uri": uri, "options": {k: str(v) for k, v in asdict(opts).items()}, "groups": groups,
                 "warnings": warnings, "files": sorted(str(p.relative_to(out_dir)) for p in files)}
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str))
-    return ReportResult(index=index, out_dir=out_dir, groups=groups, aggregated=agg, files=files, warnings=warnings)
+    return ReportResult(index=index, out_dir=out_dir, groups=groups, aggregated=agg, files=files, warnings=warnings,
+                        exported=exported)
 
 
 def _export(client, by_id: dict[str, RunInfo], selected: pd.DataFrame, opts: ReportOptions) -> list[Path]:
@@ -325,7 +330,7 @@ def _tuning_section(client, runs: list[RunInfo], opts: ReportOptions, figures_di
     section = Section("Loss-weight searches (bench tune)", "tuning")
     studies = _studies(runs, opts)
     if not studies:
-        section.text("No tuning studies in the store.")
+        section.text("No tuning studies in the " + ("runs folder." if opts.runs_dir is not None else "store."))
     for study in studies:
         name = study.tags.get("bench.study", study.name)
         section.heading(f"Study {name}", anchor=f"study-{slug(name)}")

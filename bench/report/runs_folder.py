@@ -53,11 +53,14 @@ def _safe(name: str) -> str:
 def export_runs(client, runs: list[RunInfo], dest: Path) -> list[Path]:
     """Write ``runs`` (``bench run`` parents or orphan method runs) and their method children under ``dest``.
 
-    A run already in ``dest`` (same MLflow id) is rewritten in place; other runs there are kept, so exports from
-    several stores accumulate. Returns the written run folders. Raises ``BenchError`` when two different runs
-    would share a folder name.
+    A run already in ``dest`` (same MLflow id) is rewritten in place (its ``run.json`` and its whole ``artifacts/``
+    folder); other runs and files there are kept, so exports from several stores accumulate. Returns the written
+    run folders. Raises ``BenchError`` when ``dest`` is a file or two different runs would share a folder name.
     """
     dest = Path(dest)
+    if dest.exists() and not dest.is_dir():
+        raise BenchError(f"export_runs={dest} is a file, not a folder",
+                         hint="pass a folder (new or holding earlier exports) to export_runs=")
     dest.mkdir(parents=True, exist_ok=True)
     existing = {rec["run_id"]: path.parent for path, rec in _records(dest)}
     written: list[Path] = []
@@ -109,6 +112,9 @@ class FolderClient:
         self.folders: dict[str, Path] = {}
         self.runs: list[RunInfo] = []
         for path, rec in _records(self.root):
+            if rec["run_id"] in self.folders:  # a copied export would count every seed twice
+                raise BenchError(f"run {rec['run_id']} is in {self.root} twice: {self.folders[rec['run_id']]} and "
+                                 f"{path.parent}", hint="remove one copy (each run may appear once in a runs folder)")
             self.folders[rec["run_id"]] = path.parent
             self.runs.append(RunInfo(
                 run_id=rec["run_id"], name=rec.get("name", rec["run_id"]), experiment=rec.get("experiment", ""),

@@ -85,8 +85,24 @@ def test_bad_runs_folders_are_refused_in_one_line(store, tmp_path):
     (tmp_path / "bad" / "x" / RUN_FILE).write_text("{not json")
     with pytest.raises(BenchError, match="is not a readable run record"):
         build_report(ReportOptions(out_dir=tmp_path / "o", runs_dir=tmp_path / "bad"))
-    with pytest.raises(BenchError, match="are the same folder"):
-        build_report(ReportOptions(out_dir=tmp_path / "o", runs_dir=tmp_path / "bad", export_runs=tmp_path / "bad"))
+    for dest in (tmp_path / "bad", tmp_path / "bad" / "sub", tmp_path):  # the same folder, inside it, around it
+        with pytest.raises(BenchError, match="the runs would be read twice"):
+            build_report(ReportOptions(out_dir=tmp_path / "o", runs_dir=tmp_path / "bad", export_runs=dest))
+    (tmp_path / "a-file").write_text("notes")
+    with pytest.raises(BenchError, match="is a file, not a folder"):
+        build_report(ReportOptions(out_dir=tmp_path / "o", tracking_uri=store["uri"], configs_dir=store["configs"],
+                                   figures=False, export_runs=tmp_path / "a-file"))
+    assert (tmp_path / "a-file").read_text() == "notes"
+
+
+def test_a_run_copied_twice_into_a_runs_folder_is_refused_not_counted_twice(exported, tmp_path):
+    import shutil
+
+    root, _, _ = exported
+    shutil.copytree(root / "runs", tmp_path / "two" / "a")
+    shutil.copytree(root / "runs", tmp_path / "two" / "b")
+    with pytest.raises(BenchError, match=r"is in .* twice: .*a.* and .*b"):
+        build_report(ReportOptions(out_dir=tmp_path / "o", runs_dir=tmp_path / "two"))
 
 
 def test_cli(exported, tmp_path, capsys, monkeypatch):
@@ -98,3 +114,14 @@ def test_cli(exported, tmp_path, capsys, monkeypatch):
     assert cli(["report", f"runs_dir={tmp_path / 'nowhere'}"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) <= 2 and "no runs folder at" in err[0] and "Traceback" not in "".join(err)
+    assert cli(["report", f"runs_dirs={root / 'runs'}"]) == 2  # a typo names the option meant, not Hydra's `+key`
+    err = capsys.readouterr().err
+    assert "did you mean 'runs_dir'?" in err and "+runs_dirs" not in err
+
+
+def test_the_cli_says_where_the_runs_went(store, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert cli(["report", f"tracking.uri={store['uri']}", "out_dir=out", "figures=false", "export_runs=exp",
+                f"configs_dir={store['configs']}"]) == 0
+    out = capsys.readouterr().out
+    assert "run(s) exported to exp" in out and (tmp_path / "exp").is_dir()
