@@ -372,13 +372,17 @@ def _studies(runs: list[RunInfo], opts: ReportOptions) -> list[RunInfo]:
 def _runs_section(by_id: dict[str, RunInfo], selected: pd.DataFrame) -> Section:
     section = Section("Runs used", "runs")
     ids = list(dict.fromkeys(selected.sort_values("run_start")["run_id"]))
+    ours = selected[selected["source"] == "ours"]
+    # from the rows, not the run's tag: a method's own random VGG makes its rows uncalibrated, not the protocol's
+    calibrated = {rid: "yes" if all(g["calibrated"]) else "no" if not any(g["calibrated"]) else "some rows"
+                  for rid, g in ours.groupby("run_id")}
     lines = []
     for run_id in ids:
         run = by_id[run_id]
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run.start_time / 1000))
         cells = [run.tags.get("bench.run_name", run.name), run_id, started, run.tags.get("bench.protocol", ""),
                  run.tags.get("bench.protocol_hash", ""), run.tags.get("bench.scale", ""),
-                 run.tags.get("bench.seed", ""), run.tags.get("bench.calibrated", ""),
+                 run.tags.get("bench.seed", ""), calibrated.get(run_id, ""),
                  run.tags.get("bench.git_commit", ""), run.experiment]
         lines.append("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in ["run", "MLflow id", "started", "protocol", "setting", "scale", "seed",

@@ -226,3 +226,11 @@ def test_cli(store, tmp_path, capsys, monkeypatch):
     assert (out / "index.html").exists() and (out / f"tables/edges_shoes__{H3}.md").exists()
     assert not (out / f"tables/mnist_single__{H1}.md").exists()
     assert cli(["report", "no_such_option=1"]) == 2
+
+
+def test_runs_used_says_calibrated_from_the_rows(report):
+    import re
+
+    runs = report.index.read_text().split('<table class="bench" id="runs">')[1].split("</table>")[0]
+    cells = {row[0]: row for row in (re.findall(r"<td>(.*?)</td>", tr) for tr in runs.split("<tr>")) if row}
+    assert cells["r4"][7] == "no" and cells["r2"][7] == "yes"  # r4's rows are uncalibrated, r2's calibrated
